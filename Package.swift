@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Module map (arrows point down only; see ../shared/DESIGN.md and docs/ARCHITECTURE in README):
+//   sputter (CLI) -> Proxy -> EventLoop -> CLibevent
+//                         -> HTTP1, SSE, Faults, Profiles, Ledger   (pure: no libevent, no sockets)
+let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "Sputter",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "sputter", targets: ["sputter"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibevent",
+            pkgConfig: "libevent libevent_pthreads",
+            providers: [.apt(["libevent-dev"])]
+        ),
+        .target(name: "EventLoop", dependencies: ["CLibevent"], swiftSettings: v5),
+        .target(name: "HTTP1"),
+        .target(name: "SSE"),
+        .target(name: "Faults", dependencies: ["SSE"]),
+        .target(name: "Profiles", dependencies: ["Faults", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Ledger", dependencies: ["SSE", "Faults"]),
+        .target(
+            name: "Proxy",
+            dependencies: [
+                "EventLoop", "HTTP1", "SSE", "Faults", "Profiles", "Ledger",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: v5
+        ),
+        .executableTarget(
+            name: "sputter",
+            dependencies: ["Proxy", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: v5
+        ),
+        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
+        .testTarget(name: "SSETests", dependencies: ["SSE"]),
+        .testTarget(name: "FaultsTests", dependencies: ["Faults", "SSE"]),
+        .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "Faults"]),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "EventLoop", "HTTP1", "SSE"], swiftSettings: v5),
+    ]
+)

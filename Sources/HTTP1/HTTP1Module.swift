@@ -1,0 +1,2 @@
+// Placeholder until the module lands; see README.
+public enum HTTP1Module {}

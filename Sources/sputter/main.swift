@@ -1,0 +1,2 @@
+import Proxy
+print("sputter: not built yet")

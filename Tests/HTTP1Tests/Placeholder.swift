@@ -1,0 +1,2 @@
+import XCTest
+final class HTTP1PlaceholderTests: XCTestCase { func testPlaceholder() {} }

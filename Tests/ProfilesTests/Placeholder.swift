@@ -1,0 +1,2 @@
+import XCTest
+final class ProfilesPlaceholderTests: XCTestCase { func testPlaceholder() {} }

@@ -1,0 +1,2 @@
+import XCTest
+final class SSEPlaceholderTests: XCTestCase { func testPlaceholder() {} }
