@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "Faults", dependencies: ["SSE"]),
         .target(name: "Profiles", dependencies: ["Faults", .product(name: "Yams", package: "Yams")]),
         .target(name: "Ledger", dependencies: ["SSE", "Faults"]),
+        .target(name: "DemoOrigin", dependencies: ["EventLoop", "HTTP1", .product(name: "Logging", package: "swift-log")], swiftSettings: v5),
         .target(
             name: "Proxy",
             dependencies: [
@@ -39,13 +40,17 @@ let package = Package(
         ),
         .executableTarget(
             name: "sputter",
-            dependencies: ["Proxy", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Proxy", "DemoOrigin", "EventLoop",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: v5
         ),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "SSETests", dependencies: ["SSE"]),
         .testTarget(name: "FaultsTests", dependencies: ["Faults", "SSE"]),
         .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "Faults"]),
-        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "EventLoop", "HTTP1", "SSE"], swiftSettings: v5),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "DemoOrigin", "EventLoop", "HTTP1", "SSE"], swiftSettings: v5),
     ]
 )

@@ -1,0 +1,221 @@
+import CLibevent
+import Glibc
+
+/// Receives a connection's happenings on the loop thread.
+public protocol ConnectionDelegate: AnyObject {
+    /// New bytes are in `input`.
+    func connectionReadable(_ connection: Connection)
+    /// `output` drained to the write low watermark.
+    func connectionDrained(_ connection: Connection)
+    /// An outgoing connection was established.
+    func connectionConnected(_ connection: Connection)
+    /// The peer closed, reset, timed out or failed to connect. The connection is already closed.
+    func connectionEnded(_ connection: Connection, _ end: Connection.End)
+}
+
+public extension ConnectionDelegate {
+    func connectionDrained(_ connection: Connection) {}
+    func connectionConnected(_ connection: Connection) {}
+}
+
+/// One TCP connection on a bufferevent: input/output buffers, watermarks for back-pressure,
+/// and the ways to end it (FIN after the last byte, RST, half-close).
+public final class Connection {
+    public enum End: Equatable, CustomStringConvertible {
+        /// Orderly close by the peer (FIN).
+        case eof
+        /// Socket error, e.g. ECONNRESET or ECONNREFUSED.
+        case error(Int32)
+        /// The connect timeout passed.
+        case timeout
+
+        public var description: String {
+            switch self {
+            case .eof: return "closed"
+            case .timeout: return "timed out"
+            case .error(let code): return String(cString: strerror(code))
+            }
+        }
+    }
+
+    /// How to end a connection deliberately.
+    public enum CloseKind: Equatable {
+        /// After the output drains: FIN.
+        case fin
+        /// After the output drains: RST (SO_LINGER 0), as an abruptly dying peer.
+        case rst
+        /// Immediately: RST, discarding unsent output.
+        case rstNow
+        /// After the output drains: shutdown(SHUT_WR); keep the socket open (reads are discarded) until the peer closes.
+        case halfClose
+    }
+
+    private var bev: OpaquePointer?
+    public weak var delegate: ConnectionDelegate?
+    public let peer: SocketAddress
+    public private(set) var isReading = false
+    private var pendingClose: CloseKind?
+    private var keepAlive: Connection?   // held only while a deferred close is in progress
+    private var lowWatermark = 0
+
+    /// Wraps an accepted socket.
+    public init(loop: EventLoop, fd: Int32, peer: SocketAddress) {
+        self.peer = peer
+        bev = bufferevent_socket_new(loop.base, fd, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue))
+        _ = sputter_set_nodelay(fd)
+        install()
+    }
+
+    /// Starts connecting to `address`; the delegate hears `connectionConnected` or `connectionEnded`.
+    public init(loop: EventLoop, connectingTo address: SocketAddress, timeout: Nanos, delegate: ConnectionDelegate) {
+        self.peer = address
+        self.delegate = delegate
+        bev = bufferevent_socket_new(loop.base, -1, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue))
+        install()
+        if timeout > 0 {
+            var tv = timeval(tv_sec: Int(timeout / 1_000_000_000), tv_usec: Int((timeout % 1_000_000_000) / 1000))
+            bufferevent_set_timeouts(bev, nil, &tv)
+        }
+        let rc = address.withSockAddr { sa, len in bufferevent_socket_connect(bev, sa, Int32(len)) }
+        if rc != 0 {
+            // Synchronous failure (e.g. no route): report it on the next loop turn, like any other.
+            let code = errno == 0 ? ECONNREFUSED : errno
+            loop.schedule(after: 0) { [self] in self.finish(.error(code)) }
+        }
+    }
+
+    deinit {
+        if let bev { bufferevent_free(bev) }
+    }
+
+    private func install() {
+        let ctx = Unmanaged.passUnretained(self).toOpaque()
+        bufferevent_setcb(bev, { _, ctx in
+            Unmanaged<Connection>.fromOpaque(ctx!).takeUnretainedValue().readable()
+        }, { _, ctx in
+            Unmanaged<Connection>.fromOpaque(ctx!).takeUnretainedValue().drained()
+        }, { _, what, ctx in
+            Unmanaged<Connection>.fromOpaque(ctx!).takeUnretainedValue().event(what)
+        }, ctx)
+        enableReading()
+        bufferevent_enable(bev, Int16(EV_WRITE))
+    }
+
+    public var isOpen: Bool { bev != nil && pendingClose == nil }
+    public var fd: Int32 { bev.map { Int32(bufferevent_getfd($0)) } ?? -1 }
+
+    public var input: Buffer { Buffer(raw: bufferevent_get_input(bev)) }
+    public var output: Buffer { Buffer(raw: bufferevent_get_output(bev)) }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) { if isOpen { output.append(bytes) } }
+    public func write(_ bytes: [UInt8]) { if isOpen { output.append(bytes) } }
+    public func write(_ string: String) { if isOpen { output.append(string) } }
+
+    public func enableReading() {
+        guard let bev, !isReading else { return }
+        bufferevent_enable(bev, Int16(EV_READ))
+        isReading = true
+    }
+
+    public func disableReading() {
+        guard let bev, isReading else { return }
+        bufferevent_disable(bev, Int16(EV_READ))
+        isReading = false
+    }
+
+    /// Stop reading (libevent-side) once `high` bytes wait in `input`; 0 = unbounded.
+    public func setReadHighWatermark(_ high: Int) {
+        bufferevent_setwatermark(bev, Int16(EV_READ), 0, high)
+    }
+
+    /// `connectionDrained` fires when `output` falls to `low` bytes.
+    public func setWriteLowWatermark(_ low: Int) {
+        lowWatermark = low
+        bufferevent_setwatermark(bev, Int16(EV_WRITE), low, 0)
+    }
+
+    /// Ends the connection. `.fin`, `.rst` and `.halfClose` first send what is in `output`.
+    /// The delegate hears nothing more; the connection keeps itself alive until it is done.
+    public func close(_ kind: CloseKind = .fin) {
+        guard let bev, pendingClose == nil else { return }
+        delegate = nil
+        if kind == .rstNow {
+            _ = sputter_set_linger_zero(fd)
+            free()
+            return
+        }
+        pendingClose = kind
+        keepAlive = self
+        disableReading()
+        if kind == .halfClose { bufferevent_enable(bev, Int16(EV_READ)) }  // read and discard until the peer closes
+        bufferevent_setwatermark(bev, Int16(EV_WRITE), 0, 0)
+        if output.isEmpty { drained() }
+    }
+
+    private func free() {
+        if let b = bev {
+            bev = nil
+            bufferevent_free(b)
+        }
+        keepAlive = nil
+    }
+
+    private func readable() {
+        if pendingClose != nil {
+            input.drain(input.count)
+            return
+        }
+        delegate?.connectionReadable(self)
+    }
+
+    private func drained() {
+        switch pendingClose {
+        case nil:
+            delegate?.connectionDrained(self)
+        case .fin?:
+            if output.isEmpty { free() }
+        case .rst?, .rstNow?:
+            if output.isEmpty {
+                _ = sputter_set_linger_zero(fd)
+                free()
+            }
+        case .halfClose?:
+            if output.isEmpty, bev != nil {
+                _ = sputter_shutdown_write(fd)
+                bufferevent_disable(bev, Int16(EV_WRITE))
+            }
+        }
+    }
+
+    private func event(_ what: Int16) {
+        let flags = Int32(what)
+        if flags & Int32(BEV_EVENT_CONNECTED) != 0 {
+            bufferevent_set_timeouts(bev, nil, nil)
+            _ = sputter_set_nodelay(fd)
+            delegate?.connectionConnected(self)
+            return
+        }
+        let end: End
+        if flags & Int32(BEV_EVENT_TIMEOUT) != 0 {
+            end = .timeout
+        } else if flags & Int32(BEV_EVENT_ERROR) != 0 {
+            let code = sputter_socket_error()
+            end = .error(code == 0 ? ECONNRESET : code)
+        } else {
+            end = .eof
+        }
+        finish(end)
+    }
+
+    private func finish(_ end: End) {
+        let delegate = self.delegate
+        self.delegate = nil
+        if pendingClose == nil {
+            // Keep what the peer sent before it left readable to the owner: it reads in its callback.
+            if end == .eof, let delegate, !input.isEmpty { delegate.connectionReadable(self) }
+        }
+        free()
+        pendingClose = nil
+        delegate?.connectionEnded(self, end)
+    }
+}

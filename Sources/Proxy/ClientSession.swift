@@ -1,0 +1,398 @@
+import EventLoop
+import HTTP1
+import Logging
+
+/// One client connection: reads request heads, relays each exchange to its upstream, and streams
+/// the response back. Requests on one connection are handled one after another (keep-alive;
+/// pipelined bytes wait in the input buffer until the exchange before them is over).
+final class ClientSession: ConnectionDelegate {
+    enum Phase {
+        /// Waiting for (the rest of) a request head.
+        case awaitingHead
+        /// An exchange is in progress.
+        case exchanging
+        case closed
+    }
+
+    unowned let server: ProxyServer
+    let id: UInt64
+    let client: Connection
+    private(set) var phase = Phase.awaitingHead
+    private var exchange: Exchange?
+    private var upstream: Connection?
+    private lazy var idleTimer = server.loop.makeTimer { [unowned self] in self.idleTimeout() }
+    private var headScanOffset = 0
+    private var requests = 0
+    /// Set by shutdown: close once the current exchange is over.
+    private var closeWhenIdle = false
+
+    var config: ProxyConfig { server.config }
+    var logger: Logger { server.logger }
+
+    init(server: ProxyServer, id: UInt64, client: Connection) {
+        self.server = server
+        self.id = id
+        self.client = client
+        client.delegate = self
+        client.setReadHighWatermark(server.config.highWater)
+        client.setWriteLowWatermark(server.config.lowWater)
+        idleTimer.arm(after: config.headTimeout)
+    }
+
+    /// Whether the connection is between requests (nothing in flight).
+    var isIdle: Bool { phase == .awaitingHead && client.input.isEmpty }
+    /// Whether the current response is a long-lived stream (event-stream or close-delimited).
+    var isStreaming: Bool { exchange?.isStream ?? false }
+
+    // MARK: - Client side
+
+    func connectionReadable(_ connection: Connection) {
+        if connection === client { clientReadable() } else { upstreamReadable() }
+    }
+
+    func connectionDrained(_ connection: Connection) {
+        guard let exchange else { return }
+        if connection === client {
+            // The client caught up: read from the upstream again.
+            if exchange.upstreamPaused, let upstream {
+                exchange.upstreamPaused = false
+                upstream.enableReading()
+                upstreamReadable()
+            }
+        } else if exchange.clientPaused {
+            exchange.clientPaused = false
+            client.enableReading()
+            clientReadable()
+        }
+    }
+
+    func connectionConnected(_ connection: Connection) {
+        guard let exchange, connection === upstream else { return }
+        exchange.connected = true
+        logger.debug("upstream connected", metadata: ["conn": "\(id)", "upstream": "\(exchange.upstreamLabel)"])
+        relayRequestBody()
+        upstreamReadable()
+    }
+
+    func connectionEnded(_ connection: Connection, _ end: Connection.End) {
+        if connection === client {
+            logger.debug("client ended", metadata: ["conn": "\(id)", "end": "\(end)"])
+            finish(reason: end == .eof ? "client closed" : "client \(end)")
+        } else {
+            upstreamEnded(end)
+        }
+    }
+
+    private func clientReadable() {
+        switch phase {
+        case .closed:
+            return
+        case .exchanging:
+            relayRequestBody()
+        case .awaitingHead:
+            readHead()
+        }
+    }
+
+    private func readHead() {
+        let input = client.input
+        guard !input.isEmpty else { return }
+        if headScanOffset == 0 { idleTimer.arm(after: config.headTimeout) }
+        // Parse only once a blank line has arrived (or the limit is passed): parsing the growing
+        // prefix on every read would be quadratic for a head that trickles in.
+        let window = input.contiguous(min(input.count, config.limits.maxHeaderBytes + config.limits.maxRequestLineBytes + 4))
+        let end = Self.findBlankLine(window, from: max(0, headScanOffset - 3))
+        headScanOffset = window.count
+        let overLimit = window.count > config.limits.maxHeaderBytes + config.limits.maxRequestLineBytes
+        guard end != nil || overLimit || !Self.firstLineFits(window, limit: config.limits.maxRequestLineBytes) else { return }
+        let parsed: HeadParseResult<RequestHead>
+        do {
+            parsed = try HeadParser.parseRequest(window, limits: config.limits)
+        } catch {
+            respondAndClose(ErrorResponse(status: error.status, kind: "bad-request", message: error.reason))
+            return
+        }
+        guard case .complete(let head, let length) = parsed else {
+            if overLimit {
+                respondAndClose(ErrorResponse(status: 431, kind: "bad-request", message: "request head larger than \(config.limits.maxHeaderBytes) bytes"))
+            }
+            return
+        }
+        input.drain(length)
+        headScanOffset = 0
+        idleTimer.cancel()
+        requests += 1
+        startExchange(head)
+    }
+
+    /// Index just past the first empty line ("\n\n" or "\n\r\n") at or after `from`.
+    static func findBlankLine(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int? {
+        var i = from
+        while i < bytes.count {
+            if bytes[i] == 0x0A {
+                if i + 1 < bytes.count, bytes[i + 1] == 0x0A { return i + 2 }
+                if i + 2 < bytes.count, bytes[i + 1] == 0x0D, bytes[i + 2] == 0x0A { return i + 3 }
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    /// False when the request line is already longer than the limit (so the parser can say 414 now).
+    static func firstLineFits(_ bytes: UnsafeRawBufferPointer, limit: Int) -> Bool {
+        let n = min(bytes.count, limit + 1)
+        for i in 0..<n where bytes[i] == 0x0A { return true }
+        return bytes.count <= limit
+    }
+
+    private func startExchange(_ head: RequestHead) {
+        let requestFraming: BodyFraming
+        do {
+            requestFraming = try head.bodyFraming()
+        } catch {
+            respondAndClose(ErrorResponse(status: error.status, kind: "bad-request", message: error.reason))
+            return
+        }
+        let plan: ExchangePlan
+        do {
+            plan = try ExchangePlan(request: head, client: client.peer, config: config)
+        } catch let error as ErrorResponse {
+            respondAndClose(error, headOnly: head.method == "HEAD")
+            return
+        } catch {
+            respondAndClose(ErrorResponse(status: 400, kind: "bad-request", message: "\(error)"))
+            return
+        }
+        let address: SocketAddress
+        do {
+            address = try server.resolve(host: plan.upstreamHost, port: plan.upstreamPort)
+        } catch {
+            respondAndClose(ErrorResponse(status: 502, kind: "upstream-unresolvable",
+                                          message: "upstream \(plan.upstreamLabel) could not be resolved (\(error))"))
+            return
+        }
+        phase = .exchanging
+        let exchange = Exchange(request: head, plan: plan, requestFraming: requestFraming, limits: config.limits)
+        self.exchange = exchange
+        logger.debug("request", metadata: ["conn": "\(id)", "method": "\(head.method)", "target": "\(head.target)",
+                                           "upstream": "\(plan.upstreamLabel)"])
+        let upstream = Connection(loop: server.loop, connectingTo: address, timeout: config.connectTimeout, delegate: self)
+        upstream.setReadHighWatermark(config.highWater)
+        upstream.setWriteLowWatermark(config.lowWater)
+        upstream.write(plan.upstreamHead.serialized())
+        self.upstream = upstream
+        relayRequestBody()
+    }
+
+    /// Moves request-body bytes from the client to the upstream, up to the end of the body.
+    private func relayRequestBody() {
+        guard let exchange, let upstream, !exchange.requestBody.isDone else { return }
+        do {
+            _ = try relay(&exchange.requestBody, from: client, to: upstream.output)
+        } catch {
+            respondAndClose(ErrorResponse(status: error.status, kind: "bad-request", message: "request body: \(error.reason)"))
+            return
+        }
+        if upstream.output.count >= config.highWater, !exchange.clientPaused {
+            exchange.clientPaused = true
+            client.disableReading()
+        }
+        if exchange.requestBody.isDone { maybeFinishExchange() }
+    }
+
+    // MARK: - Upstream side
+
+    private func upstreamReadable() {
+        guard let exchange, let upstream, exchange.connected else { return }
+        if exchange.response == nil {
+            readResponseHead(exchange, upstream)
+            guard exchange.response != nil else { return }
+        }
+        relayResponseBody(exchange, upstream)
+    }
+
+    private func readResponseHead(_ exchange: Exchange, _ upstream: Connection) {
+        while exchange.response == nil, !upstream.input.isEmpty {
+            let window = upstream.input.contiguous(min(upstream.input.count, config.limits.maxHeaderBytes + config.limits.maxRequestLineBytes + 4))
+            let parsed: HeadParseResult<ResponseHead>
+            do {
+                parsed = try HeadParser.parseResponse(window, limits: config.limits)
+            } catch {
+                failUpstream(status: 502, kind: "upstream-bad-response", "upstream \(exchange.plan.upstreamLabel) sent an invalid response head (\(error.reason))")
+                return
+            }
+            guard case .complete(var head, let length) = parsed else { return }
+            upstream.input.drain(length)
+            if head.status >= 100, head.status < 200 {
+                // Interim responses (100 Continue, 103 Early Hints) go to the client as they are.
+                if head.status != 101 {
+                    head.headers.removeHopByHop()
+                    client.write(head.serialized())
+                }
+                continue
+            }
+            let framing: BodyFraming
+            do {
+                framing = try head.bodyFraming(requestMethod: exchange.request.method)
+            } catch {
+                failUpstream(status: 502, kind: "upstream-bad-response", "upstream \(exchange.plan.upstreamLabel) sent an invalid response (\(error.reason))")
+                return
+            }
+            exchange.beginResponse(head, framing: framing, limits: config.limits, closeWhenIdle: closeWhenIdle)
+            client.write(exchange.clientResponseHead!.serialized())
+            exchange.responseHeadSent = true
+            logger.debug("response", metadata: ["conn": "\(id)", "status": "\(head.status)", "framing": "\(framing)"])
+        }
+    }
+
+    private func relayResponseBody(_ exchange: Exchange, _ upstream: Connection) {
+        guard !exchange.responseBody.isDone else { maybeFinishExchange(); return }
+        do {
+            if exchange.dechunk {
+                _ = try relayPayload(&exchange.responseBody, from: upstream, to: client.output)
+            } else {
+                _ = try relay(&exchange.responseBody, from: upstream, to: client.output, observe: exchange.observer)
+            }
+        } catch {
+            // The upstream broke its own framing mid-body: the client sees the connection end.
+            logger.info("upstream framing error", metadata: ["conn": "\(id)", "error": "\(error.reason)"])
+            finish(reason: "upstream framing error: \(error.reason)", clientClose: .fin)
+            return
+        }
+        if client.output.count >= config.highWater, !exchange.upstreamPaused {
+            exchange.upstreamPaused = true
+            upstream.disableReading()
+        }
+        if exchange.responseBody.isDone { maybeFinishExchange() }
+    }
+
+    private func upstreamEnded(_ end: Connection.End) {
+        guard let exchange else { return }
+        upstream = nil
+        if !exchange.connected {
+            switch end {
+            case .timeout:
+                failUpstream(status: 504, kind: "upstream-timeout", "upstream \(exchange.plan.upstreamLabel) did not accept the connection within \(config.connectTimeout / 1_000_000_000) s")
+            default:
+                let cause = end == .error(111) ? "refused the connection" : "could not be reached"
+                failUpstream(status: 502, kind: "upstream-unreachable", "upstream \(exchange.plan.upstreamLabel) \(cause) (\(end))")
+            }
+            return
+        }
+        if !exchange.responseHeadSent {
+            failUpstream(status: 502, kind: "upstream-closed", "upstream \(exchange.plan.upstreamLabel) closed the connection without a response (\(end))")
+            return
+        }
+        if exchange.responseBody.isUntilClose, end == .eof {
+            // A close-delimited body ends here: the client's connection must end too.
+            finish(reason: "response complete (close-delimited)", clientClose: .fin)
+        } else if exchange.responseBody.isDone {
+            maybeFinishExchange()
+        } else if end == .eof {
+            finish(reason: "upstream closed mid-body", clientClose: .fin)
+        } else {
+            // An upstream reset reaches the client as a reset, after what had already arrived.
+            finish(reason: "upstream \(end)", clientClose: .rst)
+        }
+    }
+
+    private func failUpstream(status: Int, kind: String, _ message: String) {
+        logger.info("upstream error", metadata: ["conn": "\(id)", "status": "\(status)", "cause": "\(message)"])
+        if exchange?.responseHeadSent == true {
+            finish(reason: message, clientClose: .rst)
+        } else {
+            respondAndClose(ErrorResponse(status: status, kind: kind, message: message),
+                            headOnly: exchange?.request.method == "HEAD")
+        }
+    }
+
+    // MARK: - Ends
+
+    private func maybeFinishExchange() {
+        guard let exchange, exchange.responseBody.isDone, exchange.response != nil else { return }
+        upstream?.close(.fin)
+        upstream = nil
+        self.exchange = nil
+        guard exchange.requestBody.isDone, exchange.keepClient, !closeWhenIdle else {
+            finish(reason: "response complete", clientClose: .fin)
+            return
+        }
+        phase = .awaitingHead
+        if exchange.clientPaused { client.enableReading() }
+        idleTimer.arm(after: config.keepAliveTimeout)
+        if !client.input.isEmpty { readHead() }
+    }
+
+    private func idleTimeout() {
+        guard phase == .awaitingHead else { return }
+        if client.input.isEmpty {
+            finish(reason: "idle", clientClose: .fin)
+        } else {
+            respondAndClose(ErrorResponse(status: 408, kind: "request-timeout", message: "request head not received within \(config.headTimeout / 1_000_000_000) s"))
+        }
+    }
+
+    private func respondAndClose(_ response: ErrorResponse, headOnly: Bool = false) {
+        guard phase != .closed else { return }
+        client.write(response.serialized(headOnly: headOnly))
+        finish(reason: "\(response.status) \(response.message)", clientClose: .fin)
+    }
+
+    /// Closes both sides and forgets the session.
+    func finish(reason: String, clientClose: Connection.CloseKind = .fin) {
+        guard phase != .closed else { return }
+        phase = .closed
+        idleTimer.cancel()
+        upstream?.close(.fin)
+        upstream = nil
+        exchange = nil
+        client.close(clientClose)
+        server.sessionClosed(self, reason: reason, requests: requests)
+    }
+
+    /// SIGINT/SIGTERM: idle connections close now, streams end, plain exchanges may finish.
+    func beginShutdown() {
+        closeWhenIdle = true
+        if phase == .awaitingHead && client.input.isEmpty || isStreaming {
+            finish(reason: "shutdown", clientClose: .fin)
+        }
+    }
+}
+
+/// Moves the bytes of one message body from `source.input` into `destination` unchanged.
+/// `observe` sees the payload (de-chunked) slices as they pass. Returns the bytes moved.
+func relay(_ tracker: inout BodyTracker, from source: Connection, to destination: Buffer,
+           observe: ((UnsafeRawBufferPointer) -> Void)? = nil) throws(HTTPParseError) -> Int {
+    var consumed = 0
+    var failure: HTTPParseError?
+    let input = source.input
+    input.forEachSegment(limit: input.count) { segment in
+        guard failure == nil, !tracker.isDone else { return }
+        do {
+            consumed += try tracker.consume(segment) { payload in observe?(payload) }
+        } catch {
+            failure = error
+        }
+    }
+    if consumed > 0 { input.move(consumed, to: destination) }
+    if let failure { throw failure }
+    return consumed
+}
+
+/// Like `relay`, but writes only the payload (a chunked body to an HTTP/1.0 client).
+func relayPayload(_ tracker: inout BodyTracker, from source: Connection, to destination: Buffer) throws(HTTPParseError) -> Int {
+    var consumed = 0
+    var failure: HTTPParseError?
+    let input = source.input
+    input.forEachSegment(limit: input.count) { segment in
+        guard failure == nil, !tracker.isDone else { return }
+        do {
+            consumed += try tracker.consume(segment) { payload in destination.append(payload) }
+        } catch {
+            failure = error
+        }
+    }
+    if consumed > 0 { input.drain(consumed) }
+    if let failure { throw failure }
+    return consumed
+}

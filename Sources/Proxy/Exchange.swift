@@ -1,0 +1,196 @@
+import EventLoop
+import HTTP1
+
+/// Sputter's own request controls, taken off the request before it goes upstream.
+public struct SputterControls: Sendable, Equatable {
+    public var profile: String?
+    public var seed: String?
+    public var client: String?
+
+    static let headerNames = ["Sputter-Profile", "Sputter-Seed", "Sputter-Client"]
+    static let queryNames = ["sputter_profile", "sputter_seed", "sputter_client"]
+
+    /// Removes the controls from `headers` and from the query of `pathAndQuery`; headers win over query parameters.
+    static func extract(headers: inout HTTPHeaders, pathAndQuery: String) -> (SputterControls, String) {
+        var controls = SputterControls()
+        var path = pathAndQuery
+        if let q = pathAndQuery.firstIndex(of: "?") {
+            let query = pathAndQuery[pathAndQuery.index(after: q)...]
+            var kept: [Substring] = []
+            for pair in query.split(separator: "&", omittingEmptySubsequences: false) {
+                let key = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+                let value = pair.contains("=") ? String(pair[pair.index(after: pair.firstIndex(of: "=")!)...]) : ""
+                switch key {
+                case "sputter_profile": controls.profile = percentDecoded(value)
+                case "sputter_seed": controls.seed = percentDecoded(value)
+                case "sputter_client": controls.client = percentDecoded(value)
+                default: kept.append(pair)
+                }
+            }
+            path = String(pathAndQuery[..<q]) + (kept.isEmpty ? "" : "?" + kept.joined(separator: "&"))
+        }
+        if let v = headers.first("Sputter-Profile") { controls.profile = v }
+        if let v = headers.first("Sputter-Seed") { controls.seed = v }
+        if let v = headers.first("Sputter-Client") { controls.client = v }
+        for name in headerNames { headers.remove(name) }
+        return (controls, path)
+    }
+}
+
+func percentDecoded(_ s: String) -> String {
+    guard s.contains("%") || s.contains("+") else { return s }
+    var out: [UInt8] = []
+    var bytes = Array(s.utf8)[...]
+    while let b = bytes.popFirst() {
+        if b == UInt8(ascii: "+") {
+            out.append(UInt8(ascii: " "))
+        } else if b == UInt8(ascii: "%"), bytes.count >= 2,
+                  let hi = hexValue(bytes[bytes.startIndex]), let lo = hexValue(bytes[bytes.startIndex + 1]) {
+            out.append(hi << 4 | lo)
+            bytes = bytes.dropFirst(2)
+        } else {
+            out.append(b)
+        }
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+private func hexValue(_ b: UInt8) -> UInt8? {
+    switch b {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): return b - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): return b - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): return b - UInt8(ascii: "A") + 10
+    default: return nil
+    }
+}
+
+/// Where a request goes and the head it goes with: routing, forward-proxy checks, header rewriting.
+struct ExchangePlan {
+    var upstreamHost: String
+    var upstreamPort: Int
+    /// For messages: "http://127.0.0.1:5000".
+    var upstreamLabel: String
+    var upstreamHead: RequestHead
+    var controls: SputterControls
+    /// The request path as the client sent it, without Sputter's parameters.
+    var path: String
+
+    init(request: RequestHead, client: SocketAddress, config: ProxyConfig) throws {
+        let target: RequestTarget
+        do {
+            target = try RequestTarget.parse(request.target, method: request.method)
+        } catch {
+            throw ErrorResponse(status: error.status, kind: "bad-request", message: error.reason)
+        }
+        var headers = request.headers
+        let originalHost = headers.first("Host")
+        let pathAndQuery: String
+        let authority: String
+        var basePath = ""
+        switch target {
+        case .authority:
+            throw ErrorResponse(status: 405, kind: "connect-refused",
+                                message: "CONNECT is not supported: a TLS tunnel cannot be faulted at the event level; send plain http:// requests through Sputter",
+                                extraHeaders: [HTTPField(name: "Allow", value: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")])
+        case .absolute(let scheme, let auth, let host, let port, let pq):
+            guard scheme == "http" else {
+                throw ErrorResponse(status: 400, kind: "bad-request", message: "only http:// targets can be proxied (got \(scheme)://)")
+            }
+            guard config.allows(host: host) else {
+                throw ErrorResponse(status: 403, kind: "host-not-allowed",
+                                    message: "forward-proxy requests to \(host) are not allowed; allowed hosts: \(config.allowHosts.joined(separator: ", ")) (see --allow-host)")
+            }
+            upstreamHost = host
+            upstreamPort = port
+            upstreamLabel = "http://\(auth)"
+            authority = auth
+            pathAndQuery = pq
+        case .origin(let path, let query):
+            pathAndQuery = query.map { "\(path)?\($0)" } ?? path
+            guard let route = config.route(for: path) else {
+                throw ErrorResponse(status: 502, kind: "no-upstream", message: "no upstream is configured for \(path)")
+            }
+            upstreamHost = route.upstream.host
+            upstreamPort = route.upstream.port
+            upstreamLabel = "http://\(route.upstream.authority)"
+            authority = route.upstream.authority
+            basePath = route.upstream.basePath
+        case .asterisk:
+            pathAndQuery = "*"
+            guard let route = config.route(for: "") ?? config.routes.first else {
+                throw ErrorResponse(status: 502, kind: "no-upstream", message: "no upstream is configured")
+            }
+            upstreamHost = route.upstream.host
+            upstreamPort = route.upstream.port
+            upstreamLabel = "http://\(route.upstream.authority)"
+            authority = route.upstream.authority
+        }
+        let (controls, strippedTarget) = SputterControls.extract(headers: &headers, pathAndQuery: pathAndQuery)
+        self.controls = controls
+        self.path = String(strippedTarget.prefix { $0 != "?" })
+
+        headers.removeHopByHop()
+        headers.remove("Host")
+        let forwardedFor = headers.values("X-Forwarded-For").joined(separator: ", ")
+        headers.remove("X-Forwarded-For")
+        var fields = [HTTPField(name: "Host", value: authority)]
+        fields.append(contentsOf: headers.fields)
+        headers.fields = fields
+        headers.add("X-Forwarded-For", forwardedFor.isEmpty ? client.host : "\(forwardedFor), \(client.host)")
+        if !headers.contains("X-Forwarded-Proto") { headers.add("X-Forwarded-Proto", "http") }
+        if let originalHost, !headers.contains("X-Forwarded-Host") { headers.add("X-Forwarded-Host", originalHost) }
+        headers.add("Via", "\(request.version.major).\(request.version.minor) sputter")
+        // One upstream connection per exchange: simple, and every exchange sees a fresh upstream.
+        headers.add("Connection", "close")
+        let upstreamTarget = strippedTarget == "*" ? "*" : basePath + strippedTarget
+        upstreamHead = RequestHead(method: request.method, target: upstreamTarget, version: .http11, headers: headers)
+    }
+}
+
+/// The state of one request/response exchange on a client connection.
+final class Exchange {
+    let request: RequestHead
+    let plan: ExchangePlan
+    var requestBody: BodyTracker
+    var connected = false
+    var response: ResponseHead?
+    var clientResponseHead: ResponseHead?
+    var responseHeadSent = false
+    var responseBody = BodyTracker(.none, limits: HTTPLimits())
+    /// Whether the client connection may carry another request after this one.
+    var keepClient = false
+    /// A chunked response to an HTTP/1.0 client: send the payload, end with the connection.
+    var dechunk = false
+    /// A long-lived response (event stream or close-delimited body).
+    var isStream = false
+    var upstreamPaused = false
+    var clientPaused = false
+    /// Sees the response payload as it passes (the SSE parser hooks in here).
+    var observer: ((UnsafeRawBufferPointer) -> Void)?
+
+    init(request: RequestHead, plan: ExchangePlan, requestFraming: BodyFraming, limits: HTTPLimits) {
+        self.request = request
+        self.plan = plan
+        self.requestBody = BodyTracker(requestFraming, limits: limits)
+    }
+
+    func beginResponse(_ head: ResponseHead, framing: BodyFraming, limits: HTTPLimits, closeWhenIdle: Bool) {
+        response = head
+        responseBody = BodyTracker(framing, limits: limits)
+        dechunk = request.version == .http10 && framing == .chunked
+        keepClient = request.keepAlive && !closeWhenIdle && framing != .untilClose && !dechunk
+        let contentType = head.headers.first("Content-Type")?.lowercased() ?? ""
+        isStream = contentType.hasPrefix("text/event-stream") || framing == .untilClose
+        var out = head
+        out.version = .http11
+        out.headers.removeHopByHop()
+        if dechunk { out.headers.remove("Transfer-Encoding") }
+        out.headers.add("Via", "1.1 sputter")
+        if !keepClient {
+            out.headers.add("Connection", "close")
+        } else if request.version == .http10 {
+            out.headers.add("Connection", "keep-alive")
+        }
+        clientResponseHead = out
+    }
+}

@@ -1,0 +1,111 @@
+import EventLoop
+import HTTP1
+
+/// Everything `sputter serve` is told. Plain values with defaults; the CLI fills them in.
+public struct ProxyConfig: Sendable {
+    /// Where clients connect.
+    public var listenHost = "127.0.0.1"
+    public var listenPort = 8080
+    /// Upstreams by path prefix; the route with the longest matching prefix wins, "" is the default.
+    public var routes: [Route] = []
+    /// Hosts an absolute-form (forward-proxy) request may name: glob patterns (`*` matches any run of characters).
+    public var allowHosts: [String] = ProxyConfig.loopbackHosts
+    public var limits = HTTPLimits()
+    /// Time to establish an upstream connection before answering 504.
+    public var connectTimeout: Nanos = 10_000_000_000
+    /// Time a client has to send a complete request head (slow-loris guard); a stream is never subject to it.
+    public var headTimeout: Nanos = 30_000_000_000
+    /// An idle keep-alive client connection is closed after this long.
+    public var keepAliveTimeout: Nanos = 75_000_000_000
+    /// Close a stream after this much silence from the upstream (nil: never; SSE streams may be quiet for hours).
+    public var streamIdleTimeout: Nanos? = nil
+    /// How long in-flight plain requests may finish after SIGINT/SIGTERM.
+    public var shutdownGrace: Nanos = 2_000_000_000
+    /// Back-pressure: stop reading one side when the other side's unsent output passes `highWater`,
+    /// resume when it drains to `lowWater`.
+    public var highWater = 256 * 1024
+    public var lowWater = 64 * 1024
+
+    public static let loopbackHosts = ["localhost", "127.*", "::1", "[::1]"]
+
+    public init() {}
+
+    /// One `--upstream` value: `URL` or `PREFIX=URL`.
+    public struct Route: Sendable, Equatable {
+        public var prefix: String
+        public var upstream: UpstreamURL
+
+        public init(prefix: String, upstream: UpstreamURL) {
+            self.prefix = prefix
+            self.upstream = upstream
+        }
+
+        public struct ParseError: Error, CustomStringConvertible {
+            public let description: String
+        }
+
+        /// Parses `http://host:port[/base]` or `/prefix=http://host:port[/base]`.
+        public init(parsing text: String) throws {
+            var prefix = ""
+            var url = text
+            if !text.hasPrefix("http://"), !text.hasPrefix("https://"), let eq = text.firstIndex(of: "=") {
+                prefix = String(text[..<eq])
+                url = String(text[text.index(after: eq)...])
+                guard prefix.hasPrefix("/") else {
+                    throw ParseError(description: "upstream route '\(text)': the prefix must start with '/' (e.g. /api/sse=http://127.0.0.1:8000)")
+                }
+            }
+            do {
+                self.upstream = try UpstreamURL(parsing: url)
+            } catch {
+                throw ParseError(description: "upstream '\(url)': \(error)")
+            }
+            if self.upstream.scheme != "http" {
+                throw ParseError(description: "upstream '\(url)': only http:// upstreams are supported so far")
+            }
+            self.prefix = prefix
+        }
+    }
+
+    /// The upstream for `path`: the longest prefix that matches on a path-segment boundary.
+    public func route(for path: String) -> Route? {
+        var best: Route?
+        for route in routes where Self.matches(prefix: route.prefix, path: path) {
+            if best == nil || route.prefix.count > best!.prefix.count { best = route }
+        }
+        return best
+    }
+
+    static func matches(prefix: String, path: String) -> Bool {
+        if prefix.isEmpty { return true }
+        guard path.hasPrefix(prefix) else { return false }
+        if prefix.hasSuffix("/") || path.count == prefix.count { return true }
+        let next = path[path.index(path.startIndex, offsetBy: prefix.count)]
+        return next == "/" || next == "?"
+    }
+
+    /// Whether a forward-proxy request may go to `host`.
+    public func allows(host: String) -> Bool {
+        let h = host.lowercased()
+        return allowHosts.contains { glob($0.lowercased(), matches: h) }
+    }
+}
+
+/// `*` matches any run of characters (including none); everything else matches itself.
+func glob(_ pattern: String, matches text: String) -> Bool {
+    let p = Array(pattern.utf8), t = Array(text.utf8)
+    var pi = 0, ti = 0, star = -1, mark = 0
+    while ti < t.count {
+        if pi < p.count, p[pi] == t[ti] {
+            pi += 1; ti += 1
+        } else if pi < p.count, p[pi] == UInt8(ascii: "*") {
+            star = pi; mark = ti; pi += 1
+        } else if star >= 0 {
+            pi = star + 1; mark += 1; ti = mark
+        } else {
+            return false
+        }
+    }
+    while pi < p.count, p[pi] == UInt8(ascii: "*") { pi += 1 }
+    return pi == p.count
+}

@@ -1,0 +1,94 @@
+import EventLoop
+import Logging
+
+/// The proxy on one event loop: a listener, its client sessions, and orderly shutdown.
+/// Loop-confined: create it in the loop's thread (or through `LoopThread`).
+public final class ProxyServer: LoopResident {
+    public let config: ProxyConfig
+    let loop: EventLoop
+    let logger: Logger
+    private var listener: Listener?
+    private var sessions: [UInt64: ClientSession] = [:]
+    private var nextID: UInt64 = 0
+    private var resolved: [String: SocketAddress] = [:]
+    private var shuttingDown = false
+    private var onIdleAfterShutdown: (() -> Void)?
+    private var graceTimer: Timer?
+
+    /// Connections currently open (for tests and metrics).
+    public var openSessions: Int { sessions.count }
+    public private(set) var acceptedTotal: UInt64 = 0
+
+    public init(config: ProxyConfig, loop: EventLoop, logger: Logger = Logger(label: "sputter")) throws {
+        self.config = config
+        self.loop = loop
+        self.logger = logger
+        listener = try Listener(loop: loop, host: config.listenHost, port: config.listenPort) { [unowned self] fd, peer in
+            self.accept(fd: fd, peer: peer)
+        }
+    }
+
+    /// The port clients connect to (the real one when `listenPort` was 0).
+    public var port: Int { listener?.port ?? 0 }
+    public var address: String { listener.map { "\($0.address)" } ?? "closed" }
+
+    private func accept(fd: Int32, peer: SocketAddress) {
+        nextID += 1
+        acceptedTotal += 1
+        let connection = Connection(loop: loop, fd: fd, peer: peer)
+        let session = ClientSession(server: self, id: nextID, client: connection)
+        sessions[nextID] = session
+        logger.info("connection open", metadata: ["conn": "\(nextID)", "peer": "\(peer)"])
+        if shuttingDown { session.beginShutdown() }
+    }
+
+    func sessionClosed(_ session: ClientSession, reason: String, requests: Int) {
+        sessions[session.id] = nil
+        logger.info("connection closed", metadata: ["conn": "\(session.id)", "requests": "\(requests)", "reason": "\(reason)"])
+        if shuttingDown, sessions.isEmpty { finishShutdown() }
+    }
+
+    func resolve(host: String, port: Int) throws -> SocketAddress {
+        let key = "\(host):\(port)"
+        if let hit = resolved[key] { return hit }
+        let address = try SocketAddress.resolve(host: host, port: port)
+        resolved[key] = address
+        return address
+    }
+
+    /// Stops accepting, ends streams and idle connections, lets plain exchanges finish for
+    /// `config.shutdownGrace`, then calls `done` (on the loop thread).
+    public func shutdown(done: @escaping () -> Void) {
+        guard !shuttingDown else { return }
+        shuttingDown = true
+        onIdleAfterShutdown = done
+        listener?.close()
+        listener = nil
+        logger.info("shutting down", metadata: ["open": "\(sessions.count)"])
+        for session in Array(sessions.values) { session.beginShutdown() }
+        if sessions.isEmpty {
+            finishShutdown()
+            return
+        }
+        let timer = loop.makeTimer { [unowned self] in
+            for session in Array(self.sessions.values) { session.finish(reason: "shutdown grace over") }
+        }
+        timer.arm(after: config.shutdownGrace)
+        graceTimer = timer
+    }
+
+    private func finishShutdown() {
+        graceTimer?.cancel()
+        graceTimer = nil
+        let done = onIdleAfterShutdown
+        onIdleAfterShutdown = nil
+        done?()
+    }
+
+    public func tearDown() {
+        listener?.close()
+        listener = nil
+        for session in Array(sessions.values) { session.finish(reason: "loop stopped", clientClose: .rstNow) }
+        graceTimer = nil
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// Parses `HOST:PORT`, `[v6]:PORT` or `:PORT`.
+func parseHostPort(_ text: String, option: String) throws -> (String, Int) {
+    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+        throw ValidationError("\(option) '\(text)': expected HOST:PORT, e.g. 127.0.0.1:8080")
+    }
+    var host = String(text[..<colon])
+    if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    return (host.isEmpty ? "127.0.0.1" : host, port)
+}
+
+struct LoggingOptions: ParsableArguments {
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level '\(logLevel)': expected one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    func bootstrap() -> Logger {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "sputter")
+        logger.logLevel = level
+        return logger
+    }
+}
+
+/// Prints to stdout immediately (scripts wait for these lines).
+func say(_ line: String) {
+    print(line)
+    fflush(stdout)
+}

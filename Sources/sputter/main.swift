@@ -1,2 +1,0 @@
-import Proxy
-print("sputter: not built yet")
