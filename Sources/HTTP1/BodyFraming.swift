@@ -1,0 +1,86 @@
+/// How the body of a message is delimited (RFC 9112 6.3).
+public enum BodyFraming: Sendable, Equatable, Hashable {
+    /// No body at all (HEAD responses, 1xx/204/304, requests without Content-Length or Transfer-Encoding).
+    case none
+    /// Exactly this many bytes (may be 0).
+    case contentLength(UInt64)
+    /// The chunked transfer coding; decode with `ChunkedDecoder` to find the end.
+    case chunked
+    /// Everything until the server closes the connection (responses only).
+    case untilClose
+}
+
+/// The analysis of Content-Length and Transfer-Encoding shared by requests and responses.
+enum FramingFields {
+    /// The Content-Length value, nil when absent. Throws when any field is not a list of digits or the
+    /// list elements differ; repeated identical values ("5, 5", or two fields of 5) count as one (RFC 9110 8.6).
+    static func contentLength(_ headers: HTTPHeaders) throws(HTTPParseError) -> UInt64? {
+        var result: UInt64?
+        for field in headers.fields where ASCII.equalsIgnoringCase(field.name, "Content-Length") {
+            try ASCII.forEachListElement(field.value) { element throws(HTTPParseError) in
+                guard !element.isEmpty else { throw .badRequest("invalid Content-Length") }
+                var value: UInt64 = 0
+                for b in element.utf8 {
+                    guard ASCII.isDigit(b) else { throw .badRequest("invalid Content-Length") }
+                    let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+                    let (sum, o2) = times10.addingReportingOverflow(UInt64(b - 0x30))
+                    if o1 || o2 { throw .badRequest("Content-Length too large") }
+                    value = sum
+                }
+                if let result, result != value { throw .badRequest("differing Content-Length values") }
+                result = value
+            }
+        }
+        return result
+    }
+
+    enum Codings {
+        case absent
+        /// chunked is the final coding, applied once.
+        case chunkedLast
+        /// Codings present but chunked is not the last one (or not there at all).
+        case notChunkedLast
+    }
+
+    /// Transfer codings this module knows the name of (IANA registry); only `chunked` is decoded, the
+    /// others are relayed as they are.
+    static let knownCodings = ["chunked", "gzip", "x-gzip", "deflate", "compress", "x-compress"]
+
+    /// Reads every Transfer-Encoding field as one list of codings (RFC 9112 6.1).
+    /// Throws 400 for an empty list element, a coding that is not a token, parameters on chunked, or chunked
+    /// applied more than once; 501 for an unknown coding when `rejectUnknown` (after the 400 checks).
+    static func transferCodings(_ headers: HTTPHeaders, rejectUnknown: Bool) throws(HTTPParseError) -> Codings {
+        var present = false
+        var chunkedCount = 0
+        var lastIsChunked = false
+        var unknown = false
+        for field in headers.fields where ASCII.equalsIgnoringCase(field.name, "Transfer-Encoding") {
+            present = true
+            try ASCII.forEachListElement(field.value) { element throws(HTTPParseError) in
+                // transfer-coding = token *( OWS ";" OWS transfer-parameter )
+                var name = element
+                if let semicolon = element.utf8.firstIndex(of: ASCII.semicolon) {
+                    name = ASCII.trimmingOWS(element[..<semicolon])
+                }
+                guard !name.isEmpty, name.utf8.allSatisfy(ASCII.isTokenChar) else {
+                    throw .badRequest("invalid Transfer-Encoding")
+                }
+                let isChunked = ASCII.equalsIgnoringCase(name.utf8, "chunked")
+                if isChunked {
+                    if name.utf8.count != element.utf8.count { throw .badRequest("parameters on chunked") }
+                    chunkedCount += 1
+                } else if !knownCodings.contains(where: { ASCII.equalsIgnoringCase(name.utf8, $0) }) {
+                    unknown = true
+                }
+                lastIsChunked = isChunked
+            }
+        }
+        guard present else { return .absent }
+        if chunkedCount > 1 { throw .badRequest("chunked applied more than once") }
+        if lastIsChunked {
+            if unknown && rejectUnknown { throw HTTPParseError(status: 501, reason: "unknown transfer coding") }
+            return .chunkedLast
+        }
+        return .notChunkedLast
+    }
+}

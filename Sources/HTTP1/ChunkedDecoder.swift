@@ -1,0 +1,210 @@
+/// Incremental decoder for the chunked transfer coding (RFC 9112 7.1). A value: copy it to fork state.
+///
+/// Feed it the bytes that follow a chunked message head, in as many pieces as they arrive. Payload is
+/// passed to `onData` as slices of the input (never copied). Chunk extensions are validated loosely
+/// (no control characters) and skipped; trailer fields are validated like header fields and consumed.
+///
+/// Accepted: a bare LF as the end of a chunk-size line, a trailer line or the final empty line
+/// (RFC 9112 2.2). Rejected (400): an empty or non-hex size, a size over 2^62, whitespace after the size
+/// not followed by `;`, a size line longer than `maxChunkLineBytes`, anything but CRLF right after the
+/// data, a bare CR, obs-fold or a malformed trailer field. A trailer section over `maxHeaderBytes` or
+/// `maxHeaderCount` fields: 431.
+/// After an error every later `feed` throws the same error; after the message is done `feed` consumes nothing.
+public struct ChunkedDecoder: Sendable {
+    enum State: Sendable, Equatable {
+        case size, sizeWhitespace, chunkExtension, sizeLF
+        case data, dataCR, dataLF
+        case trailerStart, trailerName, trailerValue, trailerLF, finalLF
+        case done
+        case failed(HTTPParseError)
+    }
+
+    public let limits: HTTPLimits
+    var state: State = .size
+    /// The chunk size being read (while in the size line).
+    var size: UInt64 = 0
+    var sizeDigits = 0
+    var lineBytes = 0
+    /// Payload bytes still to come in the current chunk.
+    var remaining: UInt64 = 0
+    var trailerBytes = 0
+    var trailerCount = 0
+
+    /// The largest chunk size accepted, 2^62: large enough for anything real, far from overflow.
+    public static let maxChunkSize: UInt64 = 1 << 62
+
+    public init(limits: HTTPLimits = .init()) {
+        self.limits = limits
+    }
+
+    /// Whether the last chunk, the trailers and the final empty line have all been read.
+    public var isDone: Bool { state == .done }
+
+    /// Feeds the next bytes of the message body.
+    /// - Parameters:
+    ///   - bytes: bytes following what earlier calls consumed.
+    ///   - onData: called with each slice of payload, in order; the slice is only valid during the call.
+    /// - Returns: `consumed`, how many of `bytes` belong to this message (all of them unless `done`; the
+    ///   rest belong to the next message), and `done`, whether the message is complete.
+    public mutating func feed(
+        _ bytes: UnsafeRawBufferPointer, onData: (UnsafeRawBufferPointer) -> Void
+    ) throws(HTTPParseError) -> (consumed: Int, done: Bool) {
+        do throws(HTTPParseError) {
+            return try run(bytes, onData: onData)
+        } catch {
+            state = .failed(error)
+            throw error
+        }
+    }
+
+    /// Convenience for tests and small inputs.
+    public mutating func feed(_ bytes: [UInt8], onData: (UnsafeRawBufferPointer) -> Void) throws(HTTPParseError) -> (consumed: Int, done: Bool) {
+        let result: Result<(consumed: Int, done: Bool), HTTPParseError> = bytes.withUnsafeBytes { buffer in
+            do throws(HTTPParseError) { return .success(try feed(buffer, onData: onData)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    private mutating func run(
+        _ bytes: UnsafeRawBufferPointer, onData: (UnsafeRawBufferPointer) -> Void
+    ) throws(HTTPParseError) -> (consumed: Int, done: Bool) {
+        let n = bytes.count
+        var i = 0
+        while i < n {
+            switch state {
+            case .data:
+                let take = Int(min(remaining, UInt64(n - i)))
+                onData(UnsafeRawBufferPointer(rebasing: bytes[i..<(i + take)]))
+                i += take
+                remaining -= UInt64(take)
+                if remaining == 0 { state = .dataCR }
+                continue
+            case .done:
+                return (i, true)
+            case .failed(let error):
+                throw error
+            default:
+                break
+            }
+            let b = bytes[i]
+            i += 1
+            switch state {
+            case .size:
+                if let digit = ASCII.hexValue(b) {
+                    try countLineByte()
+                    guard size <= (ChunkedDecoder.maxChunkSize - digit) / 16 else { throw .badRequest("chunk size too large") }
+                    size = size * 16 + digit
+                    sizeDigits += 1
+                } else if sizeDigits == 0 {
+                    throw .badRequest(b == ASCII.cr || b == ASCII.lf || b == ASCII.semicolon || ASCII.isWhitespace(b)
+                                      ? "missing chunk size" : "invalid chunk size")
+                } else if b == ASCII.cr {
+                    state = .sizeLF
+                } else if b == ASCII.lf {
+                    endOfSizeLine()
+                } else if b == ASCII.semicolon {
+                    try countLineByte()
+                    state = .chunkExtension
+                } else if ASCII.isWhitespace(b) {
+                    try countLineByte()
+                    state = .sizeWhitespace
+                } else {
+                    throw .badRequest("invalid chunk size")
+                }
+            case .sizeWhitespace:
+                // chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ): whitespace only before ";".
+                try countLineByte()
+                if b == ASCII.semicolon {
+                    state = .chunkExtension
+                } else if !ASCII.isWhitespace(b) {
+                    throw .badRequest("invalid chunk size")
+                }
+            case .chunkExtension:
+                if b == ASCII.cr {
+                    state = .sizeLF
+                } else if b == ASCII.lf {
+                    endOfSizeLine()
+                } else if ASCII.isForbiddenInFieldValue(b) {
+                    throw .badRequest("invalid character in chunk extension")
+                } else {
+                    try countLineByte()
+                }
+            case .sizeLF:
+                guard b == ASCII.lf else { throw .badRequest("bare CR in chunk size line") }
+                endOfSizeLine()
+            case .dataCR:
+                guard b == ASCII.cr else { throw .badRequest("missing CRLF after chunk data") }
+                state = .dataLF
+            case .dataLF:
+                guard b == ASCII.lf else { throw .badRequest("missing CRLF after chunk data") }
+                state = .size
+            case .trailerStart:
+                try countTrailerByte()
+                if b == ASCII.cr {
+                    state = .finalLF
+                } else if b == ASCII.lf {
+                    state = .done
+                } else if ASCII.isWhitespace(b) {
+                    throw .badRequest("obsolete line folding in trailer section")
+                } else if ASCII.isTokenChar(b) {
+                    trailerCount += 1
+                    if trailerCount > limits.maxHeaderCount { throw HTTPParseError(status: 431, reason: "too many trailer fields") }
+                    state = .trailerName
+                } else {
+                    throw .badRequest("invalid trailer field")
+                }
+            case .trailerName:
+                try countTrailerByte()
+                if b == ASCII.colon {
+                    state = .trailerValue
+                } else if !ASCII.isTokenChar(b) {
+                    throw .badRequest("invalid trailer field")
+                }
+            case .trailerValue:
+                try countTrailerByte()
+                if b == ASCII.cr {
+                    state = .trailerLF
+                } else if b == ASCII.lf {
+                    state = .trailerStart
+                } else if ASCII.isForbiddenInFieldValue(b) {
+                    throw .badRequest("invalid character in trailer field")
+                }
+            case .trailerLF:
+                try countTrailerByte()
+                guard b == ASCII.lf else { throw .badRequest("bare CR in trailer section") }
+                state = .trailerStart
+            case .finalLF:
+                try countTrailerByte()
+                guard b == ASCII.lf else { throw .badRequest("bare CR in trailer section") }
+                state = .done
+            case .data, .done, .failed:
+                preconditionFailure("handled above")
+            }
+        }
+        return (n, state == .done)
+    }
+
+    @inline(__always)
+    private mutating func countLineByte() throws(HTTPParseError) {
+        lineBytes += 1
+        if lineBytes > limits.maxChunkLineBytes { throw .badRequest("chunk size line too long") }
+    }
+
+    @inline(__always)
+    private mutating func countTrailerByte() throws(HTTPParseError) {
+        trailerBytes += 1
+        if trailerBytes > limits.maxHeaderBytes { throw HTTPParseError(status: 431, reason: "trailer section too large") }
+    }
+
+    private mutating func endOfSizeLine() {
+        if size == 0 {
+            state = .trailerStart
+        } else {
+            remaining = size
+            state = .data
+        }
+        size = 0
+        sizeDigits = 0
+        lineBytes = 0
+    }
+}
