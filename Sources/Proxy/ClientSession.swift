@@ -69,7 +69,7 @@ final class ClientSession: ConnectionDelegate {
     func connectionConnected(_ connection: Connection) {
         guard let exchange, connection === upstream else { return }
         exchange.connected = true
-        logger.debug("upstream connected", metadata: ["conn": "\(id)", "upstream": "\(exchange.upstreamLabel)"])
+        logger.debug("upstream connected", metadata: ["conn": "\(id)", "upstream": "\(exchange.plan.upstreamLabel)"])
         relayRequestBody()
         upstreamReadable()
     }
@@ -368,7 +368,7 @@ func relay(_ tracker: inout BodyTracker, from source: Connection, to destination
     let input = source.input
     input.forEachSegment(limit: input.count) { segment in
         guard failure == nil, !tracker.isDone else { return }
-        do {
+        do throws(HTTPParseError) {
             consumed += try tracker.consume(segment) { payload in observe?(payload) }
         } catch {
             failure = error
@@ -386,7 +386,7 @@ func relayPayload(_ tracker: inout BodyTracker, from source: Connection, to dest
     let input = source.input
     input.forEachSegment(limit: input.count) { segment in
         guard failure == nil, !tracker.isDone else { return }
-        do {
+        do throws(HTTPParseError) {
             consumed += try tracker.consume(segment) { payload in destination.append(payload) }
         } catch {
             failure = error

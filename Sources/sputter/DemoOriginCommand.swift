@@ -43,7 +43,7 @@ struct Demo: ParsableCommand {
         let originThread = try LoopThread.start(name: "demo-origin") { loop in
             try DemoOrigin(loop: loop, host: originHost, port: originPort)
         }
-        var serve = try Serve.parse(["--listen", listen, "--upstream", "http://\(originThread.value.address)", "--log-level", logging.logLevel])
+        let serve = try Serve.parse(["--listen", listen, "--upstream", "http://\(originThread.value.address)", "--log-level", logging.logLevel])
         say("demo origin on http://\(originThread.value.address)")
         say("try:  curl -N http://\(listen)/events")
         try serve.run()
