@@ -51,6 +51,6 @@ let package = Package(
         .testTarget(name: "SSETests", dependencies: ["SSE"]),
         .testTarget(name: "FaultsTests", dependencies: ["Faults", "SSE"]),
         .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "Faults"]),
-        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "DemoOrigin", "EventLoop", "HTTP1", "SSE"], swiftSettings: v5),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "DemoOrigin", "EventLoop", "HTTP1", "SSE", .product(name: "Logging", package: "swift-log")], swiftSettings: v5),
     ]
 )

@@ -39,6 +39,12 @@ final class ClientSession: ConnectionDelegate {
         idleTimer.arm(after: config.headTimeout)
     }
 
+    /// Bytes this session holds in its buffers (both directions, both sockets).
+    var bufferedBytes: Int {
+        guard phase != .closed else { return 0 }
+        return client.output.count + client.input.count + (upstream.map { $0.input.count + $0.output.count } ?? 0)
+    }
+
     /// Whether the connection is between requests (nothing in flight).
     var isIdle: Bool { phase == .awaitingHead && client.input.isEmpty }
     /// Whether the current response is a long-lived stream (event-stream or close-delimited).

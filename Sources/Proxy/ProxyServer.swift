@@ -18,6 +18,8 @@ public final class ProxyServer: LoopResident {
     /// Connections currently open (for tests and metrics).
     public var openSessions: Int { sessions.count }
     public private(set) var acceptedTotal: UInt64 = 0
+    /// Bytes held in all sessions' buffers: what back-pressure keeps bounded.
+    public var bufferedBytes: Int { sessions.values.reduce(0) { $0 + $1.bufferedBytes } }
 
     public init(config: ProxyConfig, loop: EventLoop, logger: Logger = Logger(label: "sputter")) throws {
         self.config = config
