@@ -48,6 +48,8 @@ enum Authority {
     /// The host as written (may be empty; IPv6 keeps its brackets) and the port (nil when absent or empty).
     static func parse(_ bytes: some Collection<UInt8>) throws(HTTPParseError) -> (host: String, port: Int?) {
         let bytes = Array(bytes)
+        // RFC 9110 4.2.4: userinfo is deprecated in http(s) URIs and treated as an error here.
+        if bytes.contains(0x40) { throw .badRequest("userinfo in authority") }
         var i = 0
         if bytes.first == 0x5B {  // "[" IPv6address "]"
             guard let close = bytes.firstIndex(of: 0x5D), close > 1 else { throw .badRequest("invalid IPv6 host") }
@@ -58,7 +60,6 @@ enum Authority {
         } else {
             while i < bytes.count && bytes[i] != ASCII.colon {
                 let b = bytes[i]
-                if b == 0x40 { throw .badRequest("userinfo in authority") }
                 guard isRegNameChar(b) else { throw .badRequest("invalid character in host") }
                 if b == 0x25 {  // pct-encoded
                     guard i + 2 < bytes.count, ASCII.hexValue(bytes[i + 1]) != nil, ASCII.hexValue(bytes[i + 2]) != nil else {
