@@ -22,11 +22,14 @@
 /// the same however the input is split, and the bytes are always lossless; only that one LF may sit at
 /// the end of one frame or at the start of the next.
 ///
-/// Oversized blocks: a block longer than `maxFrameBytes` (counting its prefix and terminator) is not
-/// made into a frame. Its bytes are handed on as `.oversized` pieces of exactly `maxFrameBytes` bytes,
-/// emitted as soon as the byte after them arrives, and a last piece of 1...maxFrameBytes bytes with
-/// `isEnd: true` when the block ends. All pieces carry the frame index the block takes. The parser
-/// holds at most `maxFrameBytes` bytes of a block. The fields of an oversized block are not reported
+/// Oversized blocks: a block longer than `maxFrameBytes` is not made into a frame. (Its size counts a
+/// BOM and its line ends, but not the two bytes whose place depends on the split: a continuation LF at
+/// its start and the LF of a final CRLF; so the decision is the same however the input is split.)
+/// Its bytes are handed on as `.oversized` pieces, emitted as soon as the byte after them arrives, and
+/// a last piece with `isEnd: true` when the block ends. All pieces carry the frame index the block
+/// takes. Pieces hold `maxFrameBytes` bytes (the first may hold up to 2 more: the uncounted LFs, or a
+/// BOM when `maxFrameBytes` < 3), the last one 1...maxFrameBytes + 1. The parser holds at most
+/// `maxFrameBytes + 2` bytes of a block. The fields of an oversized block are not reported
 /// (a spec-exact client still processes them: see `SSEClientModel`).
 ///
 /// Not handled: HTTP framing (feed de-chunked payload), content-type checks (`SSEClientModel.outcome`),
@@ -159,7 +162,9 @@ public struct SSEParser: Sendable {
             }
             if e == ls {
                 // Empty line: the block ends.
-                let size = next - blockStart
+                // Size as the limit sees it: without a continuation LF at the start or the LF of a final
+                // CRLF, so the decision does not depend on where the input was split.
+                let size = next - blockStart - (pre == 1 ? 1 : 0) - (next - e == 2 ? 1 : 0)
                 if size <= maxFrameBytes {
                     let frame = SSEFrame(
                         lazyRaw: Self.copy(base, blockStart, next), bodyStart: pre, kind: block.kind,
@@ -183,7 +188,7 @@ public struct SSEParser: Sendable {
         }
         // Left over: a block in progress (complete lines already processed, maybe a partial line).
         if blockStart < n {
-            if n - blockStart <= maxFrameBytes {
+            if n - blockStart - (pre == 1 ? 1 : 0) <= maxFrameBytes {
                 pending = Self.copy(base, blockStart, n)
                 lineStart = ls - blockStart
                 prefix = pre
@@ -202,7 +207,7 @@ public struct SSEParser: Sendable {
         var p = start
         if skipLF {
             if base[p] == SSELines.lf {
-                if pending.count + 1 > maxFrameBytes {
+                if pending.count + 1 - continuationLF > maxFrameBytes {
                     beginOversized(lineIsEmpty: true)
                     return p
                 }
@@ -215,7 +220,7 @@ public struct SSEParser: Sendable {
         while p < n {
             let e = SSELines.findLineEnd(base, p, n)
             if e == n {
-                if pending.count + (n - p) > maxFrameBytes {
+                if pending.count + (n - p) - continuationLF > maxFrameBytes {
                     beginOversized(lineIsEmpty: lineStart == pending.count)
                     return p
                 }
@@ -231,11 +236,12 @@ public struct SSEParser: Sendable {
                     endsInCR = true
                 }
             }
-            if pending.count + (next - p) > maxFrameBytes {
+            let lineEnd = pending.count + (e - p)
+            let finalLF = lineEnd == lineStart && next - e == 2 ? 1 : 0
+            if pending.count + (next - p) - continuationLF - finalLF > maxFrameBytes {
                 beginOversized(lineIsEmpty: lineStart == pending.count)
                 return p
             }
-            let lineEnd = pending.count + (e - p)
             pending.append(contentsOf: UnsafeBufferPointer(start: base + p, count: next - p))
             skipLF = endsInCR
             if lineEnd == lineStart {
@@ -297,6 +303,9 @@ public struct SSEParser: Sendable {
 
     // MARK: - Pieces
 
+    /// 1 when the block in progress starts with the LF that completes the previous block's final CR.
+    var continuationLF: Int { prefix == 1 ? 1 : 0 }
+
     @usableFromInline
     mutating func beginOversized(lineIsEmpty: Bool) {
         oversized = true
@@ -312,7 +321,7 @@ public struct SSEParser: Sendable {
     mutating func appendOversized(_ base: UnsafePointer<UInt8>, _ from: Int, _ to: Int, _ out: (Output) -> Void) {
         var i = from
         while i < to {
-            if pending.count == maxFrameBytes {
+            if pending.count >= maxFrameBytes {
                 let piece = pending
                 pending = []
                 out(.oversized(bytes: piece, frameIndex: nextFrameIndex, isEnd: false))
