@@ -49,3 +49,5 @@ let package = Package(
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "EventLoop", "HTTP1", "SSE"], swiftSettings: v5),
     ]
 )
+
+package.targets.append(.executableTarget(name: "sse-bench", dependencies: ["SSE"], path: "Benchmarks/SSEBench"))
