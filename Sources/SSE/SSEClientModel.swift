@@ -85,7 +85,9 @@ public struct SSEClientModel: Sendable {
     private var bomDecided = false
     private var ended = false
 
-    /// Lastly dispatched state: last event ID and reconnection time as of now.
+    /// As of now: the last event ID string (changed only by a dispatch, i.e. an empty line, even one ending a
+    /// block without data) and the reconnection time (changed by each valid `retry` line once its line end
+    /// has arrived, per the spec, even inside a block that is later discarded).
     public var state: SSEClientState {
         SSEClientState(lastEventID: lastEventIDString, reconnectionTimeMs: reconnectionTimeMs)
     }
