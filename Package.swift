@@ -54,3 +54,5 @@ let package = Package(
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "DemoOrigin", "EventLoop", "HTTP1", "SSE", .product(name: "Logging", package: "swift-log")], swiftSettings: v5),
     ]
 )
+
+package.targets.append(.executableTarget(name: "sse-bench", dependencies: ["SSE"], path: "Benchmarks/SSEBench"))

@@ -3,6 +3,13 @@
 /// A frame ends at the empty line that terminates a block (or is an empty line on its own).
 /// Concatenating the `raw` bytes of every frame a parser yields, followed by the parser's
 /// unfinished tail, gives back the input byte for byte.
+///
+/// Storage: `kind`, `eventType`, `id`, `retry` and `index` are decided while parsing (cheap, read on
+/// every frame). `data` and `comments` are decoded from `raw` only when read, unless they were set
+/// explicitly (through `init` or the setter), in which case the stored value wins.
+///
+/// Not handled: a frame does not know the client's state (last event ID, reconnection time) before it;
+/// see `SSEClientModel` for that.
 public struct SSEFrame: Sendable, Equatable {
     /// What a spec-exact client does with the block.
     public enum Kind: Sendable, Equatable, Hashable {
@@ -18,21 +25,39 @@ public struct SSEFrame: Sendable, Equatable {
 
     /// The exact bytes of the block, line ends and terminating empty line included
     /// (and the stream's leading BOM, for the first frame of a stream that has one).
+    ///
+    /// One more prefix can occur: when a block's terminating empty line ends in a CR that was the last
+    /// byte fed, the parser emits the frame at once; if the next byte is an LF it belongs to that CR's line
+    /// end, and it is kept as the first byte of the *next* frame's `raw` (see `bodyStart`).
     public var raw: [UInt8]
     public var kind: Kind
     /// Value of the last `event` field, or nil when the block has none.
     public var eventType: String?
-    /// Values of the `data` fields, one per line, in order (invalid UTF-8 decoded as U+FFFD).
-    public var data: [String]
     /// Value of the last `id` field that a client would accept (one containing NUL is ignored).
     /// `""` is a real value: it resets the client's last event ID.
     public var id: String?
     /// Value of the last `retry` field made only of ASCII digits.
     public var retry: UInt64?
-    /// Comment lines, without the leading colon.
-    public var comments: [String]
     /// 0-based position of this frame in its stream.
     public var index: Int
+    /// Number of bytes at the start of `raw` that are not part of any line: 3 for the stream's BOM,
+    /// 1 for an LF that completes the previous frame's final CR, else 0.
+    public var bodyStart: Int
+
+    @usableFromInline var storedData: [String]?
+    @usableFromInline var storedComments: [String]?
+
+    /// Values of the `data` fields, one per line, in order (invalid UTF-8 decoded as U+FFFD).
+    public var data: [String] {
+        get { storedData ?? SSELines.fieldValues(of: raw, from: bodyStart, wantComments: false) }
+        set { storedData = newValue }
+    }
+
+    /// Comment lines, without the leading colon.
+    public var comments: [String] {
+        get { storedComments ?? SSELines.fieldValues(of: raw, from: bodyStart, wantComments: true) }
+        set { storedComments = newValue }
+    }
 
     public init(
         raw: [UInt8], kind: Kind, eventType: String? = nil, data: [String] = [], id: String? = nil,
@@ -41,10 +66,33 @@ public struct SSEFrame: Sendable, Equatable {
         self.raw = raw
         self.kind = kind
         self.eventType = eventType
-        self.data = data
         self.id = id
         self.retry = retry
-        self.comments = comments
         self.index = index
+        self.bodyStart = 0
+        self.storedData = data
+        self.storedComments = comments
+    }
+
+    /// Frame whose `data` and `comments` are decoded lazily from `raw`.
+    @inlinable
+    init(lazyRaw raw: [UInt8], bodyStart: Int, kind: Kind, eventType: String?, id: String?, retry: UInt64?, index: Int) {
+        self.raw = raw
+        self.kind = kind
+        self.eventType = eventType
+        self.id = id
+        self.retry = retry
+        self.index = index
+        self.bodyStart = bodyStart
+        self.storedData = nil
+        self.storedComments = nil
+    }
+
+    /// Equal when the bytes and every meaning agree (`data` and `comments` compared by value,
+    /// however they are stored; `bodyStart` is a detail of `raw` and is not compared).
+    public static func == (lhs: SSEFrame, rhs: SSEFrame) -> Bool {
+        lhs.raw == rhs.raw && lhs.kind == rhs.kind && lhs.eventType == rhs.eventType && lhs.id == rhs.id
+            && lhs.retry == rhs.retry && lhs.index == rhs.index && lhs.data == rhs.data
+            && lhs.comments == rhs.comments
     }
 }

@@ -1,0 +1,202 @@
+/// A message a spec-exact `EventSource` dispatches (`MessageEvent` type, data, lastEventId).
+public struct SSEMessage: Sendable, Equatable {
+    public var type: String
+    public var data: String
+    public var lastEventId: String
+    public init(type: String, data: String, lastEventId: String) {
+        self.type = type
+        self.data = data
+        self.lastEventId = lastEventId
+    }
+}
+
+/// What an `EventSource` carries from one connection to the next.
+public struct SSEClientState: Sendable, Equatable {
+    /// Default reconnection time: 3000 ms, Chromium's and Firefox's value (the spec leaves it to the UA).
+    public static let defaultReconnectionTimeMs: UInt64 = 3000
+
+    /// Sent as `Last-Event-ID` on reconnection when not empty.
+    public var lastEventID: String
+    public var reconnectionTimeMs: UInt64
+
+    public init(lastEventID: String = "", reconnectionTimeMs: UInt64 = SSEClientState.defaultReconnectionTimeMs) {
+        self.lastEventID = lastEventID
+        self.reconnectionTimeMs = reconnectionTimeMs
+    }
+}
+
+public enum SSEConnectionOutcome: Sendable, Equatable {
+    case open
+    /// The `EventSource` fails the connection and does not reconnect.
+    case fail(reason: String)
+}
+
+/// A model of a spec-exact `EventSource` on one connection (WHATWG HTML, "Server-sent events").
+///
+/// Independent of `SSEParser` on purpose (no size limit, its own line splitter), so each checks the other.
+///
+/// Order of effects, from the spec text:
+/// - field `id` (no NUL): sets the *last event ID buffer* at once;
+/// - field `retry` (only ASCII digits): sets the *reconnection time at once*, when its line is processed,
+///   not at dispatch — so a `retry` line inside a block that never ends still counts;
+/// - empty line, "dispatch the event": (1) set the *last event ID string* to the buffer (even if no data);
+///   (2) if the data buffer is empty, clear data and event type buffers and stop; (3) drop one trailing
+///   LF from data; (5–6) type is the event type buffer, or "message" when empty; lastEventId is the
+///   last event ID string; then clear data and event type buffers (the ID buffer is never cleared).
+/// - end of stream: a partial line and an unfinished block are discarded; an `id` seen in that block
+///   never reached the last event ID string.
+///
+/// Deviation, documented: the spec initialises the last event ID buffer of each new stream to "", which
+/// would reset the last event ID at the first dispatch of a reconnected stream that sends no `id`.
+/// Browsers (Chromium's `EventSourceParser` is built with the source's last event ID) start the buffer at
+/// the last event ID; this model does too, unless `lastEventIDBufferStartsEmpty` is set.
+public struct SSEClientModel: Sendable {
+    /// Whether a spec-exact EventSource opens the stream or fails (no reconnect): status must be 200 and
+    /// the MIME type essence `text/event-stream` (parameters allowed, case-insensitive); anything else fails.
+    public static func outcome(status: Int, contentType: String?) -> SSEConnectionOutcome {
+        guard status == 200 else { return .fail(reason: "status \(status) is not 200") }
+        guard let contentType else { return .fail(reason: "no Content-Type") }
+        let essence = mimeEssence(contentType)
+        guard essence == "text/event-stream" else {
+            return .fail(reason: "Content-Type essence \"\(essence)\" is not text/event-stream")
+        }
+        return .open
+    }
+
+    /// type/subtype before any `;`, HTTP whitespace trimmed, ASCII-lowercased.
+    static func mimeEssence(_ s: String) -> String {
+        let head = s.utf8.prefix { $0 != 0x3B }
+        let isWS: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        let trimmed = head.drop(while: isWS).reversed().drop(while: isWS).reversed()
+        return String(decoding: trimmed.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 | 0x20 : $0 }, as: UTF8.self)
+    }
+
+    public private(set) var dispatched: [SSEMessage] = []
+    private var lastEventIDString: String
+    private var reconnectionTimeMs: UInt64
+    private var lastEventIDBuffer: String
+    private var dataBuffer: [UInt8] = []
+    private var hasData = false
+    private var eventTypeBuffer: [UInt8] = []
+    /// Bytes of a line whose end has not arrived yet.
+    private var partialLine: [UInt8] = []
+    private var skipLF = false
+    private var bomBytesSeen = 0
+    private var bomDecided = false
+    private var ended = false
+
+    /// As of now: the last event ID string (changed only by a dispatch, i.e. an empty line, even one ending a
+    /// block without data) and the reconnection time (changed by each valid `retry` line once its line end
+    /// has arrived, per the spec, even inside a block that is later discarded).
+    public var state: SSEClientState {
+        SSEClientState(lastEventID: lastEventIDString, reconnectionTimeMs: reconnectionTimeMs)
+    }
+
+    public init(state: SSEClientState = SSEClientState(), lastEventIDBufferStartsEmpty: Bool = false) {
+        lastEventIDString = state.lastEventID
+        reconnectionTimeMs = state.reconnectionTimeMs
+        lastEventIDBuffer = lastEventIDBufferStartsEmpty ? "" : state.lastEventID
+    }
+
+    public mutating func feed(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { feed($0) }
+    }
+
+    /// Bytes the client received on this connection (payload). Ignored after `end()`.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
+        guard !ended, let raw = bytes.baseAddress, bytes.count > 0 else { return }
+        let base = raw.assumingMemoryBound(to: UInt8.self)
+        let n = bytes.count
+        var p = 0
+        if !bomDecided {
+            let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+            while p < n && bomBytesSeen < 3 && base[p] == bom[bomBytesSeen] {
+                bomBytesSeen += 1
+                p += 1
+            }
+            if bomBytesSeen == 3 {
+                bomDecided = true
+            } else if p < n {
+                bomDecided = true
+                partialLine.append(contentsOf: bom[0..<bomBytesSeen])  // not a BOM: content
+            } else {
+                return
+            }
+        }
+        if skipLF && p < n {
+            skipLF = false
+            if base[p] == SSELines.lf { p += 1 }
+        }
+        while p < n {
+            let e = SSELines.findLineEnd(base, p, n)
+            if e == n {
+                partialLine.append(contentsOf: UnsafeBufferPointer(start: base + p, count: n - p))
+                return
+            }
+            if partialLine.isEmpty {
+                processLine(base, p, e)
+            } else {
+                partialLine.append(contentsOf: UnsafeBufferPointer(start: base + p, count: e - p))
+                let line = partialLine
+                partialLine.removeAll(keepingCapacity: true)
+                line.withUnsafeBufferPointer { processLine($0.baseAddress!, 0, $0.count) }
+            }
+            p = e + 1
+            if base[e] == SSELines.cr {
+                if p < n {
+                    if base[p] == SSELines.lf { p += 1 }
+                } else {
+                    skipLF = true
+                }
+            }
+        }
+    }
+
+    /// The stream ended: the partial line and the unfinished block are discarded (its id too).
+    public mutating func end() {
+        ended = true
+        partialLine = []
+        dataBuffer = []
+        hasData = false
+        eventTypeBuffer = []
+    }
+
+    private mutating func processLine(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int) {
+        if from == end {
+            dispatch()
+            return
+        }
+        if base[from] == SSELines.colon { return }
+        let c = SSELines.findColon(base, from, end)
+        let v = SSELines.valueStart(base, colonAt: c, end)
+        switch SSELines.field(base, from, c) {
+        case .data:
+            dataBuffer.append(contentsOf: UnsafeBufferPointer(start: base + v, count: end - v))
+            dataBuffer.append(SSELines.lf)
+            hasData = true
+        case .event:
+            eventTypeBuffer = Array(UnsafeBufferPointer(start: base + v, count: end - v))
+        case .id:
+            if !SSELines.containsNUL(base, v, end) { lastEventIDBuffer = SSELines.decode(base, v, end) }
+        case .retry:
+            if let r = SSELines.parseRetry(base, v, end) { reconnectionTimeMs = r }
+        case .other:
+            break
+        }
+    }
+
+    private mutating func dispatch() {
+        lastEventIDString = lastEventIDBuffer
+        if !hasData {
+            eventTypeBuffer.removeAll(keepingCapacity: true)
+            return
+        }
+        dataBuffer.removeLast()  // the LF after the last data line
+        let type = eventTypeBuffer.isEmpty ? "message" : String(decoding: eventTypeBuffer, as: UTF8.self)
+        dispatched.append(
+            SSEMessage(type: type, data: String(decoding: dataBuffer, as: UTF8.self), lastEventId: lastEventIDString))
+        dataBuffer.removeAll(keepingCapacity: true)
+        hasData = false
+        eventTypeBuffer.removeAll(keepingCapacity: true)
+    }
+}

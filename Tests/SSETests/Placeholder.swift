@@ -1,2 +1,0 @@
-import XCTest
-final class SSEPlaceholderTests: XCTestCase { func testPlaceholder() {} }

@@ -1,0 +1,99 @@
+// libFuzzer target for the SSE module. Built by scripts/fuzz-sse.sh together with Sources/SSE/*.swift
+// (one module, so no import). Input: byte 0 picks maxFrameBytes, byte 1 seeds the split points, the rest
+// is the stream. Traps when:
+// - the outputs' bytes + unfinishedTail differ from the input (fed whole or in pieces);
+// - frames' meanings, or the oversized count, differ between whole and split feeding;
+// - the client model's messages or state differ between whole and split feeding;
+// - without oversized blocks, the messages replayed from the frames differ from the client model's.
+
+struct FuzzFrame: Equatable {
+    var raw: [UInt8]
+    var kind: SSEFrame.Kind
+    var eventType: String?
+    var id: String?
+    var retry: UInt64?
+    var data: [String]
+    var comments: [String]
+    var index: Int
+
+    init(_ f: SSEFrame) {
+        var r = f.raw
+        if f.bodyStart == 1 { r.removeFirst() }
+        if r.count >= 2 && r[r.count - 2] == 0x0D && r[r.count - 1] == 0x0A { r.removeLast() }
+        (raw, kind, eventType, id, retry, data, comments, index) =
+            (r, f.kind, f.eventType, f.id, f.retry, f.data, f.comments, f.index)
+    }
+}
+
+func run(_ chunks: [[UInt8]], max: Int) -> (bytes: [UInt8], frames: [FuzzFrame], oversized: Int, raw: [SSEFrame]) {
+    var parser = SSEParser(maxFrameBytes: max)
+    var bytes: [UInt8] = []
+    var frames: [FuzzFrame] = []
+    var raw: [SSEFrame] = []
+    for c in chunks {
+        parser.feed(c) { out in
+            bytes += out.bytes
+            if case .oversized(let piece, _, _) = out, piece.count > max + 2 || piece.isEmpty { fatalError("piece size") }
+            if case .frame(let f) = out {
+                frames.append(FuzzFrame(f))
+                raw.append(f)
+            }
+        }
+    }
+    if parser.unfinishedTail.count > max + 2 { fatalError("tail exceeds the limit") }
+    return (bytes + parser.unfinishedTail, frames, parser.oversizedBlocks, raw)
+}
+
+func model(_ chunks: [[UInt8]]) -> SSEClientModel {
+    var m = SSEClientModel(state: SSEClientState())
+    for c in chunks { m.feed(c) }
+    m.end()
+    return m
+}
+
+func replay(_ frames: [SSEFrame]) -> [SSEMessage] {
+    var idBuffer = ""
+    var messages: [SSEMessage] = []
+    for f in frames {
+        if let id = f.id { idBuffer = id }
+        if f.kind == .event {
+            let t = f.eventType ?? ""
+            messages.append(SSEMessage(type: t.isEmpty ? "message" : t, data: f.data.joined(separator: "\n"),
+                                       lastEventId: idBuffer))
+        }
+    }
+    return messages
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+    guard size >= 2 else { return 0 }
+    let limits = [1, 2, 3, 5, 8, 16, 64, 4 << 20]
+    let max = limits[Int(data[0]) % limits.count]
+    var seed = UInt64(data[1]) &* 0x9E37_79B9_7F4A_7C15 | 1
+    let input = Array(UnsafeBufferPointer(start: data + 2, count: size - 2))
+
+    var chunks: [[UInt8]] = []
+    var i = 0
+    while i < input.count {
+        seed ^= seed << 13
+        seed ^= seed >> 7
+        seed ^= seed << 17
+        let n = Swift.min(input.count - i, Int(seed % 17) + 1)
+        chunks.append(Array(input[i..<(i + n)]))
+        i += n
+    }
+
+    let whole = run([input], max: max)
+    let split = run(chunks, max: max)
+    let bytewise = run(input.map { [$0] }, max: max)
+    if whole.bytes != input || split.bytes != input || bytewise.bytes != input { fatalError("not lossless") }
+    if whole.frames != split.frames || whole.frames != bytewise.frames { fatalError("frames depend on the split") }
+    if whole.oversized != split.oversized || whole.oversized != bytewise.oversized { fatalError("oversized count") }
+
+    let m1 = model([input])
+    let m2 = model(chunks)
+    if m1.dispatched != m2.dispatched || m1.state != m2.state { fatalError("client model depends on the split") }
+    if whole.oversized == 0 && replay(whole.raw) != m1.dispatched { fatalError("frames and client model disagree") }
+    return 0
+}
