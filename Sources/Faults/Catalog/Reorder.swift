@@ -1,6 +1,6 @@
 /// Out-of-order delivery: a matching frame is held and written after the next `distance`
-/// matching frames (a swap with the next one for distance 1). Probability decides which
-/// frames start a swap; while one is held, every match counts.
+/// events (a swap with the next one for distance 1). The selector and probability decide
+/// which frames are moved; every later `event` frame counts towards `distance`.
 public struct ReorderFault: Sendable, Equatable {
     public var distance: Int
     public init(distance: Int = 1) { self.distance = distance }
@@ -26,8 +26,17 @@ struct ReorderStage: FaultStage {
     }
 
     mutating func onOther(_ item: StreamItem, _ ctx: inout StageContext, into out: inout [StreamItem]) {
-        if case .close = item { release(&ctx, into: &out) }
-        out.append(item)
+        switch item {
+        case .close:
+            release(&ctx, into: &out)
+            out.append(item)
+        case .chunk(let c) where held != nil && c.frame?.kind == .event:
+            out.append(item)
+            remaining -= 1
+            if remaining == 0 { release(&ctx, into: &out) }
+        default:
+            out.append(item)
+        }
     }
 
     mutating func onEnd(_ ctx: inout StageContext, into out: inout [StreamItem]) {
