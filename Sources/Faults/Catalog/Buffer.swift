@@ -1,0 +1,90 @@
+/// A buffering intermediary (nginx `proxy_buffering`, compression middleware): frames are held
+/// and released in bursts.
+public struct BufferFault: Sendable, Equatable {
+    public enum Release: Sendable, Equatable {
+        /// When `n` matching frames are held.
+        case everyEvents(Int)
+        /// When at least `n` bytes are held.
+        case everyBytes(Int)
+        /// On a clock aligned to the stream start: at start + T, start + 2T, … (when anything is held).
+        case every(Nanos)
+        /// Only when upstream ends.
+        case atEnd
+    }
+    public var release: Release
+    public init(release: Release) { self.release = release }
+}
+
+struct BufferStage: FaultStage {
+    let settings: BufferFault
+    var held: [StreamItem] = []
+    var heldFrames = 0
+    var heldMatching = 0
+    var heldBytes = 0
+    var deadline: Nanos?
+
+    init(_ settings: BufferFault) { self.settings = settings }
+
+    var nextTimer: Nanos? { deadline }
+
+    mutating func onMatch(_ chunk: Chunk, _ ctx: inout StageContext, into out: inout [StreamItem]) {
+        heldMatching += 1
+        hold(.chunk(chunk), &ctx)
+        switch settings.release {
+        case .everyEvents(let n) where heldMatching >= n: release(&ctx, into: &out)
+        case .everyBytes(let n) where heldBytes >= n: release(&ctx, into: &out)
+        default: break
+        }
+    }
+
+    mutating func onOther(_ item: StreamItem, _ ctx: inout StageContext, into out: inout [StreamItem]) {
+        switch item {
+        case .close:
+            // The stream ends here: release what is held ahead of the close.
+            release(&ctx, into: &out)
+            out.append(item)
+        case .chunk, .pause:
+            if held.isEmpty { return out.append(item) }
+            hold(item, &ctx)
+            if case .everyBytes(let n) = settings.release, heldBytes >= n { release(&ctx, into: &out) }
+        }
+    }
+
+    mutating func onTimer(_ ctx: inout StageContext, into out: inout [StreamItem]) {
+        release(&ctx, into: &out)
+    }
+
+    mutating func onEnd(_ ctx: inout StageContext, into out: inout [StreamItem]) {
+        release(&ctx, into: &out)
+    }
+
+    private mutating func hold(_ item: StreamItem, _ ctx: inout StageContext) {
+        if held.isEmpty, case .every(let period) = settings.release, period > 0 {
+            let elapsed = ctx.now >= ctx.streamStart ? ctx.now - ctx.streamStart : 0
+            deadline = ctx.streamStart + (elapsed / period + 1) * period
+        }
+        if case .chunk(let c) = item {
+            heldBytes += c.bytes.count
+            if c.frameIndex != nil { heldFrames += 1 }
+        }
+        held.append(item)
+    }
+
+    private mutating func release(_ ctx: inout StageContext, into out: inout [StreamItem]) {
+        deadline = nil
+        guard !held.isEmpty else { return }
+        ctx.record(nil, "released burst of \(heldFrames) frames (\(heldBytes) bytes)")
+        for item in held {
+            if case .chunk(var c) = item {
+                c.notBefore = Swift.max(c.notBefore, ctx.now)
+                out.append(.chunk(c))
+            } else {
+                out.append(item)
+            }
+        }
+        held = []
+        heldFrames = 0
+        heldMatching = 0
+        heldBytes = 0
+    }
+}

@@ -1,0 +1,100 @@
+/// Answer the request without connecting upstream: an error status (500, 502, 503 with
+/// Retry-After, 401, 429), a 204 (tells EventSource to stop), an empty 200 event stream that
+/// ends at once or stays open, optionally with slow headers.
+public struct RespondFault: Sendable, Equatable {
+    public var status: Int
+    /// nil = the standard phrase for the status.
+    public var reason: String?
+    /// `Retry-After` value (seconds or an HTTP date), if any.
+    public var retryAfter: String?
+    /// nil = `text/event-stream` for 200, `text/plain; charset=utf-8` otherwise; "" = no header.
+    public var contentType: String?
+    public var headers: [HeaderField]
+    public var body: [UInt8]
+    /// Keep the socket open after the body (no Content-Length).
+    public var keepOpen: Bool
+    /// Write the head in slices of `bytes` with `pause` between.
+    public var slowHeaders: SlowHeaders?
+    /// Wait before responding.
+    public var delay: Nanos
+
+    public struct SlowHeaders: Sendable, Equatable {
+        public var bytes: Int
+        public var pause: Nanos
+        public init(bytes: Int, pause: Nanos) {
+            self.bytes = bytes
+            self.pause = pause
+        }
+    }
+
+    public init(
+        status: Int, reason: String? = nil, retryAfter: String? = nil, contentType: String? = nil,
+        headers: [HeaderField] = [], body: [UInt8] = [], keepOpen: Bool = false, slowHeaders: SlowHeaders? = nil,
+        delay: Nanos = 0
+    ) {
+        self.status = status
+        self.reason = reason
+        self.retryAfter = retryAfter
+        self.contentType = contentType
+        self.headers = headers
+        self.body = body
+        self.keepOpen = keepOpen
+        self.slowHeaders = slowHeaders
+        self.delay = delay
+    }
+
+    /// The response the proxy writes.
+    public var response: SyntheticResponse {
+        var h: [HeaderField] = []
+        let type = contentType ?? (status == 200 ? "text/event-stream" : "text/plain; charset=utf-8")
+        if !type.isEmpty && status != 204 { h.append(HeaderField(name: "Content-Type", value: type)) }
+        if status == 200 && type.hasPrefix("text/event-stream") {
+            h.append(HeaderField(name: "Cache-Control", value: "no-cache"))
+        }
+        if let retryAfter { h.append(HeaderField(name: "Retry-After", value: retryAfter)) }
+        h += headers
+        if !keepOpen && status != 204 && !(100..<200).contains(status) {
+            h.append(HeaderField(name: "Content-Length", value: String(body.count)))
+        }
+        h.append(HeaderField(name: "Connection", value: "close"))
+        return SyntheticResponse(
+            status: status, reason: reason ?? RespondFault.reasonPhrase(status), headers: h,
+            body: status == 204 ? [] : body, headSlice: slowHeaders.map { ($0.bytes, $0.pause) },
+            after: keepOpen ? nil : .fin)
+    }
+
+    public static func reasonPhrase(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 204: "No Content"
+        case 301: "Moved Permanently"
+        case 302: "Found"
+        case 307: "Temporary Redirect"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 408: "Request Timeout"
+        case 429: "Too Many Requests"
+        case 500: "Internal Server Error"
+        case 502: "Bad Gateway"
+        case 503: "Service Unavailable"
+        case 504: "Gateway Timeout"
+        default: "Status \(status)"
+        }
+    }
+}
+
+struct RespondStage: FaultStage {
+    let settings: RespondFault
+    init(_ settings: RespondFault) { self.settings = settings }
+
+    var touchesStream: Bool { false }
+    var usesHooks: Bool { true }
+
+    mutating func request(_ draft: inout RequestDraft, _ ctx: inout StageContext) {
+        guard !draft.decided else { return }
+        draft.response = (settings.response, settings.delay)
+        ctx.record(nil, "responded \(settings.status)\(settings.retryAfter.map { " (Retry-After: \($0))" } ?? "")")
+    }
+}

@@ -1,0 +1,54 @@
+import SSE
+
+/// Wrong event ids: the client resumes from the wrong place, or not at all.
+public struct RewriteIDsFault: Sendable, Equatable {
+    public enum Mode: Sendable, Equatable {
+        /// Add `n` to numeric ids (others are left alone).
+        case offset(Int)
+        /// Reuse the id of the frame `back` ids earlier (a stale id).
+        case reuse(back: Int)
+        /// Append a NUL: a spec-exact client ignores such an id.
+        case appendNUL
+        /// Replace every id with this one.
+        case set(String)
+    }
+    public var mode: Mode
+    public init(_ mode: Mode) { self.mode = mode }
+}
+
+struct RewriteIDsStage: FaultStage {
+    let settings: RewriteIDsFault
+    /// Original ids seen so far (for `reuse`).
+    var history: [[UInt8]] = []
+    init(_ settings: RewriteIDsFault) { self.settings = settings }
+
+    mutating func onMatch(_ chunk: Chunk, _ ctx: inout StageContext, into out: inout [StreamItem]) {
+        guard let old = Malformed.fieldValues(chunk.bytes, name: "id").last else { return out.append(.chunk(chunk)) }
+        defer { history.append(old) }
+        var new: [UInt8]
+        switch settings.mode {
+        case .offset(let n):
+            guard let v = Int(String(decoding: old, as: UTF8.self)) else { return out.append(.chunk(chunk)) }
+            new = Array(String(v &+ n).utf8)
+        case .reuse(let back):
+            guard history.count >= back else { return out.append(.chunk(chunk)) }
+            new = history[history.count - back]
+        case .appendNUL:
+            new = old + [0]
+        case .set(let s):
+            new = Array(s.utf8)
+        }
+        var c = chunk
+        c.bytes = Malformed.setField(chunk.bytes, name: "id", value: new) ?? chunk.bytes
+        let shown = String(decoding: new, as: UTF8.self).replacingNUL
+        ctx.record(c.frameIndex, "id '\(String(decoding: old, as: UTF8.self))' rewritten to '\(shown)'")
+        c.frame?.id = new.contains(0) ? nil : String(decoding: new, as: UTF8.self)
+        out.append(.chunk(c))
+    }
+}
+
+extension String {
+    var replacingNUL: String {
+        String(unicodeScalars.map { $0 == "\0" ? "\\0" : String($0) }.joined())
+    }
+}

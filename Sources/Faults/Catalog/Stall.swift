@@ -1,0 +1,64 @@
+/// A stream that stops moving while the socket stays open: for a while (then everything held
+/// flows again) or forever (what arrives later is withheld and recorded).
+public struct StallFault: Sendable, Equatable {
+    public var trigger: Trigger
+    /// nil = forever.
+    public var duration: Nanos?
+    public init(_ trigger: Trigger, duration: Nanos? = nil) {
+        self.trigger = trigger
+        self.duration = duration
+    }
+}
+
+struct StallStage: FaultStage {
+    let settings: StallFault
+    var state: TriggerState
+    var fired = false
+
+    init(_ settings: StallFault) {
+        self.settings = settings
+        state = TriggerState(settings.trigger)
+    }
+
+    var nextTimer: Nanos? { fired ? nil : state.deadline }
+    var needsDraw: Bool { !fired }
+
+    mutating func start(_ ctx: inout StageContext) { state.start(ctx) }
+
+    mutating func onMatch(_ chunk: Chunk, _ ctx: inout StageContext, into out: inout [StreamItem]) {
+        feed(.chunk(chunk), matching: true, &ctx, into: &out)
+    }
+
+    mutating func onOther(_ item: StreamItem, _ ctx: inout StageContext, into out: inout [StreamItem]) {
+        feed(item, matching: false, &ctx, into: &out)
+    }
+
+    mutating func onTimer(_ ctx: inout StageContext, into out: inout [StreamItem]) {
+        guard !fired else { return }
+        stall(frameIndex: nil, &ctx, into: &out)
+    }
+
+    private mutating func feed(
+        _ item: StreamItem, matching: Bool, _ ctx: inout StageContext, into out: inout [StreamItem]
+    ) {
+        if fired {
+            guard settings.duration == nil else { return out.append(item) }
+            if case .chunk(let c) = item {
+                ctx.record(c.frameIndex, "withheld \(c.bytes.count) bytes (stalled forever)")
+            }
+            return
+        }
+        let step = state.feed(item, matching: matching, into: &out)
+        guard step.fired else { return }
+        stall(frameIndex: step.frameIndex, &ctx, into: &out)
+        if let rest = step.remainder { feed(.chunk(rest), matching: false, &ctx, into: &out) }
+    }
+
+    private mutating func stall(frameIndex: Int?, _ ctx: inout StageContext, into out: inout [StreamItem]) {
+        fired = true
+        state.disarm()
+        let until = settings.duration.map { ctx.now + $0 }
+        ctx.record(frameIndex, "stalled \(settings.trigger) \(settings.duration.map { "for \(formatNanos($0))" } ?? "forever")")
+        out.append(.pause(until: until))
+    }
+}

@@ -1,0 +1,61 @@
+/// A slow link: cap the byte rate, or drip the stream in small slices with a pause between.
+/// Works on bytes, not frames, so it runs after every frame fault; slices of 1 byte split
+/// UTF-8 sequences and CR LF pairs as they come.
+public struct ThrottleFault: Sendable, Equatable {
+    public enum Mode: Sendable, Equatable {
+        /// At most `n` bytes per second, written in slices of a tenth of a second's worth.
+        case bytesPerSecond(Int)
+        /// Slices of `bytes`, each `pause` after the previous one.
+        case drip(bytes: Int, pause: Nanos)
+    }
+    public var mode: Mode
+    public init(_ mode: Mode) { self.mode = mode }
+}
+
+struct ThrottleStage: FaultStage {
+    static var phase: StagePhase { .bytes }
+    let settings: ThrottleFault
+    /// The earliest time the next slice may go.
+    var nextFree: Nanos = 0
+
+    init(_ settings: ThrottleFault) { self.settings = settings }
+
+    mutating func onMatch(_ chunk: Chunk, _ ctx: inout StageContext, into out: inout [StreamItem]) {
+        let sliceSize: Int
+        switch settings.mode {
+        case .bytesPerSecond(let rate): sliceSize = Swift.max(1, rate / 10)
+        case .drip(let bytes, _): sliceSize = Swift.max(1, bytes)
+        }
+        var offset = 0
+        var slices = 0
+        while offset < chunk.bytes.count {
+            let end = Swift.min(chunk.bytes.count, offset + sliceSize)
+            var slice = chunk
+            slice.bytes = Array(chunk.bytes[offset..<end])
+            slice.frame = nil
+            slice.notBefore = Swift.max(chunk.notBefore, nextFree)
+            switch settings.mode {
+            case .bytesPerSecond(let rate):
+                nextFree = slice.notBefore + UInt64(end - offset) * 1_000_000_000 / UInt64(Swift.max(1, rate))
+            case .drip(_, let pause):
+                nextFree = slice.notBefore + pause
+            }
+            out.append(.chunk(slice))
+            offset = end
+            slices += 1
+        }
+        if slices > 1 {
+            switch settings.mode {
+            case .bytesPerSecond(let rate): ctx.record(chunk.frameIndex, "throttled to \(rate) B/s in \(slices) writes")
+            case .drip(let bytes, let pause):
+                ctx.record(chunk.frameIndex, "dripped in \(slices) slices of \(bytes) bytes, \(formatNanos(pause)) apart")
+            }
+        }
+    }
+
+    mutating func onOther(_ item: StreamItem, _ ctx: inout StageContext, into out: inout [StreamItem]) {
+        // Injected bytes are slow too.
+        if case .chunk(let c) = item { return onMatch(c, &ctx, into: &out) }
+        out.append(item)
+    }
+}

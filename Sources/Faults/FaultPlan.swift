@@ -1,0 +1,175 @@
+import SSE
+
+/// The faults of one connection attempt at work: a pure state machine. Every method takes
+/// the current time and returns what to do; nothing here sleeps, writes or reads a clock.
+///
+/// Call order: `request`, then (when relaying) `responseHead`, then `frame` for each complete
+/// upstream frame, `timer` whenever `now >= nextTimer`, and `upstreamEnded` when the upstream
+/// body finished cleanly. The stream starts at `responseHead` (or at the first call after it).
+///
+/// Not handled here: the upstream's unfinished tail (an incomplete frame at end of stream) —
+/// the proxy forwards or discards it.
+public struct FaultPlan: Sendable {
+    public let context: ConnectionContext
+    public let faults: [FaultSpec]
+    private var slots: [FaultSlot]
+    private var records: [FaultRecord] = []
+    private var streamStart: Nanos?
+    private var eventCount = 0
+    /// Emissions never go back in time: each `notBefore` is at least the previous one.
+    private var floor: Nanos = 0
+    /// A close or an endless pause has been emitted: nothing more will be written.
+    public private(set) var isFinished = false
+
+    public init(faults: [FaultSpec], context: ConnectionContext) {
+        self.context = context
+        self.faults = faults
+        var seeds = context.makeRandom()
+        let slots = faults.map { FaultSlot(spec: $0, seed: seeds.next()) }
+        // Stable: frame faults in profile order, then byte faults in profile order.
+        self.slots = slots.enumerated().sorted {
+            (type(of: $0.element.stage).phase, $0.offset) < (type(of: $1.element.stage).phase, $1.offset)
+        }.map(\.element)
+    }
+
+    /// No fault can change the stream: the proxy may forward raw bytes untouched.
+    public var isPassthrough: Bool { !slots.contains { $0.touchesStream } }
+
+    /// The earliest time `timer(now:)` has something to do, if any.
+    public var nextTimer: Nanos? {
+        isFinished ? nil : slots.compactMap(\.nextTimer).min()
+    }
+
+    public mutating func request(now: Nanos) -> RequestDecision {
+        var draft = RequestDraft()
+        for i in slots.indices {
+            var ctx = slots[i].context(now: now, start: now, connection: context)
+            if slots[i].hookArmed(&ctx) { slots[i].stage.request(&draft, &ctx) }
+            finish(i, ctx)
+        }
+        if draft.refuse { return .refuse }
+        if let (response, delay) = draft.response { return .respond(response, delay: delay + draft.connectDelay) }
+        return .relay(connectDelay: draft.connectDelay, lastEventID: draft.lastEventID)
+    }
+
+    public mutating func responseHead(status: Int, contentType: String?, now: Nanos) -> HeadDecision {
+        let isStream =
+            status == 200
+            && (contentType?.split(separator: ";").first?.trimmingSpaces.lowercased() == "text/event-stream")
+        var decision = HeadDecision(streamFaults: isStream && !isPassthrough)
+        for i in slots.indices {
+            var ctx = slots[i].context(now: now, start: now, connection: context)
+            if slots[i].hookArmed(&ctx) { slots[i].stage.head(&decision, status: status, &ctx) }
+            finish(i, ctx)
+        }
+        startIfNeeded(now: now + decision.firstByteDelay)
+        return decision
+    }
+
+    public mutating func frame(_ frame: SSEFrame, now: Nanos) -> [Emission] {
+        guard !isFinished else { return [] }
+        startIfNeeded(now: now)
+        var ordinal: Int?
+        if frame.kind == .event {
+            ordinal = eventCount
+            eventCount += 1
+        }
+        let chunk = Chunk(bytes: frame.raw, frame: frame, frameIndex: frame.index, eventOrdinal: ordinal, notBefore: now)
+        return run(now: now, input: [.chunk(chunk)]) { _, _, _ in }
+    }
+
+    public mutating func timer(now: Nanos) -> [Emission] {
+        guard !isFinished else { return [] }
+        startIfNeeded(now: now)
+        return run(now: now, input: []) { slot, ctx, out in
+            if let t = slot.nextTimer, t <= now { slot.stage.onTimer(&ctx, into: &out) }
+        }
+    }
+
+    /// Upstream finished cleanly: every held item is released, then the connection ends
+    /// with `.close(.fin)` unless a fault already closed or stalled it.
+    public mutating func upstreamEnded(now: Nanos) -> [Emission] {
+        guard !isFinished else { return [] }
+        startIfNeeded(now: now)
+        var out = run(now: now, input: []) { slot, ctx, out in
+            if slot.armed { slot.stage.onEnd(&ctx, into: &out) }
+        }
+        if !isFinished {
+            out.append(.close(.fin, notBefore: Swift.max(now, floor)))
+            isFinished = true
+        }
+        return out
+    }
+
+    public mutating func drainRecords() -> [FaultRecord] {
+        defer { records = [] }
+        return records
+    }
+
+    // MARK: - internals
+
+    private mutating func startIfNeeded(now: Nanos) {
+        guard streamStart == nil else { return }
+        streamStart = now
+        for i in slots.indices where slots[i].armed {
+            var ctx = slots[i].context(now: now, start: now, connection: context)
+            slots[i].stage.start(&ctx)
+            finish(i, ctx)
+        }
+    }
+
+    private mutating func finish(_ i: Int, _ ctx: StageContext) {
+        slots[i].rng = ctx.rng
+        records += ctx.records
+    }
+
+    /// Passes `input` through every stage in order; `extra` lets each stage add its own
+    /// output (timer, end) after it has taken the items from upstream of it.
+    private mutating func run(
+        now: Nanos, input: [StreamItem], extra: (inout FaultSlot, inout StageContext, inout [StreamItem]) -> Void
+    ) -> [Emission] {
+        var items = input
+        let start = streamStart ?? now
+        for i in slots.indices {
+            var ctx = slots[i].context(now: now, start: start, connection: context)
+            var out: [StreamItem] = []
+            out.reserveCapacity(items.count)
+            for item in items { slots[i].feed(item, &ctx, into: &out) }
+            extra(&slots[i], &ctx, &out)
+            finish(i, ctx)
+            items = out
+        }
+        return emit(items)
+    }
+
+    private mutating func emit(_ items: [StreamItem]) -> [Emission] {
+        var out: [Emission] = []
+        out.reserveCapacity(items.count)
+        for item in items {
+            guard !isFinished else { break }
+            switch item {
+            case .chunk(let c):
+                guard !c.bytes.isEmpty else { continue }
+                floor = Swift.max(floor, c.notBefore)
+                out.append(.write(c.bytes, notBefore: floor, frameIndex: c.frameIndex))
+            case .close(let kind, let notBefore):
+                floor = Swift.max(floor, notBefore)
+                out.append(.close(kind, notBefore: floor))
+                isFinished = true
+            case .pause(let until):
+                out.append(.pause(until: until))
+                if let until { floor = Swift.max(floor, until) } else { isFinished = true }
+            }
+        }
+        return out
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: Substring {
+        var s = self
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        return s
+    }
+}

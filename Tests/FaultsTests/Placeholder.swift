@@ -1,2 +1,0 @@
-import XCTest
-final class FaultsPlaceholderTests: XCTestCase { func testPlaceholder() {} }
