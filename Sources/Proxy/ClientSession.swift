@@ -1,4 +1,5 @@
 import EventLoop
+import Faults
 import HTTP1
 import Logging
 
@@ -21,6 +22,13 @@ final class ClientSession: ConnectionDelegate {
     private var exchange: Exchange?
     private var upstream: Connection?
     private lazy var idleTimer = server.loop.makeTimer { [unowned self] in self.idleTimeout() }
+    /// Fault timing: connect delay, delayed or sliced synthetic responses, first-byte delay, shaped writes.
+    private lazy var faultTimer = server.loop.makeTimer { [unowned self] in
+        let action = self.onFaultTimer
+        self.onFaultTimer = nil
+        action?()
+    }
+    private var onFaultTimer: (() -> Void)?
     private var headScanOffset = 0
     private var requests = 0
     /// Set by shutdown: close once the current exchange is over.
@@ -59,8 +67,9 @@ final class ClientSession: ConnectionDelegate {
     func connectionDrained(_ connection: Connection) {
         guard let exchange else { return }
         if connection === client {
+            if exchange.shaper != nil { pumpShaper(exchange) }
             // The client caught up: read from the upstream again.
-            if exchange.upstreamPaused, let upstream {
+            if exchange.upstreamPaused, let upstream, exchange.heldHead == nil {
                 exchange.upstreamPaused = false
                 upstream.enableReading()
                 upstreamReadable()
@@ -177,17 +186,96 @@ final class ClientSession: ConnectionDelegate {
                                           message: "upstream \(plan.upstreamLabel) could not be resolved (\(error))"))
             return
         }
+        let selection: Selection
+        do {
+            selection = try server.select(controls: plan.controls, method: head.method, path: plan.path, peerHost: client.peer.host)
+        } catch {
+            respondAndClose(error, headOnly: head.method == "HEAD")
+            return
+        }
         phase = .exchanging
         let exchange = Exchange(request: head, plan: plan, requestFraming: requestFraming, limits: config.limits)
+        exchange.selection = selection
         self.exchange = exchange
         logger.debug("request", metadata: ["conn": "\(id)", "method": "\(head.method)", "target": "\(head.target)",
-                                           "upstream": "\(plan.upstreamLabel)"])
+                                           "upstream": "\(plan.upstreamLabel)", "profile": "\(selection.profile.name)",
+                                           "client": "\(selection.clientKey)", "attempt": "\(selection.attempt)"])
+        var decision = RequestDecision.relay(connectDelay: 0, lastEventID: .keep)
+        if !selection.faults.isEmpty {
+            var faultPlan = FaultPlan(faults: selection.faults, context: ConnectionContext(
+                clientKey: selection.clientKey, attempt: selection.attempt, seed: selection.seed,
+                method: head.method, path: plan.path, lastEventID: head.headers.first("Last-Event-ID")))
+            decision = faultPlan.request(now: monotonicNanos())
+            exchange.faultPlan = faultPlan
+        }
+        switch decision {
+        case .refuse:
+            finish(reason: "refused by profile \(selection.profile.name)", clientClose: .rstNow)
+        case .respond(let response, let delay):
+            after(delay) { [unowned self] in self.writeSynthetic(response) }
+        case .relay(let connectDelay, let lastEventID):
+            switch lastEventID {
+            case .keep: break
+            case .remove: exchange.plan.upstreamHead.headers.remove("Last-Event-ID")
+            case .set(let value): exchange.plan.upstreamHead.headers.set("Last-Event-ID", value)
+            }
+            after(connectDelay) { [unowned self] in self.connectUpstream(address, exchange) }
+        }
+    }
+
+    /// Runs `body` now, or after `delay` on the fault timer.
+    private func after(_ delay: UInt64, _ body: @escaping () -> Void) {
+        guard delay > 0 else { return body() }
+        onFaultTimer = body
+        faultTimer.arm(after: delay)
+    }
+
+    private func connectUpstream(_ address: SocketAddress, _ exchange: Exchange) {
+        guard phase == .exchanging, self.exchange === exchange else { return }
         let upstream = Connection(loop: server.loop, connectingTo: address, timeout: config.connectTimeout, delegate: self)
         upstream.setReadHighWatermark(config.highWater)
         upstream.setWriteLowWatermark(config.lowWater)
-        upstream.write(plan.upstreamHead.serialized())
+        upstream.write(exchange.plan.upstreamHead.serialized())
         self.upstream = upstream
         relayRequestBody()
+    }
+
+    /// A profile answers instead of the upstream (503 with Retry-After, 204, an empty stream…).
+    private func writeSynthetic(_ response: SyntheticResponse) {
+        guard phase == .exchanging else { return }
+        var headers = HTTPHeaders()
+        for field in response.headers { headers.add(field.name, field.value) }
+        let head = ResponseHead(version: .http11, status: response.status, reason: response.reason, headers: headers).serialized()
+        let body = exchange?.request.method == "HEAD" ? [] : response.body
+        exchange?.responseHeadSent = true
+        let end = { [unowned self] in
+            self.client.write(body)
+            if let kind = response.after {
+                self.finish(reason: "profile answered \(response.status)", clientClose: Self.closeKind(kind))
+            }
+            // nil: the socket stays open until the client leaves.
+        }
+        guard let slice = response.headSlice, slice.bytes > 0 else {
+            client.write(head)
+            return end()
+        }
+        writeSliced(head[...], slice: slice.bytes, pause: slice.pause, then: end)
+    }
+
+    private func writeSliced(_ bytes: ArraySlice<UInt8>, slice: Int, pause: UInt64, then: @escaping () -> Void) {
+        guard phase == .exchanging else { return }
+        client.write(Array(bytes.prefix(slice)))
+        let rest = bytes.dropFirst(slice)
+        if rest.isEmpty { return then() }
+        after(max(pause, 1)) { [unowned self] in self.writeSliced(rest, slice: slice, pause: pause, then: then) }
+    }
+
+    static func closeKind(_ kind: Faults.CloseKind) -> Connection.CloseKind {
+        switch kind {
+        case .fin: return .fin
+        case .rst: return .rst
+        case .halfClose: return .halfClose
+        }
     }
 
     /// Moves request-body bytes from the client to the upstream, up to the end of the body.
@@ -244,14 +332,37 @@ final class ClientSession: ConnectionDelegate {
                 failUpstream(status: 502, kind: "upstream-bad-response", "upstream \(exchange.plan.upstreamLabel) sent an invalid response (\(error.reason))")
                 return
             }
-            exchange.beginResponse(head, framing: framing, limits: config.limits, closeWhenIdle: closeWhenIdle)
-            client.write(exchange.clientResponseHead!.serialized())
+            let now = monotonicNanos()
+            exchange.beginResponse(head, framing: framing, limits: config.limits, closeWhenIdle: closeWhenIdle, now: now,
+                                   maxFrameBytes: config.maxFrameBytes, highWater: config.highWater)
             exchange.responseHeadSent = true
-            logger.debug("response", metadata: ["conn": "\(id)", "status": "\(head.status)", "framing": "\(framing)"])
+            logger.debug("response", metadata: ["conn": "\(id)", "status": "\(head.status)", "framing": "\(framing)",
+                                                "shaped": "\(exchange.shaper != nil)"])
+            let headBytes = exchange.clientResponseHead!.serialized()
+            if exchange.firstByteDelay > 0 {
+                // Hold the head (and so everything after it); the upstream waits too.
+                exchange.heldHead = headBytes
+                upstream.disableReading()
+                exchange.upstreamPaused = true
+                after(exchange.firstByteDelay) { [unowned self] in self.releaseHead(exchange) }
+                return
+            }
+            client.write(headBytes)
         }
     }
 
+    private func releaseHead(_ exchange: Exchange) {
+        guard self.exchange === exchange, let head = exchange.heldHead else { return }
+        exchange.heldHead = nil
+        client.write(head)
+        exchange.upstreamPaused = false
+        upstream?.enableReading()
+        upstreamReadable()
+    }
+
     private func relayResponseBody(_ exchange: Exchange, _ upstream: Connection) {
+        guard exchange.heldHead == nil else { return }
+        if let shaper = exchange.shaper { return shapeResponseBody(exchange, shaper, upstream) }
         guard !exchange.responseBody.isDone else { maybeFinishExchange(); return }
         do {
             if exchange.dechunk {
@@ -272,9 +383,73 @@ final class ClientSession: ConnectionDelegate {
         if exchange.responseBody.isDone { maybeFinishExchange() }
     }
 
+    /// An event stream under faults: payload → frames → plan → timed writes.
+    private func shapeResponseBody(_ exchange: Exchange, _ shaper: StreamShaper, _ upstream: Connection) {
+        let now = monotonicNanos()
+        var consumed = 0
+        var failure: HTTPParseError?
+        let input = upstream.input
+        input.forEachSegment(limit: input.count) { segment in
+            guard failure == nil, !exchange.responseBody.isDone else { return }
+            do throws(HTTPParseError) {
+                consumed += try exchange.responseBody.consume(segment) { shaper.ingest($0, now: now) }
+            } catch {
+                failure = error
+            }
+        }
+        input.drain(consumed)
+        if failure != nil || exchange.responseBody.isDone {
+            shaper.finishUpstream(now: now)
+            upstream.close(.fin)
+            self.upstream = nil
+        }
+        pumpShaper(exchange)
+    }
+
+    private func pumpShaper(_ exchange: Exchange) {
+        guard let shaper = exchange.shaper, phase == .exchanging else { return }
+        let now = monotonicNanos()
+        switch shaper.pump(into: client, now: now) {
+        case .idle, .blocked:
+            break
+        case .wake(let at):
+            after(at > now ? at - now : 1) { [unowned self] in
+                shaper.timerFired(now: monotonicNanos())
+                self.pumpShaper(exchange)
+            }
+        case .stalled:
+            // Keep the socket open and quiet; stop taking from the upstream.
+            upstream?.disableReading()
+        case .close(let kind):
+            finish(reason: "profile \(exchange.selection?.profile.name ?? "") closed the stream (\(kind))", clientClose: Self.closeKind(kind))
+            return
+        }
+        // Back-pressure covers the queue as well as the socket buffer.
+        let backlog = shaper.queuedBytes + client.output.count
+        if let upstream {
+            if backlog >= config.highWater, !exchange.upstreamPaused {
+                exchange.upstreamPaused = true
+                upstream.disableReading()
+            } else if backlog < config.lowWater, exchange.upstreamPaused {
+                exchange.upstreamPaused = false
+                upstream.enableReading()
+            }
+        }
+    }
+
     private func upstreamEnded(_ end: Connection.End) {
         guard let exchange else { return }
         upstream = nil
+        if let shaper = exchange.shaper, exchange.responseHeadSent {
+            // The stream ended (cleanly or not): what the plan holds is released, then the end.
+            if end == .eof || exchange.responseBody.isDone {
+                shaper.finishUpstream(now: monotonicNanos())
+                pumpShaper(exchange)
+            } else {
+                finish(reason: "upstream \(end)", clientClose: .rst)
+            }
+            return
+        }
         if !exchange.connected {
             switch end {
             case .timeout:
@@ -315,7 +490,7 @@ final class ClientSession: ConnectionDelegate {
     // MARK: - Ends
 
     private func maybeFinishExchange() {
-        guard let exchange, exchange.responseBody.isDone, exchange.response != nil else { return }
+        guard let exchange, exchange.responseBody.isDone, exchange.response != nil, exchange.shaper == nil else { return }
         upstream?.close(.fin)
         upstream = nil
         self.exchange = nil
@@ -349,6 +524,8 @@ final class ClientSession: ConnectionDelegate {
         guard phase != .closed else { return }
         phase = .closed
         idleTimer.cancel()
+        faultTimer.cancel()
+        onFaultTimer = nil
         upstream?.close(.fin)
         upstream = nil
         exchange = nil

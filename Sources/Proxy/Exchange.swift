@@ -1,4 +1,5 @@
 import EventLoop
+import Faults
 import HTTP1
 
 /// Sputter's own request controls, taken off the request before it goes upstream.
@@ -150,7 +151,16 @@ struct ExchangePlan {
 /// The state of one request/response exchange on a client connection.
 final class Exchange {
     let request: RequestHead
-    let plan: ExchangePlan
+    var plan: ExchangePlan
+    /// Profile, seed, client key and attempt for this exchange.
+    var selection: Selection?
+    /// The faults at work on this exchange (nil: passthrough). Moves into `shaper` for a shaped stream.
+    var faultPlan: FaultPlan?
+    /// An event stream under faults.
+    var shaper: StreamShaper?
+    /// The client's response head, held back by a first-byte delay.
+    var heldHead: [UInt8]?
+    var firstByteDelay: UInt64 = 0
     var requestBody: BodyTracker
     var connected = false
     var response: ResponseHead?
@@ -174,7 +184,8 @@ final class Exchange {
         self.requestBody = BodyTracker(requestFraming, limits: limits)
     }
 
-    func beginResponse(_ head: ResponseHead, framing: BodyFraming, limits: HTTPLimits, closeWhenIdle: Bool) {
+    func beginResponse(_ head: ResponseHead, framing: BodyFraming, limits: HTTPLimits, closeWhenIdle: Bool,
+                       now: UInt64, maxFrameBytes: Int, highWater: Int) {
         response = head
         responseBody = BodyTracker(framing, limits: limits)
         dechunk = request.version == .http10 && framing == .chunked
@@ -184,6 +195,28 @@ final class Exchange {
         var out = head
         out.version = .http11
         out.headers.removeHopByHop()
+        if var faultPlan {
+            let decision = faultPlan.responseHead(status: head.status, contentType: head.headers.first("Content-Type"), now: now)
+            firstByteDelay = decision.firstByteDelay
+            switch decision.contentType {
+            case .keep: break
+            case .remove: out.headers.remove("Content-Type")
+            case .set(let value): out.headers.set("Content-Type", value)
+            }
+            if decision.streamFaults, framing != .none {
+                // The body will be rewritten: re-chunk it for HTTP/1.1 clients, else end it with the connection.
+                let chunked = request.version == .http11
+                out.headers.remove("Content-Length")
+                out.headers.remove("Transfer-Encoding")
+                if chunked { out.headers.add("Transfer-Encoding", "chunked") }
+                shaper = StreamShaper(plan: faultPlan, chunked: chunked, maxFrameBytes: maxFrameBytes, highWater: highWater)
+                keepClient = false
+                dechunk = false
+                self.faultPlan = nil
+            } else {
+                self.faultPlan = faultPlan
+            }
+        }
         if dechunk { out.headers.remove("Transfer-Encoding") }
         out.headers.add("Via", "1.1 sputter")
         if !keepClient {

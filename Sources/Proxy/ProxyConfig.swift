@@ -1,5 +1,6 @@
 import EventLoop
 import HTTP1
+import Profiles
 
 /// Everything `sputter serve` is told. Plain values with defaults; the CLI fills them in.
 public struct ProxyConfig: Sendable {
@@ -25,6 +26,21 @@ public struct ProxyConfig: Sendable {
     /// resume when it drains to `lowWater`.
     public var highWater = 256 * 1024
     public var lowWater = 64 * 1024
+
+    /// Profiles that requests may name (`Sputter-Profile`, `sputter_profile`, the control API).
+    public var profiles = ProfileLibrary(profiles: [Profile.passthrough])
+    /// Where `profiles` came from (reloaded from there by the control API), if a directory.
+    public var profilesDirectory: String?
+    /// `--profile`: used when a request names none and the control API set no default.
+    public var profile: String?
+    /// `--seed`: used when a request gives none and the control API set none.
+    public var seed: UInt64?
+    /// The seed of last resort, chosen at start-up and logged, so any run can be repeated.
+    public var startupSeed: UInt64 = 0
+    /// `--lock-profile`: requests cannot choose a profile or seed.
+    public var lockProfile = false
+    /// An SSE block larger than this is passed on in pieces, untouched by faults.
+    public var maxFrameBytes = 4 << 20
 
     public static let loopbackHosts = ["localhost", "127.*", "::1", "[::1]"]
 

@@ -1,5 +1,6 @@
 import EventLoop
 import Logging
+import Profiles
 
 /// The proxy on one event loop: a listener, its client sessions, and orderly shutdown.
 /// Loop-confined: create it in the loop's thread (or through `LoopThread`).
@@ -14,6 +15,10 @@ public final class ProxyServer: LoopResident {
     private var shuttingDown = false
     private var onIdleAfterShutdown: (() -> Void)?
     private var graceTimer: Timer?
+    /// The profiles in force (reloadable), runtime defaults, and attempts per client key.
+    var profiles: ProfileLibrary
+    var runtime = RuntimeSettings()
+    var attempts: [String: Int] = [:]
 
     /// Connections currently open (for tests and metrics).
     public var openSessions: Int { sessions.count }
@@ -25,6 +30,7 @@ public final class ProxyServer: LoopResident {
         self.config = config
         self.loop = loop
         self.logger = logger
+        self.profiles = config.profiles
         listener = try Listener(loop: loop, host: config.listenHost, port: config.listenPort) { [unowned self] fd, peer in
             self.accept(fd: fd, peer: peer)
         }

@@ -182,7 +182,7 @@ final class RelayTests: XCTestCase {
         }
         let stack = try Stack { config, _ in config.routes = [try! .init(parsing: "http://127.0.0.1:\(origin.port)")] }
         let s = try TestSocket(port: stack.proxyPort)
-        s.send("GET /x?keep=1&sputter_client=abc HTTP/1.1\r\nHost: front.example\r\nConnection: X-Private\r\nX-Private: secret\r\nKeep-Alive: 300\r\nTE: trailers\r\nUpgrade: h2c\r\nProxy-Authorization: Basic eA==\r\nX-Dup: one\r\nx-dup: Two\r\nSputter-Profile: lossy\r\nX-Forwarded-For: 10.0.0.9\r\n\r\n")
+        s.send("GET /x?keep=1&sputter_client=abc HTTP/1.1\r\nHost: front.example\r\nConnection: X-Private\r\nX-Private: secret\r\nKeep-Alive: 300\r\nTE: trailers\r\nUpgrade: h2c\r\nProxy-Authorization: Basic eA==\r\nX-Dup: one\r\nx-dup: Two\r\nSputter-Profile: passthrough\r\nX-Forwarded-For: 10.0.0.9\r\n\r\n")
         let r = try s.readResponse()
         XCTAssertEqual(got.wait(timeout: .now() + 20), .success)
         let lines = seenHead.components(separatedBy: "\r\n")

@@ -1,0 +1,51 @@
+import Faults
+import Profiles
+
+/// Which profile and seed a request gets, and which attempt it is for its client.
+struct Selection {
+    var profile: Profile
+    var seed: UInt64
+    var clientKey: String
+    var attempt: Int
+    var faults: [FaultSpec]
+}
+
+/// What can be changed at runtime through the control API.
+struct RuntimeSettings {
+    var profile: String?
+    var seed: UInt64?
+}
+
+extension ProxyServer {
+    /// Selection, most specific first: the request's header or query parameter, the control
+    /// API's default, `--profile`, else passthrough. A profile whose `match` does not cover the
+    /// request leaves it untouched. The attempt counter for the client key advances.
+    func select(controls: SputterControls, method: String, path: String, peerHost: String) throws(ErrorResponse) -> Selection {
+        var name = runtime.profile ?? config.profile
+        var requestSeed: UInt64?
+        if !config.lockProfile {
+            if let requested = controls.profile { name = requested }
+            if let text = controls.seed {
+                guard let seed = UInt64(text) else {
+                    throw ErrorResponse(status: 400, kind: "bad-seed", message: "seed '\(text)' is not a whole number from 0 to 18446744073709551615")
+                }
+                requestSeed = seed
+            }
+        }
+        var profile = Profile.passthrough
+        if let name {
+            guard let found = profiles[name] else {
+                throw ErrorResponse(status: 400, kind: "unknown-profile",
+                                    message: "unknown profile '\(name)'; known profiles: \(profiles.names.joined(separator: ", "))")
+            }
+            profile = found
+        }
+        if let match = profile.match, !match.matches(method: method, path: path) { profile = .passthrough }
+        let clientKey = controls.client ?? "\(peerHost) \(path)"
+        let attempt = (attempts[clientKey] ?? 0) + 1
+        attempts[clientKey] = attempt
+        let seed = requestSeed ?? runtime.seed ?? config.seed ?? profile.seed ?? config.startupSeed
+        return Selection(profile: profile, seed: seed, clientKey: clientKey, attempt: attempt,
+                         faults: profile.faults(forAttempt: attempt))
+    }
+}

@@ -1,0 +1,126 @@
+import EventLoop
+import Faults
+import HTTP1
+import SSE
+
+/// The body of an event stream whose profile changes it: the upstream payload is parsed into
+/// frames, each frame goes through the connection's `FaultPlan`, and the plan's emissions are
+/// written to the client in order, each not before its time. Pure bookkeeping plus writes into
+/// the client's buffer; the session owns the timer and the ends.
+final class StreamShaper {
+    enum Next: Equatable {
+        /// Nothing to do until more input arrives.
+        case idle
+        /// Call `pump` again at this time.
+        case wake(at: UInt64)
+        /// The client's buffer is full: call `pump` again when it drains.
+        case blocked
+        /// Stalled for good: write nothing more, keep the socket open.
+        case stalled
+        /// End the client connection this way.
+        case close(Faults.CloseKind)
+    }
+
+    private var parser: SSEParser
+    private(set) var plan: FaultPlan
+    private var queue: [Emission] = []
+    private var head = 0
+    /// Re-chunk writes for the client (an HTTP/1.1 client); otherwise the body ends with the connection.
+    private let chunked: Bool
+    private var upstreamEnded = false
+    private let highWater: Int
+    /// Bytes of payload waiting in the queue (for back-pressure on the upstream).
+    private(set) var queuedBytes = 0
+    /// Upstream frames seen and bytes delivered (the ledger's raw material).
+    private(set) var framesSeen = 0
+    private(set) var bytesDelivered = 0
+
+    init(plan: FaultPlan, chunked: Bool, maxFrameBytes: Int, highWater: Int) {
+        self.plan = plan
+        self.parser = SSEParser(maxFrameBytes: maxFrameBytes)
+        self.chunked = chunked
+        self.highWater = highWater
+    }
+
+    /// Upstream payload bytes (de-chunked).
+    func ingest(_ payload: UnsafeRawBufferPointer, now: UInt64) {
+        parser.feed(payload) { output in
+            switch output {
+            case .frame(let frame):
+                framesSeen += 1
+                enqueue(plan.frame(frame, now: now))
+            case .oversized(let bytes, let index, _):
+                // Too large to hold as a frame: passed on as it comes, in order, untouched by faults.
+                enqueue([.write(bytes, notBefore: now, frameIndex: index)])
+            }
+        }
+    }
+
+    /// The upstream body ended cleanly: held frames are released, the unfinished tail (which a
+    /// client discards) is passed on as the upstream sent it, then the stream ends.
+    func finishUpstream(now: UInt64) {
+        guard !upstreamEnded else { return }
+        upstreamEnded = true
+        var out = plan.upstreamEnded(now: now)
+        let tail = parser.unfinishedTail
+        if !tail.isEmpty {
+            let at = out.lastIndex { if case .close = $0 { return true } else { return false } } ?? out.count
+            out.insert(.write(tail, notBefore: now, frameIndex: nil), at: at)
+        }
+        enqueue(out)
+    }
+
+    func timerFired(now: UInt64) {
+        if let t = plan.nextTimer, t <= now { enqueue(plan.timer(now: now)) }
+    }
+
+    private func enqueue(_ emissions: [Emission]) {
+        for e in emissions {
+            if case .write(let bytes, _, _) = e { queuedBytes += bytes.count }
+            queue.append(e)
+        }
+    }
+
+    /// Writes what is due into `client`, in order. Returns what the session should do next.
+    func pump(into client: Connection, now: UInt64) -> Next {
+        while head < queue.count {
+            switch queue[head] {
+            case .write(let bytes, let notBefore, _):
+                if notBefore > now { return wakeup(notBefore) }
+                if client.output.count >= highWater { return .blocked }
+                if chunked {
+                    client.write(ChunkedEncoder.chunkHeader(count: bytes.count))
+                    client.write(bytes)
+                    client.write(ChunkedEncoder.crlf)
+                } else {
+                    client.write(bytes)
+                }
+                queuedBytes -= bytes.count
+                bytesDelivered += bytes.count
+            case .pause(let until):
+                guard let until else { return .stalled }
+                if until > now { return wakeup(until) }
+            case .close(let kind, let notBefore):
+                if notBefore > now { return wakeup(notBefore) }
+                // A clean end of the upstream stream ends the chunked body properly; a fault's
+                // FIN mid-stream does not (the client sees the body cut off, as from a dying gateway).
+                if kind == .fin, upstreamEnded, chunked, head == queue.count - 1 { client.write(ChunkedEncoder.lastChunk) }
+                head = queue.count
+                return .close(kind)
+            }
+            head += 1
+            if head > 64, head * 2 > queue.count {
+                queue.removeFirst(head)
+                head = 0
+            }
+        }
+        return plan.nextTimer.map { .wake(at: $0) } ?? .idle
+    }
+
+    private func wakeup(_ at: UInt64) -> Next {
+        .wake(at: min(at, plan.nextTimer ?? at))
+    }
+
+    /// The plan's decisions since the last call (for the ledger and logs).
+    func drainRecords() -> [FaultRecord] { plan.drainRecords() }
+}
