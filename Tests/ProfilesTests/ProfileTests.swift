@@ -1,4 +1,5 @@
 import Faults
+import SSE
 import Foundation
 import Testing
 
@@ -254,5 +255,30 @@ func errorOf(_ yaml: String) -> String {
         #expect(lib.names == ["one", "two"])
         #expect(lib["one"]?.faults == [FaultSpec(.refuse(RefuseFault()))])
         #expect(lib["three"] == nil)
+    }
+}
+
+@Suite struct ProfileDeterminismTests {
+    func decisions(_ profile: Profile, seed: UInt64) -> ([Emission], [FaultRecord]) {
+        var plan = FaultPlan(
+            faults: profile.faults(forAttempt: 1), context: ConnectionContext(clientKey: "client-1", attempt: 1, seed: seed))
+        var out: [Emission] = []
+        _ = plan.responseHead(status: 200, contentType: "text/event-stream", now: 0)
+        for i in 0..<200 {
+            let raw = Array("id: \(i)\ndata: {\"n\":\(i)}\n\n".utf8)
+            let frame = SSEFrame(raw: raw, kind: .event, data: ["{\"n\":\(i)}"], id: String(i), index: i)
+            out += plan.frame(frame, now: UInt64(i) * 1_000_000)
+        }
+        out += plan.upstreamEnded(now: 300_000_000)
+        return (out, plan.drainRecords())
+    }
+
+    @Test(arguments: ["lossy", "jittery-mobile", "malformed-frames"])
+    func sameSeedSameDecisionsDifferentSeedDifferent(_ name: String) throws {
+        let profile = try #require(try ProfileLibrary.load(directory: shippedDirectory)[name])
+        let a = decisions(profile, seed: 1), b = decisions(profile, seed: 1), c = decisions(profile, seed: 2)
+        #expect(a.0 == b.0)
+        #expect(a.1 == b.1)
+        if name != "malformed-frames" { #expect(a.1 != c.1) }
     }
 }
