@@ -29,11 +29,12 @@ let package = Package(
         .target(name: "Faults", dependencies: ["SSE"]),
         .target(name: "Profiles", dependencies: ["Faults", .product(name: "Yams", package: "Yams")]),
         .target(name: "Ledger", dependencies: ["SSE", "Faults"]),
-        .target(name: "DemoOrigin", dependencies: ["EventLoop", "HTTP1", .product(name: "Logging", package: "swift-log")], swiftSettings: v5),
+        .target(name: "MiniServer", dependencies: ["EventLoop", "HTTP1"], swiftSettings: v5),
+        .target(name: "DemoOrigin", dependencies: ["EventLoop", "HTTP1", "MiniServer", .product(name: "Logging", package: "swift-log")], swiftSettings: v5),
         .target(
             name: "Proxy",
             dependencies: [
-                "EventLoop", "HTTP1", "SSE", "Faults", "Profiles", "Ledger",
+                "EventLoop", "HTTP1", "SSE", "Faults", "Profiles", "Ledger", "MiniServer",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: v5
@@ -51,6 +52,7 @@ let package = Package(
         .testTarget(name: "SSETests", dependencies: ["SSE"]),
         .testTarget(name: "FaultsTests", dependencies: ["Faults", "SSE"]),
         .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "Faults"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "SSE", "Faults"]),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "DemoOrigin", "EventLoop", "HTTP1", "SSE", "Faults", "Profiles", .product(name: "Logging", package: "swift-log")], swiftSettings: v5),
     ]
 )

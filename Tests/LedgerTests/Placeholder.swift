@@ -1,0 +1,2 @@
+import XCTest
+final class LedgerPlaceholderTests: XCTestCase { func testPlaceholder() {} }
