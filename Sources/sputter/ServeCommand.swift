@@ -2,6 +2,7 @@ import ArgumentParser
 import EventLoop
 import Foundation
 import HTTP1
+import Profiles
 import Proxy
 
 struct Serve: ParsableCommand {
@@ -34,6 +35,21 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "Longest request line in bytes.")
     var maxRequestLine: Int = 8 * 1024
 
+    @Option(name: .long, help: "Profile for requests that name none (default: passthrough). See `sputter profiles list`.")
+    var profile: String?
+
+    @Option(name: .long, help: "Directory of profile files (*.yaml, *.json). Default: the shipped Profiles/ directory.")
+    var profiles: String?
+
+    @Option(name: .long, help: "Seed for fault decisions when a request gives none (default: chosen at start-up and printed).")
+    var seed: UInt64?
+
+    @Flag(name: .long, help: "Ignore Sputter-Profile/Sputter-Seed headers and sputter_profile/sputter_seed parameters.")
+    var lockProfile = false
+
+    @Option(name: .long, help: "Largest SSE block (bytes) that faults act on; larger ones pass through in pieces.")
+    var maxEventBytes: Int = 4 << 20
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -55,6 +71,22 @@ struct Serve: ParsableCommand {
         config.connectTimeout = Nanos(connectTimeout * 1e9)
         config.streamIdleTimeout = streamIdleTimeout.map { Nanos($0 * 1e9) }
         config.limits = HTTPLimits(maxRequestLineBytes: maxRequestLine, maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
+        config.maxFrameBytes = maxEventBytes
+        let directory = try ProfileDirectory.resolve(profiles)
+        do {
+            config.profiles = try ProfileDirectory.load(directory)
+        } catch let error as ProfileLoadError {
+            throw ValidationError("profiles in \(directory ?? "(built in)") are invalid:\n\(error)")
+        }
+        config.profilesDirectory = directory
+        if let profile, config.profiles[profile] == nil {
+            throw ValidationError("--profile '\(profile)': unknown profile; known profiles: \(config.profiles.names.joined(separator: ", "))")
+        }
+        config.profile = profile
+        config.seed = seed
+        config.lockProfile = lockProfile
+        var rng = SystemRandomNumberGenerator()
+        config.startupSeed = UInt64.random(in: 0...UInt64(UInt32.max), using: &rng)
         return config
     }
 
@@ -77,6 +109,7 @@ struct Serve: ParsableCommand {
         }
         let routes = config.routes.map { $0.prefix.isEmpty ? "\($0.upstream.scheme)://\($0.upstream.authority)\($0.upstream.basePath)" : "\($0.prefix) -> \($0.upstream.scheme)://\($0.upstream.authority)\($0.upstream.basePath)" }
         say("sputter listening on http://\(server.address) -> \(routes.joined(separator: ", "))")
+        say("profile \(config.profile ?? "passthrough") (\(config.profiles.names.count) profiles from \(config.profilesDirectory ?? "built-in")), seed \(config.seed.map(String.init) ?? "\(config.startupSeed) (chosen at start-up; pass --seed \(config.startupSeed) to repeat)")")
         loop.run()
         server.tearDown()
     }

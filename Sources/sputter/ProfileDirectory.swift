@@ -1,0 +1,42 @@
+import Foundation
+import Profiles
+
+/// Where profiles come from: `--profiles DIR`, else the shipped `Profiles/` directory (found
+/// beside the executable's checkout or in the working directory), else passthrough only.
+enum ProfileDirectory {
+    static func resolve(_ option: String?) throws -> String? {
+        if let option {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: option, isDirectory: &isDir), isDir.boolValue else {
+                throw ProfileLoadError(errors: [ProfileError(file: option, line: 0, field: "(directory)", message: "not a directory")])
+            }
+            return option
+        }
+        for candidate in candidates() {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDir), isDir.boolValue { return candidate }
+        }
+        return nil
+    }
+
+    /// `./Profiles`, then `Profiles/` above the executable (a checkout's `.build/<config>/sputter`),
+    /// then `share/sputter/Profiles` beside an installed `bin/sputter`.
+    static func candidates() -> [String] {
+        var out = [FileManager.default.currentDirectoryPath + "/Profiles"]
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var dir = exe
+        for _ in 0..<4 {
+            out.append(dir.appendingPathComponent("Profiles").path)
+            dir = dir.deletingLastPathComponent()
+        }
+        out.append(exe.deletingLastPathComponent().appendingPathComponent("share/sputter/Profiles").path)
+        return out
+    }
+
+    static func load(_ directory: String?) throws -> ProfileLibrary {
+        guard let directory else { return ProfileLibrary(profiles: [.passthrough]) }
+        var library = try ProfileLibrary.load(directory: directory)
+        if library["passthrough"] == nil { library = ProfileLibrary(profiles: library.all + [.passthrough]) }
+        return library
+    }
+}
