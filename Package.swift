@@ -52,6 +52,7 @@ let package = Package(
         .testTarget(name: "SSETests", dependencies: ["SSE"]),
         .testTarget(name: "FaultsTests", dependencies: ["Faults", "SSE"]),
         .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "Faults"]),
+        .testTarget(name: "CLITests", dependencies: ["sputter"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "SSE", "Faults"]),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "DemoOrigin", "EventLoop", "HTTP1", "SSE", "Faults", "Profiles", .product(name: "Logging", package: "swift-log")], swiftSettings: v5),
     ]
