@@ -1,6 +1,7 @@
 import EventLoop
 import HTTP1
 import Logging
+import MiniServer
 
 /// Sputter's built-in SSE origin, so a newcomer needs no backend and the tests have a real peer.
 ///
@@ -23,33 +24,88 @@ public final class DemoOrigin: LoopResident {
         public var lastEventID: String?
     }
 
-    let loop: EventLoop
-    let logger: Logger
-    private var listener: Listener?
-    private var sessions: [ObjectIdentifier: OriginSession] = [:]
+    private var server: MiniServer?
     public private(set) var seen: [SeenRequest] = []
 
     public init(loop: EventLoop, host: String = "127.0.0.1", port: Int = 5000, logger: Logger = Logger(label: "sputter.demo-origin")) throws {
-        self.loop = loop
-        self.logger = logger
-        listener = try Listener(loop: loop, host: host, port: port) { [unowned self] fd, peer in
-            let session = OriginSession(origin: self, connection: Connection(loop: loop, fd: fd, peer: peer))
-            self.sessions[ObjectIdentifier(session)] = session
-        }
+        server = nil
+        server = try MiniServer(loop: loop, host: host, port: port) { [unowned self] request in self.handle(request) }
     }
 
-    public var port: Int { listener?.port ?? 0 }
-    public var address: String { listener.map { "\($0.address)" } ?? "closed" }
-
-    func record(_ request: SeenRequest) { seen.append(request) }
-    func clearSeen() { seen.removeAll() }
-    func closed(_ session: OriginSession) { sessions[ObjectIdentifier(session)] = nil }
+    public var port: Int { server?.port ?? 0 }
+    public var address: String { server?.address ?? "closed" }
 
     /// Streams end, the listener closes.
     public func tearDown() {
-        listener?.close()
-        listener = nil
-        for session in Array(sessions.values) { session.close() }
+        server?.tearDown()
+        server = nil
+    }
+
+    private func handle(_ request: MiniServer.Request) -> MiniServer.Reply {
+        let head = request.head
+        let params = request.query
+        let lastEventID = head.headers.first("Last-Event-ID")
+        seen.append(SeenRequest(method: head.method, path: request.path, lastEventID: lastEventID))
+        switch request.path {
+        case "/events":
+            let resumeAfter = UInt64(lastEventID ?? params["last_event_id"] ?? "") ?? 0
+            let settings = EventStream.Settings(
+                startID: resumeAfter + 1,
+                lastID: params["count"].flatMap { UInt64($0) },
+                interval: (params["interval_ms"].flatMap { UInt64($0) } ?? 1000) * 1_000_000,
+                heartbeat: (params["heartbeat_ms"].flatMap { UInt64($0) } ?? 15000) * 1_000_000,
+                retry: params["retry"].flatMap { UInt64($0) },
+                pad: params["pad"].flatMap { Int($0) } ?? 0,
+                chunked: head.version == .http11)
+            let isHead = head.method == "HEAD"
+            return .stream { stream in
+                var headers = HTTPHeaders()
+                headers.add("Content-Type", "text/event-stream")
+                headers.add("Cache-Control", "no-cache")
+                if settings.chunked { headers.add("Transfer-Encoding", "chunked") } else { headers.add("Connection", "close") }
+                stream.connection.write(ResponseHead(version: .http11, status: 200, reason: "OK", headers: headers).serialized())
+                if isHead { return stream.finish() }
+                let events = EventStream(loop: stream.loop, connection: stream.connection, settings: settings) { stream.finish() }
+                stream.onDrained = { events.pump() }
+                stream.onEnd = { events.stop() }
+                events.start()
+            }
+        case "/json":
+            return .response(status: 200, contentType: "application/json", body: Array("{\"service\":\"sputter-demo-origin\",\"ok\":true}\n".utf8))
+        case "/echo":
+            return .response(status: 200, contentType: head.headers.first("Content-Type") ?? "application/octet-stream", body: request.body)
+        case "/bytes":
+            let size = params["size"].flatMap { Int($0) } ?? 1024
+            let bytes = (0..<size).map { UInt8($0 % 251) }
+            let framing = params["framing"] ?? "length"
+            guard framing != "length" else { return .response(status: 200, contentType: "application/octet-stream", body: bytes) }
+            return .stream { stream in
+                var headers = HTTPHeaders()
+                headers.add("Content-Type", "application/octet-stream")
+                headers.add(framing == "chunked" ? "Transfer-Encoding" : "Connection", framing == "chunked" ? "chunked" : "close")
+                stream.connection.write(ResponseHead(version: .http11, status: 200, reason: "OK", headers: headers).serialized())
+                if framing == "chunked" {
+                    var offset = 0
+                    while offset < bytes.count {
+                        let n = min(7919, bytes.count - offset)
+                        stream.connection.write(ChunkedEncoder.chunk(Array(bytes[offset..<offset + n])))
+                        offset += n
+                    }
+                    stream.connection.write(ChunkedEncoder.lastChunk)
+                } else {
+                    stream.connection.write(bytes)
+                }
+                stream.finish()
+            }
+        case _ where request.path.hasPrefix("/status/"):
+            return .response(status: Int(request.path.dropFirst("/status/".count)) ?? 400, contentType: "text/plain", body: [])
+        case "/_origin/requests":
+            if head.method == "DELETE" { seen.removeAll() }
+            return .response(status: 200, contentType: "application/json", body: Array(seenJSON.utf8))
+        default:
+            return .response(status: 404, contentType: "text/plain; charset=utf-8",
+                             body: Array("no such endpoint: \(request.path) (try /events, /json, /echo)\n".utf8))
+        }
     }
 
     var seenJSON: String {

@@ -177,9 +177,12 @@ final class MiniSession: ConnectionDelegate {
     func close() {
         guard !closed else { return }
         closed = true
-        let onEnd = stream?.onEnd
+        let ended = stream
         stream = nil
-        onEnd?()
+        ended?.onEnd?()
+        // The handler's closures may hold the stream: break the cycle.
+        ended?.onEnd = nil
+        ended?.onDrained = nil
         connection.close(.fin)
         server.closed(self)
     }
