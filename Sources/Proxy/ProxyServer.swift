@@ -1,5 +1,6 @@
 import EventLoop
 import Logging
+import MiniServer
 import Profiles
 
 /// The proxy on one event loop: a listener, its client sessions, and orderly shutdown.
@@ -9,6 +10,8 @@ public final class ProxyServer: LoopResident {
     let loop: EventLoop
     let logger: Logger
     private var listener: Listener?
+    private var control: MiniServer?
+    private var controlAPI: ControlAPI?
     private var sessions: [UInt64: ClientSession] = [:]
     private var nextID: UInt64 = 0
     private var resolved: [String: SocketAddress] = [:]
@@ -34,6 +37,42 @@ public final class ProxyServer: LoopResident {
         listener = try Listener(loop: loop, host: config.listenHost, port: config.listenPort) { [unowned self] fd, peer in
             self.accept(fd: fd, peer: peer)
         }
+    }
+
+    /// Starts the control API on its own listener.
+    public func startControl(host: String, port: Int) throws {
+        let api = ControlAPI(proxy: self)
+        controlAPI = api
+        control = try MiniServer(loop: loop, host: host, port: port) { request in api.handle(request) }
+    }
+
+    /// Where the control API listens ("off" when it does not).
+    public var controlAddress: String { control?.address ?? "off" }
+    public var controlPort: Int { control?.port ?? 0 }
+
+    /// The profile requests get when they name none.
+    var effectiveProfileName: String { runtime.profile ?? config.profile ?? "passthrough" }
+
+    /// Re-reads the profile directory. On errors the previous profiles stay in force.
+    func reloadProfiles() throws -> [String] {
+        guard let directory = config.profilesDirectory else { return profiles.names }
+        let library = try Self.loadProfiles(directory: directory)
+        profiles = library
+        if let name = runtime.profile, profiles[name] == nil { runtime.profile = nil }
+        logger.info("profiles reloaded", metadata: ["count": "\(library.names.count)"])
+        return library.names
+    }
+
+    /// The profiles of `directory`; `passthrough` is always among them.
+    public static func loadProfiles(directory: String?) throws -> ProfileLibrary {
+        guard let directory else { return ProfileLibrary(profiles: [.passthrough]) }
+        let library = try ProfileLibrary.load(directory: directory)
+        return library["passthrough"] == nil ? ProfileLibrary(profiles: library.all + [.passthrough]) : library
+    }
+
+    /// Forgets attempt counters (a new test starts from attempt 1).
+    func resetRunState() {
+        attempts.removeAll()
     }
 
     /// The port clients connect to (the real one when `listenPort` was 0).
@@ -72,6 +111,8 @@ public final class ProxyServer: LoopResident {
         onIdleAfterShutdown = done
         listener?.close()
         listener = nil
+        control?.tearDown()
+        control = nil
         logger.info("shutting down", metadata: ["open": "\(sessions.count)"])
         for session in Array(sessions.values) { session.beginShutdown() }
         if sessions.isEmpty {
@@ -96,6 +137,8 @@ public final class ProxyServer: LoopResident {
     public func tearDown() {
         listener?.close()
         listener = nil
+        control?.tearDown()
+        control = nil
         for session in Array(sessions.values) { session.finish(reason: "loop stopped", clientClose: .rstNow) }
         graceTimer = nil
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Profiles
+import Proxy
 
 /// Where profiles come from: `--profiles DIR`, else the shipped `Profiles/` directory (found
 /// beside the executable's checkout or in the working directory), else passthrough only.
@@ -34,9 +35,6 @@ enum ProfileDirectory {
     }
 
     static func load(_ directory: String?) throws -> ProfileLibrary {
-        guard let directory else { return ProfileLibrary(profiles: [.passthrough]) }
-        var library = try ProfileLibrary.load(directory: directory)
-        if library["passthrough"] == nil { library = ProfileLibrary(profiles: library.all + [.passthrough]) }
-        return library
+        try ProxyServer.loadProfiles(directory: directory)
     }
 }

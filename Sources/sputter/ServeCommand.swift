@@ -50,7 +50,16 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "Largest SSE block (bytes) that faults act on; larger ones pass through in pieces.")
     var maxEventBytes: Int = 4 << 20
 
+    @Option(name: .long, help: "Control API address HOST:PORT, or 'off' (default: the --listen host, port + 1; port 0 when --listen uses 0).")
+    var control: String?
+
     @OptionGroup var logging: LoggingOptions
+
+    func controlAddress(_ config: ProxyConfig) throws -> (String, Int)? {
+        guard let control else { return (config.listenHost, config.listenPort == 0 ? 0 : config.listenPort + 1) }
+        if control == "off" { return nil }
+        return try parseHostPort(control, option: "--control")
+    }
 
     func validate() throws {
         if upstream.isEmpty { throw ValidationError("--upstream is required, e.g. --upstream http://127.0.0.1:5000") }
@@ -104,11 +113,19 @@ struct Serve: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        if let (host, port) = try controlAddress(config) {
+            do {
+                try server.startControl(host: host, port: port)
+            } catch {
+                throw ValidationError("--control: \(error) (use --control HOST:PORT or --control off)")
+            }
+        }
         for sig in [SIGINT, SIGTERM] {
             loop.onSignal(sig) { server.shutdown { loop.stop() } }
         }
         let routes = config.routes.map { $0.prefix.isEmpty ? "\($0.upstream.scheme)://\($0.upstream.authority)\($0.upstream.basePath)" : "\($0.prefix) -> \($0.upstream.scheme)://\($0.upstream.authority)\($0.upstream.basePath)" }
         say("sputter listening on http://\(server.address) -> \(routes.joined(separator: ", "))")
+        say("control API on http://\(server.controlAddress)")
         say("profile \(config.profile ?? "passthrough") (\(config.profiles.names.count) profiles from \(config.profilesDirectory ?? "built-in")), seed \(config.seed.map(String.init) ?? "\(config.startupSeed) (chosen at start-up; pass --seed \(config.startupSeed) to repeat)")")
         loop.run()
         server.tearDown()

@@ -22,6 +22,7 @@ final class Stack {
     let proxy: LoopThread<ProxyServer>
     let originPort: Int
     let proxyPort: Int
+    let controlPort: Int
 
     init(configure: (inout ProxyConfig, Int) -> Void = { _, _ in }) throws {
         origin = try LoopThread.start(name: "origin") { loop in try DemoOrigin(loop: loop, host: "127.0.0.1", port: 0, logger: quietLogger) }
@@ -31,8 +32,13 @@ final class Stack {
         config.routes = [try ProxyConfig.Route(parsing: "http://127.0.0.1:\(originPort)")]
         configure(&config, originPort)
         let frozen = config
-        proxy = try LoopThread.start(name: "proxy") { loop in try ProxyServer(config: frozen, loop: loop, logger: quietLogger) }
+        proxy = try LoopThread.start(name: "proxy") { loop in
+            let server = try ProxyServer(config: frozen, loop: loop, logger: quietLogger)
+            try server.startControl(host: "127.0.0.1", port: 0)
+            return server
+        }
         proxyPort = proxy.value.port
+        controlPort = proxy.value.controlPort
     }
 
     /// Reads a value on the proxy's loop thread.
@@ -292,6 +298,18 @@ func closedPort() -> Int {
     }
     Glibc.close(fd)
     return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// A request to the control API (or any port): method, path, optional JSON body → status and body text.
+func http(port: Int, _ method: String, _ path: String, body: String? = nil, headers: [String] = []) throws -> (status: Int, text: String, head: ResponseHead) {
+    let s = try TestSocket(port: port)
+    var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+    for h in headers { request += h + "\r\n" }
+    if let body { request += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
+    request += "\r\n" + (body ?? "")
+    s.send(request)
+    let r = try s.readResponse(requestMethod: method)
+    return (r.head.status, String(decoding: r.body, as: UTF8.self), r.head)
 }
 
 /// Fetches raw bytes directly from a port (no proxy), for byte-exact comparisons.

@@ -1,0 +1,103 @@
+import Foundation
+import MiniServer
+import Profiles
+
+/// The control API: JSON over HTTP on its own listener (loopback by default).
+///
+/// | request | answer |
+/// |---|---|
+/// | `GET /health` | `{"ok":true}` |
+/// | `GET /profiles` | every profile: name, description, file |
+/// | `POST /profiles/reload` | re-reads the profile directory; on errors keeps the old set and answers 400 with them |
+/// | `GET /settings` | the runtime default profile and seed, and what is in force |
+/// | `PUT /settings` `{"profile": "lossy", "seed": 7}` | sets the runtime defaults (`null` clears one) |
+/// | `POST /reset` | forgets attempt counters (and the ledger) |
+final class ControlAPI {
+    unowned let proxy: ProxyServer
+
+    init(proxy: ProxyServer) { self.proxy = proxy }
+
+    func handle(_ request: MiniServer.Request) -> MiniServer.Reply {
+        switch (request.head.method, request.path) {
+        case ("GET", "/health"), ("GET", "/"):
+            return json(["ok": true])
+        case ("GET", "/profiles"):
+            return json(["profiles": proxy.profiles.all.map(describe), "default": proxy.effectiveProfileName])
+        case ("POST", "/profiles/reload"):
+            do {
+                let names = try proxy.reloadProfiles()
+                return json(["reloaded": names])
+            } catch let error as ProfileLoadError {
+                return json(["error": "profiles not reloaded; the previous set stays in force", "problems": error.errors.map(\.description)], status: 400)
+            } catch {
+                return json(["error": "\(error)"], status: 400)
+            }
+        case ("GET", "/settings"):
+            return json(settings())
+        case ("PUT", "/settings"), ("POST", "/settings"):
+            return updateSettings(request.body)
+        case ("POST", "/reset"):
+            proxy.resetRunState()
+            return json(["reset": true])
+        default:
+            return json(["error": "no such endpoint: \(request.head.method) \(request.path)",
+                         "endpoints": ["GET /health", "GET /profiles", "POST /profiles/reload", "GET /settings", "PUT /settings", "POST /reset"]],
+                        status: 404)
+        }
+    }
+
+    private func describe(_ profile: Profile) -> [String: Any] {
+        ["name": profile.name, "description": profile.description, "file": profile.file ?? NSNull()]
+    }
+
+    private func settings() -> [String: Any] {
+        [
+            "profile": proxy.runtime.profile ?? NSNull(),
+            "seed": proxy.runtime.seed.map { NSNumber(value: $0) } ?? NSNull(),
+            "effective_profile": proxy.effectiveProfileName,
+            "effective_seed": NSNumber(value: proxy.runtime.seed ?? proxy.config.seed ?? proxy.config.startupSeed),
+            "cli_profile": proxy.config.profile ?? NSNull(),
+            "locked": proxy.config.lockProfile,
+        ]
+    }
+
+    private func updateSettings(_ body: [UInt8]) -> MiniServer.Reply {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)), let fields = object as? [String: Any] else {
+            return json(["error": "expected a JSON object such as {\"profile\": \"lossy\", \"seed\": 7}"], status: 400)
+        }
+        if let unknown = fields.keys.first(where: { $0 != "profile" && $0 != "seed" }) {
+            return json(["error": "unknown field '\(unknown)'; expected profile, seed"], status: 400)
+        }
+        var next = proxy.runtime
+        if let value = fields["profile"] {
+            if value is NSNull {
+                next.profile = nil
+            } else if let name = value as? String {
+                guard proxy.profiles[name] != nil else {
+                    return json(["error": "unknown profile '\(name)'; known profiles: \(proxy.profiles.names.joined(separator: ", "))"], status: 400)
+                }
+                next.profile = name
+            } else {
+                return json(["error": "profile: expected a profile name or null"], status: 400)
+            }
+        }
+        if let value = fields["seed"] {
+            if value is NSNull {
+                next.seed = nil
+            } else if let number = value as? NSNumber, let seed = UInt64(exactly: number.doubleValue) ?? UInt64(number.stringValue) {
+                next.seed = seed
+            } else if let text = value as? String, let seed = UInt64(text) {
+                next.seed = seed
+            } else {
+                return json(["error": "seed: expected a whole number from 0 to 18446744073709551615, or null"], status: 400)
+            }
+        }
+        proxy.runtime = next
+        return json(settings())
+    }
+
+    private func json(_ object: [String: Any], status: Int = 200) -> MiniServer.Reply {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return .response(status: status, contentType: "application/json", body: Array(data) + [0x0A])
+    }
+}
