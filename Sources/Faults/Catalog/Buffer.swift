@@ -2,7 +2,7 @@
 /// and released in bursts.
 public struct BufferFault: Sendable, Equatable {
     public enum Release: Sendable, Equatable {
-        /// When `n` matching frames are held.
+        /// When `n` matching events (frames that dispatch) are held; other held frames ride along.
         case everyEvents(Int)
         /// When at least `n` bytes are held.
         case everyBytes(Int)
@@ -28,7 +28,7 @@ struct BufferStage: FaultStage {
     var nextTimer: Nanos? { deadline }
 
     mutating func onMatch(_ chunk: Chunk, _ ctx: inout StageContext, into out: inout [StreamItem]) {
-        heldMatching += 1
+        if chunk.eventOrdinal != nil { heldMatching += 1 }
         hold(.chunk(chunk), &ctx)
         switch settings.release {
         case .everyEvents(let n) where heldMatching >= n: release(&ctx, into: &out)
