@@ -368,7 +368,11 @@ final class ClientSession: ConnectionDelegate {
             if exchange.dechunk {
                 _ = try relayPayload(&exchange.responseBody, from: upstream, to: client.output)
             } else {
-                _ = try relay(&exchange.responseBody, from: upstream, to: client.output, observe: exchange.observer)
+                if exchange.observer != nil {
+                    _ = try relay(&exchange.responseBody, from: upstream, to: client.output) { exchange.observe($0) }
+                } else {
+                    _ = try relay(&exchange.responseBody, from: upstream, to: client.output)
+                }
             }
         } catch {
             // The upstream broke its own framing mid-body: the client sees the connection end.
@@ -545,14 +549,14 @@ final class ClientSession: ConnectionDelegate {
 /// Moves the bytes of one message body from `source.input` into `destination` unchanged.
 /// `observe` sees the payload (de-chunked) slices as they pass. Returns the bytes moved.
 func relay(_ tracker: inout BodyTracker, from source: Connection, to destination: Buffer,
-           observe: ((UnsafeRawBufferPointer) -> Void)? = nil) throws(HTTPParseError) -> Int {
+           observe: (UnsafeRawBufferPointer) -> Void = { _ in }) throws(HTTPParseError) -> Int {
     var consumed = 0
     var failure: HTTPParseError?
     let input = source.input
     input.forEachSegment(limit: input.count) { segment in
         guard failure == nil, !tracker.isDone else { return }
         do throws(HTTPParseError) {
-            consumed += try tracker.consume(segment) { payload in observe?(payload) }
+            consumed += try tracker.consume(segment, onPayload: observe)
         } catch {
             failure = error
         }

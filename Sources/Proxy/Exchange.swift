@@ -1,6 +1,7 @@
 import EventLoop
 import Faults
 import HTTP1
+import SSE
 
 /// Sputter's own request controls, taken off the request before it goes upstream.
 public struct SputterControls: Sendable, Equatable {
@@ -175,8 +176,16 @@ final class Exchange {
     var isStream = false
     var upstreamPaused = false
     var clientPaused = false
-    /// Sees the response payload as it passes (the SSE parser hooks in here).
-    var observer: ((UnsafeRawBufferPointer) -> Void)?
+    /// A passthrough event stream is still parsed as it passes (frames for the ledger and logs);
+    /// the bytes go to the client unchanged and are never held for the parse.
+    var observer: SSEParser?
+    private(set) var framesObserved = 0
+
+    func observe(_ payload: UnsafeRawBufferPointer) {
+        observer?.feed(payload) { output in
+            if case .frame = output { framesObserved += 1 }
+        }
+    }
 
     init(request: RequestHead, plan: ExchangePlan, requestFraming: BodyFraming, limits: HTTPLimits) {
         self.request = request
@@ -216,6 +225,9 @@ final class Exchange {
             } else {
                 self.faultPlan = faultPlan
             }
+        }
+        if shaper == nil, head.status == 200, contentType.hasPrefix("text/event-stream"), framing != .none {
+            observer = SSEParser(maxFrameBytes: maxFrameBytes)
         }
         if dechunk { out.headers.remove("Transfer-Encoding") }
         out.headers.add("Via", "1.1 sputter")
