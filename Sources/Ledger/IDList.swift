@@ -14,18 +14,18 @@ public enum IDList {
             }
         }
         for id in ids {
+            if let v = plainInteger(id), runStart != nil, v == runEnd &+ 1 {
+                runEnd = v
+                shown += 1
+                continue
+            }
+            flush()
             if parts.count >= limit { break }
             shown += 1
             if let v = plainInteger(id) {
-                if let _ = runStart, v == runEnd &+ 1 {
-                    runEnd = v
-                    continue
-                }
-                flush()
                 runStart = v
                 runEnd = v
             } else {
-                flush()
                 parts.append(JSONWriter.quoted(id))
             }
         }

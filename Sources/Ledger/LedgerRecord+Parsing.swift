@@ -110,7 +110,8 @@ private struct Fields {
     }
     func optString(_ k: String) -> String? { o[k] as? String }
     func number(_ k: String) -> NSNumber? {
-        guard let n = o[k] as? NSNumber, !(o[k] is Bool) else { return nil }
+        // Foundation gives numbers and `true`/`false` alike as NSNumber on Linux: the schema says which is which.
+        guard let n = o[k] as? NSNumber else { return nil }
         return n
     }
     func int(_ k: String) throws -> Int {
