@@ -116,6 +116,7 @@ public enum LedgerReportRenderer {
                         line += "; waited \(duration(Int64(bitPattern: k.openedAt &- closed)))"
                         if pp.reconnects { line += " (reconnection time \(pp.reconnectionTimeMs)ms)" }
                     }
+                    if !pp.reconnects { line += " (no reconnect expected: attempt \(pp.attempt) failed)" }
                 }
                 out += line + "\n"
             }
