@@ -37,6 +37,9 @@ struct PredictingClient {
 
     var state: SSEClientState { model.state }
 
+    /// Messages the current model still holds (bounded by `rebaseAfter` plus one write's worth).
+    var heldMessages: Int { model.dispatched.count }
+
     /// An unfinished line or block is pending (it is discarded if the stream ends now).
     var hasPendingTail: Bool { (!atLineStart && !lineIsComment) || blockOpen }
 
