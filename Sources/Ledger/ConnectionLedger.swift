@@ -1,0 +1,150 @@
+import Faults
+import SSE
+
+/// What the ledger holds for one connection attempt (internal; `ConnectionReport` is the public view).
+final class ConnectionLedger {
+    let id: UInt64
+    let clientKey: String
+    let attempt: Int
+    let openedAt: UInt64
+    let wallMs: UInt64
+    let method: String
+    let path: String
+    let lastEventIDSent: String?
+    let profile: String
+    let seed: UInt64
+    /// The spec-exact client's state when this connection opened (carried over from the previous one).
+    let startState: SSEClientState
+
+    var status: Int?
+    var contentType: String?
+    var synthetic = false
+    var responseAt: UInt64?
+    /// nil while no response or when a spec-exact client opens the stream.
+    var failReason: String?
+
+    var frameCount = 0
+    var eventCount = 0
+    var upstreamBytes = 0
+    var firstID: String?
+    var lastID: String?
+    /// `.events`: every frame; `.summary`: only frames a fault acted on (at most `maxKeptFrames`).
+    var frames: [FrameInfo] = []
+    /// `.summary`: the last frames seen, to find the one a fault record names.
+    var recent: [FrameInfo] = []
+    var recentHead = 0
+    var faulted = Set<Int>()
+    var faults: [FaultRecord] = []
+    var faultCount = 0
+
+    var deliveredBytes = 0
+    var deliveredWrites = 0
+    var predictor: PredictingClient?
+    var dispatched = 0
+    var intact = 0
+    var unexpected = 0
+    /// A few of the unexpected messages, for the finding's detail.
+    var unexpectedSamples: [SSEMessage] = []
+    /// Events without id on this connection, by (type, data) digest: how many the upstream sent and how
+    /// many the client dispatched. Freed at close (only totals are kept).
+    var anonymous: [UInt64: (sent: Int, dispatched: Int)] = [:]
+
+    var end: ConnectionEnd?
+    var closedAt: UInt64?
+    var discardedTail = false
+    var finalState: SSEClientState?
+
+    /// Reconnect checks against the previous attempt (attempt > 1): done when both are known.
+    var checked = false
+    var expectedLastEventID: String?
+    var waitedNs: Int64?
+    var requiredWaitMs: UInt64?
+    var previousFailed: String?
+
+    static let maxKeptFrames = 256
+    static let maxKeptFaults = 256
+    static let recentFrames = 64
+
+    init(id: UInt64, clientKey: String, attempt: Int, openedAt: UInt64, wallMs: UInt64, method: String, path: String,
+         lastEventIDSent: String?, profile: String, seed: UInt64, startState: SSEClientState) {
+        self.id = id
+        self.clientKey = clientKey
+        self.attempt = attempt
+        self.openedAt = openedAt
+        self.wallMs = wallMs
+        self.method = method
+        self.path = path
+        self.lastEventIDSent = lastEventIDSent
+        self.profile = profile
+        self.seed = seed
+        self.startState = startState
+    }
+
+    /// The client's state now: at the end when closed, else as of the bytes delivered so far.
+    var state: SSEClientState { finalState ?? predictor?.state ?? startState }
+
+    var isOpen: Bool { closedAt == nil }
+
+    func remember(_ f: FrameInfo) {
+        if recent.count < Self.recentFrames {
+            recent.append(f)
+        } else {
+            recent[recentHead] = f
+            recentHead = (recentHead + 1) % Self.recentFrames
+        }
+    }
+
+    func recentFrame(_ index: Int) -> FrameInfo? {
+        recent.first { $0.index == index }
+    }
+
+    /// Totals of the events without id: sent, dispatched intact, missing, dispatched more than sent.
+    var anonymousTotals: (sent: Int, intact: Int, missing: Int, duplicated: Int) {
+        var t = (sent: 0, intact: 0, missing: 0, duplicated: 0)
+        for (_, v) in anonymous {
+            t.sent += v.sent
+            t.intact += min(v.sent, v.dispatched)
+            t.missing += max(0, v.sent - v.dispatched)
+            t.duplicated += max(0, v.dispatched - v.sent)
+        }
+        return t
+    }
+
+    var prediction: Prediction {
+        Prediction(attempt: attempt, dispatched: dispatched, intact: intact, unexpected: unexpected,
+                   lastEventID: state.lastEventID, reconnectionTimeMs: state.reconnectionTimeMs,
+                   discardedTail: closedAt == nil ? (predictor?.hasPendingTail ?? false) : discardedTail,
+                   failReason: failReason)
+    }
+}
+
+/// One event the upstream emitted with an id, as the ledger keeps it for a client.
+struct IdentifiedEvent {
+    var digest: UInt64
+    /// Times the upstream sent it (a replay after a reconnect counts again).
+    var sent: Int
+    /// Times a spec-exact client dispatched it intact, over all attempts.
+    var received: Int
+    /// Attempts that dispatched it (first few).
+    var receivedAttempts: [Int]
+    var lastReceivedConnection: UInt64?
+}
+
+/// What the ledger holds for one client key, across its attempts.
+final class ClientLedger {
+    let key: String
+    var connections: [ConnectionLedger] = []
+    /// Events with an id, by id (several when the upstream reused an id for other content).
+    var identified: [String: [IdentifiedEvent]] = [:]
+    /// Distinct ids in the order the upstream first sent them.
+    var idOrder: [String] = []
+    /// Totals of events without id, over closed connections.
+    var anonSent = 0
+    var anonIntact = 0
+    var anonMissing = 0
+    var anonDuplicated = 0
+    /// Reconnect findings and unexpected messages, in the order found.
+    var findings: [Finding] = []
+
+    init(key: String) { self.key = key }
+}

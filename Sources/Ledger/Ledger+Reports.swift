@@ -1,0 +1,311 @@
+import Faults
+import SSE
+
+/// A client's standing: counts over all its attempts, and a one-line verdict.
+public struct ClientSummary: Sendable, Equatable {
+    public var key: String
+    public var connections: Int
+    /// connections − 1.
+    public var reconnects: Int
+    public var openConnections: Int
+    /// Events the upstream sent (see the counting rules on `Ledger`).
+    public var expected: Int
+    /// Of those, received intact at least once.
+    public var received: Int
+    public var missing: Int
+    public var duplicated: Int
+    public var unexpected: Int
+    public var findings: Int
+    /// The first `Finding.maxIDs` missing / duplicated ids, in the order the upstream first sent them.
+    public var missingIDs: [String]
+    public var duplicatedIDs: [String]
+    /// What a spec-exact client holds now.
+    public var lastEventID: String
+    public var reconnectionTimeMs: UInt64
+    /// The last connection's response made `EventSource` fail: no more reconnects are expected.
+    public var failed: Bool
+    /// `ok: 12 events, 3 reconnects, all ids received once` or `2 findings: …`.
+    public var verdict: String
+
+    public init(key: String, connections: Int, reconnects: Int, openConnections: Int, expected: Int, received: Int,
+                missing: Int, duplicated: Int, unexpected: Int, findings: Int, missingIDs: [String], duplicatedIDs: [String],
+                lastEventID: String, reconnectionTimeMs: UInt64, failed: Bool, verdict: String) {
+        self.key = key
+        self.connections = connections
+        self.reconnects = reconnects
+        self.openConnections = openConnections
+        self.expected = expected
+        self.received = received
+        self.missing = missing
+        self.duplicated = duplicated
+        self.unexpected = unexpected
+        self.findings = findings
+        self.missingIDs = missingIDs
+        self.duplicatedIDs = duplicatedIDs
+        self.lastEventID = lastEventID
+        self.reconnectionTimeMs = reconnectionTimeMs
+        self.failed = failed
+        self.verdict = verdict
+    }
+}
+
+/// One connection attempt as the ledger saw it.
+public struct ConnectionReport: Sendable, Equatable {
+    public var id: UInt64
+    public var clientKey: String
+    public var attempt: Int
+    public var openedAt: UInt64
+    public var wallMs: UInt64
+    public var closedAt: UInt64?
+    public var method: String
+    public var path: String
+    public var lastEventIDSent: String?
+    public var profile: String
+    public var seed: UInt64
+    public var status: Int?
+    public var contentType: String?
+    public var synthetic: Bool
+    public var frameCount: Int
+    public var eventCount: Int
+    public var upstreamBytes: Int
+    public var firstID: String?
+    public var lastID: String?
+    /// `.events`: every frame; `.summary`: the frames a fault acted on (at most 256).
+    public var frames: [FrameInfo]
+    /// Fault decisions (`.summary`: the first 256).
+    public var faults: [FaultRecord]
+    public var faultCount: Int
+    public var deliveredBytes: Int
+    public var end: ConnectionEnd?
+    /// The spec-exact client's prediction (as of now while open).
+    public var prediction: Prediction
+    /// For a reconnect: the `Last-Event-ID` a spec-exact client sends ("" = none), the time since the
+    /// previous connection closed, and the reconnection time it had to wait.
+    public var expectedLastEventID: String?
+    public var waitedNs: Int64?
+    public var requiredWaitMs: UInt64?
+}
+
+/// A client's summary, its connections in order and its findings.
+public struct ClientReport: Sendable, Equatable {
+    public var summary: ClientSummary
+    public var connections: [ConnectionReport]
+    public var findings: [Finding]
+}
+
+extension Ledger {
+    // MARK: - Queries
+
+    /// Every client key seen, in order of first connection.
+    public func clients() -> [ClientSummary] {
+        clientOrder.compactMap { clientsByKey[$0].map(summary) }
+    }
+
+    public func client(_ key: String) -> ClientReport? {
+        guard let c = clientsByKey[key] else { return nil }
+        return ClientReport(summary: summary(c), connections: c.connections.map(report), findings: findings(c))
+    }
+
+    public func connection(_ id: UInt64) -> ConnectionReport? {
+        connectionsByID[id].map(report)
+    }
+
+    /// Findings of one client as of now: reconnect and unexpected findings in the order found, then
+    /// missing and duplicated.
+    public func findings(for key: String) -> [Finding] {
+        clientsByKey[key].map(findings) ?? []
+    }
+
+    func findings(_ c: ClientLedger) -> [Finding] {
+        c.findings + historyFindings(c)
+    }
+
+    func summary(_ c: ClientLedger) -> ClientSummary {
+        let h = history(c)
+        let all = findings(c)
+        let state = c.connections.last?.state
+            ?? SSEClientState(lastEventID: "", reconnectionTimeMs: defaultReconnectionTimeMs)
+        let open = c.connections.filter(\.isOpen).count
+        let failedAttempt = c.connections.last.flatMap { $0.failReason == nil ? nil : $0.attempt }
+        let reconnects = max(0, c.connections.count - 1)
+        var verdict: String
+        if all.isEmpty {
+            let plural = reconnects == 1 ? "" : "s"
+            verdict = "ok: \(h.expected) event\(h.expected == 1 ? "" : "s"), \(reconnects) reconnect\(plural), "
+                + (h.expected == 0 ? "nothing to receive" : c.idOrder.isEmpty ? "all received once" : "all ids received once")
+        } else {
+            var parts: [String] = []
+            for f in c.findings {
+                switch f.kind {
+                case .wrongLastEventID:
+                    parts.append("wrong Last-Event-ID on attempt \(f.attempt ?? 0) (expected \(JSONWriter.quoted(f.expected ?? "")), sent \(JSONWriter.quoted(f.actual ?? "")))")
+                case .reconnectTooEarly: parts.append("reconnect too early on attempt \(f.attempt ?? 0)")
+                case .reconnectAfterFailure: parts.append("reconnected after failure on attempt \(f.attempt ?? 0)")
+                case .unexpected: parts.append("unexpected messages on attempt \(f.attempt ?? 0)")
+                case .missing, .duplicated: break
+                }
+            }
+            if h.missing > 0 {
+                parts.insert("\(h.missing) missing" + (h.missingIDs.isEmpty ? "" : " (ids \(IDList.describe(h.missingIDs, total: h.missingIdentified, limit: 6)))"), at: 0)
+            }
+            if h.duplicated > 0 {
+                parts.insert("\(h.duplicated) duplicated" + (h.duplicatedIDs.isEmpty ? "" : " (ids \(IDList.describe(h.duplicatedIDs, limit: 6)))"), at: h.missing > 0 ? 1 : 0)
+            }
+            verdict = "\(all.count) finding\(all.count == 1 ? "" : "s"): " + parts.joined(separator: "; ")
+        }
+        if let failedAttempt { verdict += " — EventSource failed on attempt \(failedAttempt), no reconnect expected" }
+        if open > 0 { verdict += " (\(open) connection\(open == 1 ? "" : "s") still open)" }
+        return ClientSummary(key: c.key, connections: c.connections.count, reconnects: reconnects, openConnections: open,
+                             expected: h.expected, received: h.received, missing: h.missing, duplicated: h.duplicated,
+                             unexpected: h.unexpected, findings: all.count, missingIDs: h.missingIDs,
+                             duplicatedIDs: h.duplicatedIDs, lastEventID: state.lastEventID,
+                             reconnectionTimeMs: state.reconnectionTimeMs, failed: failedAttempt != nil, verdict: verdict)
+    }
+
+    func report(_ c: ConnectionLedger) -> ConnectionReport {
+        ConnectionReport(id: c.id, clientKey: c.clientKey, attempt: c.attempt, openedAt: c.openedAt, wallMs: c.wallMs,
+                         closedAt: c.closedAt, method: c.method, path: c.path, lastEventIDSent: c.lastEventIDSent,
+                         profile: c.profile, seed: c.seed, status: c.status, contentType: c.contentType,
+                         synthetic: c.synthetic, frameCount: c.frameCount, eventCount: c.eventCount,
+                         upstreamBytes: c.upstreamBytes, firstID: c.firstID, lastID: c.lastID, frames: c.frames,
+                         faults: c.faults, faultCount: c.faultCount, deliveredBytes: c.deliveredBytes, end: c.end,
+                         prediction: c.prediction, expectedLastEventID: c.expectedLastEventID, waitedNs: c.waitedNs,
+                         requiredWaitMs: c.requiredWaitMs)
+    }
+
+    // MARK: - JSON for the control API
+
+    /// `{"clients":[…]}`: every client's summary.
+    public func clientsJSON() -> String {
+        "{\"clients\":[" + clients().map(\.json).joined(separator: ",") + "]}"
+    }
+
+    /// `{"summary":{…},"findings":[…],"connections":[…]}` (connections without their frames), or nil.
+    public func clientJSON(_ key: String) -> String? {
+        guard let r = client(key) else { return nil }
+        var w = JSONWriter()
+        w.raw("summary", r.summary.json)
+        w.raw("findings", "[" + r.findings.map(\.json).joined(separator: ",") + "]")
+        w.raw("connections", "[" + r.connections.map { $0.json(withFrames: false) }.joined(separator: ",") + "]")
+        return w.finish()
+    }
+
+    /// One connection with its frames and fault decisions, or nil.
+    public func connectionJSON(_ id: UInt64) -> String? {
+        connection(id)?.json(withFrames: true)
+    }
+}
+
+extension ClientSummary {
+    public var json: String {
+        var w = JSONWriter()
+        w.string("client", key)
+        w.int("connections", connections)
+        w.int("reconnects", reconnects)
+        w.int("open", openConnections)
+        w.int("expected", expected)
+        w.int("received", received)
+        w.int("missing", missing)
+        w.int("duplicated", duplicated)
+        w.int("unexpected", unexpected)
+        w.int("findings", findings)
+        w.strings("missing_ids", missingIDs)
+        w.strings("duplicated_ids", duplicatedIDs)
+        w.string("last_event_id", lastEventID)
+        w.uint("reconnection_ms", reconnectionTimeMs)
+        w.bool("failed", failed)
+        w.string("verdict", verdict)
+        return w.finish()
+    }
+}
+
+extension Finding {
+    public var json: String {
+        var w = JSONWriter()
+        w.string("kind", kind.rawValue)
+        w.string("client", clientKey)
+        w.int("attempt", attempt)
+        if let connection { w.uint("conn", connection) }
+        w.string("detail", detail)
+        w.optString("expected", expected)
+        w.optString("actual", actual)
+        w.strings("ids", ids)
+        return w.finish()
+    }
+}
+
+extension FrameInfo {
+    public var json: String {
+        var w = JSONWriter()
+        w.int("index", index)
+        w.string("kind", kind)
+        w.string("id", id)
+        w.string("event", eventType)
+        w.optUInt("retry", retry)
+        w.int("size", size)
+        w.string("digest", FNV1a64.hex(digest))
+        w.uint("t", at)
+        return w.finish()
+    }
+}
+
+extension Prediction {
+    public var json: String {
+        var w = JSONWriter()
+        w.int("attempt", attempt)
+        w.int("dispatched", dispatched)
+        w.int("intact", intact)
+        w.int("unexpected", unexpected)
+        w.string("last_event_id", lastEventID)
+        w.uint("reconnection_ms", reconnectionTimeMs)
+        w.bool("discarded_tail", discardedTail)
+        w.string("next", reconnects ? "reconnect" : "fail")
+        w.optString("reason", failReason)
+        return w.finish()
+    }
+}
+
+extension ConnectionReport {
+    public func json(withFrames: Bool) -> String {
+        var w = JSONWriter(capacity: 512)
+        w.uint("conn", id)
+        w.string("client", clientKey)
+        w.int("attempt", attempt)
+        w.uint("opened_t", openedAt)
+        w.uint("wall_ms", wallMs)
+        if let closedAt { w.uint("closed_t", closedAt) } else { w.raw("closed_t", "null") }
+        w.string("method", method)
+        w.string("path", path)
+        w.string("last_event_id_sent", lastEventIDSent)
+        w.string("profile", profile)
+        w.uint("seed", seed)
+        w.int("status", status)
+        w.string("content_type", contentType)
+        w.bool("synthetic", synthetic)
+        w.int("frames", frameCount)
+        w.int("events", eventCount)
+        w.int("upstream_bytes", upstreamBytes)
+        w.string("first_id", firstID)
+        w.string("last_id", lastID)
+        w.int("faults", faultCount)
+        w.int("bytes_delivered", deliveredBytes)
+        w.string("end", end?.name)
+        if let end { w.string("end_summary", end.summary) }
+        w.raw("prediction", prediction.json)
+        w.string("expected_last_event_id", expectedLastEventID)
+        if let waitedNs { w.raw("waited_ms", String(waitedNs / 1_000_000)) } else { w.raw("waited_ms", "null") }
+        if let requiredWaitMs { w.uint("required_wait_ms", requiredWaitMs) } else { w.raw("required_wait_ms", "null") }
+        if withFrames {
+            w.raw("frame_list", "[" + frames.map(\.json).joined(separator: ",") + "]")
+            w.raw("fault_list", "[" + faults.map { f in
+                var fw = JSONWriter()
+                fw.int("frame", f.frameIndex)
+                fw.string("fault", f.fault)
+                fw.string("action", f.action)
+                fw.uint("t", f.at)
+                return fw.finish()
+            }.joined(separator: ",") + "]")
+        }
+        return w.finish()
+    }
+}

@@ -1,0 +1,419 @@
+import Faults
+import SSE
+
+/// The answer key of a Sputter run: for each client key, across its reconnects, what the upstream sent,
+/// what each connection delivered and how, and what a spec-exact `EventSource` therefore dispatched and
+/// will do next. Pure: every time is a parameter (monotonic ns), nothing here reads a clock or a socket.
+///
+/// Used on one thread (the proxy's loop); not `Sendable`. Records go to `sink` as they happen.
+///
+/// ## Counting rules
+/// - **An event** is an upstream frame with at least one `data` field (`SSEFrame.Kind.event`). Comment,
+///   blank and fields-only frames are counted as frames, never as events.
+/// - **Events with an id** (the frame itself has a non-empty `id` field) are identified by
+///   (id, digest of type and data), per client key, across attempts: a backend that replays id 7 after a
+///   reconnect sends the *same* event again, not a new one. The same id with other content is another event.
+/// - **Events without an id** (no `id` field, or `id:` empty) are identified by the digest of
+///   (type, data) *within one connection only*, never matched across attempts: k copies sent and j
+///   dispatched on a connection give min(k, j) received, k − j missing when k > j, j − k duplicated when j > k.
+/// - **Received intact**: a message the spec-exact client model dispatched from the bytes actually
+///   delivered, whose `lastEventId` is the event's id and whose type and data digest equal the upstream's
+///   (or, without id, whose type and data equal an event without id sent on the same connection). A
+///   message that matches nothing is **unexpected** (a corrupted or injected event, or one whose id a fault
+///   rewrote or stripped, which a client cannot resume from).
+/// - **Missing**: an event the upstream sent that was never received intact in any attempt (so an event
+///   dropped on attempt 1 and received after the backend replayed it on attempt 2 is not missing).
+///   **Duplicated**: received intact more than once over all attempts (a duplicate fault, or a replay the
+///   client dispatches again). Both are evaluated as of now: an open connection may still deliver.
+/// - The bytes of a response a spec-exact client fails on (status ≠ 200, or not `text/event-stream`)
+///   are never parsed: a 503 body dispatches nothing.
+///
+/// ## Reconnect rules (attempt k > 1, against the connection the same client key opened before it)
+/// - If that connection's response makes `EventSource` fail (any status but 200, e.g. 204 or 503, or a
+///   wrong content type), no reconnect is expected: attempt k is a `reconnectAfterFailure` finding, and
+///   its other checks are skipped. A `Retry-After` on a 503 does not change that, nor the reconnection time.
+/// - Otherwise the client must send `Last-Event-ID` equal to the predicted last event ID at the end of
+///   the previous connection, and no header when that is empty (an empty header counts as none); else
+///   `wrongLastEventID`, with what was expected and what was sent.
+/// - And it must wait at least the predicted reconnection time: open of k − close of k−1 ≥ reconnection
+///   time − `reconnectSlackMs`; else `reconnectTooEarly`. Both times are the proxy's, so a client that
+///   waits correctly always passes (it learns of the close after the proxy closes).
+/// - Attempt 1 has no prediction to compare to: the `Last-Event-ID` it sends (a client resuming from a
+///   stored id) seeds the model.
+///
+/// Not handled: a connection's frames are assumed to be reported (`upstreamFrame`) before the bytes that
+/// carry them are delivered; bytes delivered before `responseStarted` are counted but not parsed.
+public final class Ledger {
+    public let level: LedgerLevel
+    public let defaultReconnectionTimeMs: UInt64
+    /// Tolerance for `reconnectTooEarly`, in ms (0: exact).
+    public let reconnectSlackMs: UInt64
+    private let sink: ((LedgerRecord) -> Void)?
+
+    var connectionsByID: [UInt64: ConnectionLedger] = [:]
+    var clientsByKey: [String: ClientLedger] = [:]
+    var clientOrder: [String] = []
+
+    /// - Parameters:
+    ///   - level: `.events` (every frame and write) or `.summary` (counts and faulted frames only).
+    ///   - defaultReconnectionTimeMs: the client's reconnection time before any `retry` field.
+    ///   - reconnectSlackMs: how much earlier than the reconnection time a reconnect may come.
+    ///   - sink: receives each record as it happens.
+    public init(level: LedgerLevel = .events, defaultReconnectionTimeMs: UInt64 = 3000, reconnectSlackMs: UInt64 = 0,
+                sink: ((LedgerRecord) -> Void)? = nil) {
+        self.level = level
+        self.defaultReconnectionTimeMs = defaultReconnectionTimeMs
+        self.reconnectSlackMs = reconnectSlackMs
+        self.sink = sink
+    }
+
+    private func emit(_ conn: UInt64?, _ key: String, _ at: UInt64, _ body: LedgerRecord.Body) {
+        sink?(LedgerRecord(connection: conn, clientKey: key, at: at, body: body))
+    }
+
+    // MARK: - Feeding
+
+    /// A client connected and its request was read.
+    public func connectionOpened(id: UInt64, clientKey: String, attempt: Int, at: UInt64, wallMs: UInt64,
+                                 method: String, path: String, lastEventIDSent: String?, profile: String, seed: UInt64) {
+        let client: ClientLedger
+        if let c = clientsByKey[clientKey] {
+            client = c
+        } else {
+            client = ClientLedger(key: clientKey)
+            clientsByKey[clientKey] = client
+            clientOrder.append(clientKey)
+        }
+        let previous = client.connections.last
+        let start = previous?.state
+            ?? SSEClientState(lastEventID: lastEventIDSent ?? "", reconnectionTimeMs: defaultReconnectionTimeMs)
+        let conn = ConnectionLedger(id: id, clientKey: clientKey, attempt: attempt, openedAt: at, wallMs: wallMs,
+                                    method: method, path: path, lastEventIDSent: lastEventIDSent, profile: profile,
+                                    seed: seed, startState: start)
+        client.connections.append(conn)
+        connectionsByID[id] = conn
+        emit(id, clientKey, at, .connectionOpen(.init(attempt: attempt, wallMs: wallMs, method: method, path: path,
+                                                      lastEventIDSent: lastEventIDSent, profile: profile, seed: seed)))
+        if let previous {
+            if !previous.isOpen { checkReconnect(conn, after: previous, client) }
+        } else {
+            conn.checked = true
+        }
+    }
+
+    /// The status and content type the client received (relayed, or written by a fault).
+    public func responseStarted(id: UInt64, status: Int, contentType: String?, synthetic: Bool, at: UInt64) {
+        guard let conn = connectionsByID[id], conn.status == nil else { return }
+        conn.status = status
+        conn.contentType = contentType
+        conn.synthetic = synthetic
+        conn.responseAt = at
+        switch SSEClientModel.outcome(status: status, contentType: contentType) {
+        case .open:
+            conn.predictor = PredictingClient(state: conn.startState)
+        case .fail(let reason):
+            conn.failReason = reason
+        }
+        emit(id, conn.clientKey, at, .response(.init(status: status, contentType: contentType, synthetic: synthetic,
+                                                     failReason: conn.failReason)))
+    }
+
+    /// A frame the upstream sent (every one, whether a fault changes it or not).
+    public func upstreamFrame(id: UInt64, frame: SSEFrame, at: UInt64) {
+        guard let conn = connectionsByID[id], let client = clientsByKey[conn.clientKey] else { return }
+        conn.frameCount += 1
+        conn.upstreamBytes += frame.raw.count
+        var type: String?
+        if frame.kind == .event {
+            conn.eventCount += 1
+            let t = (frame.eventType ?? "").isEmpty ? "message" : frame.eventType!
+            type = t
+            let digest = FNV1a64.event(type: t, dataLines: frame.data)
+            if let eid = frame.id, !eid.isEmpty {
+                if conn.firstID == nil { conn.firstID = eid }
+                conn.lastID = eid
+                if var versions = client.identified[eid] {
+                    if let i = versions.firstIndex(where: { $0.digest == digest }) {
+                        versions[i].sent += 1
+                    } else {
+                        versions.append(IdentifiedEvent(digest: digest, sent: 1, received: 0, receivedAttempts: []))
+                    }
+                    client.identified[eid] = versions
+                } else {
+                    client.identified[eid] = [IdentifiedEvent(digest: digest, sent: 1, received: 0, receivedAttempts: [])]
+                    client.idOrder.append(eid)
+                }
+            } else {
+                conn.anonymous[digest, default: (0, 0)].sent += 1
+            }
+        }
+        let info = FrameInfo(index: frame.index, kind: FrameInfo.kindName(frame.kind), id: frame.id, eventType: type,
+                             retry: frame.retry, size: frame.raw.count, digest: FNV1a64.digest(frame.raw), at: at)
+        switch level {
+        case .events:
+            conn.frames.append(info)
+            emit(id, conn.clientKey, at, .frame(info))
+        case .summary:
+            conn.remember(info)
+        }
+    }
+
+    /// A decision of the connection's fault plan.
+    public func fault(id: UInt64, record: FaultRecord) {
+        guard let conn = connectionsByID[id] else { return }
+        conn.faultCount += 1
+        if level == .summary, let index = record.frameIndex, !conn.faulted.contains(index),
+           conn.frames.count < ConnectionLedger.maxKeptFrames, let info = conn.recentFrame(index) {
+            conn.faulted.insert(index)
+            conn.frames.append(info)
+            emit(id, conn.clientKey, info.at, .frame(info))
+        }
+        if level == .events || conn.faults.count < ConnectionLedger.maxKeptFaults {
+            conn.faults.append(record)
+        }
+        emit(id, conn.clientKey, record.at, .fault(frameIndex: record.frameIndex, fault: record.fault, action: record.action))
+    }
+
+    /// Payload bytes written to the client, in order, de-chunked.
+    public func delivered(id: UInt64, bytes: UnsafeRawBufferPointer, at: UInt64) {
+        guard let conn = connectionsByID[id], let client = clientsByKey[conn.clientKey] else { return }
+        conn.deliveredBytes += bytes.count
+        conn.deliveredWrites += 1
+        var count = 0
+        if var p = conn.predictor {
+            conn.predictor = nil  // keep the model uniquely referenced while it is fed
+            p.feed(bytes) { message in
+                count += 1
+                classify(message, conn, client)
+            }
+            conn.predictor = p
+        }
+        if level == .events {
+            emit(id, conn.clientKey, at, .delivered(.init(bytes: bytes.count, total: conn.deliveredBytes, dispatched: count,
+                                                          lastEventID: conn.state.lastEventID)))
+        }
+    }
+
+    /// Convenience for tests and callers holding an array.
+    public func delivered(id: UInt64, bytes: [UInt8], at: UInt64) {
+        bytes.withUnsafeBytes { delivered(id: id, bytes: $0, at: at) }
+    }
+
+    private func classify(_ m: SSEMessage, _ conn: ConnectionLedger, _ client: ClientLedger) {
+        conn.dispatched += 1
+        let digest = FNV1a64.event(type: m.type, data: m.data)
+        let anon = conn.anonymous[digest]
+        if !m.lastEventId.isEmpty, var versions = client.identified[m.lastEventId],
+           let i = versions.firstIndex(where: { $0.digest == digest }) {
+            // An event without id that repeats the previous event's content: prefer it while it is owed.
+            let repeatsHere = versions[i].lastReceivedConnection == conn.id
+            if !(repeatsHere && anon.map { $0.dispatched < $0.sent } == true) {
+                versions[i].received += 1
+                versions[i].lastReceivedConnection = conn.id
+                if versions[i].receivedAttempts.count < 8 { versions[i].receivedAttempts.append(conn.attempt) }
+                client.identified[m.lastEventId] = versions
+                conn.intact += 1
+                return
+            }
+        }
+        if anon != nil {
+            conn.anonymous[digest]!.dispatched += 1
+            conn.intact += 1
+            return
+        }
+        conn.unexpected += 1
+        if conn.unexpectedSamples.count < 3 { conn.unexpectedSamples.append(m) }
+    }
+
+    /// The connection to the client ended.
+    public func connectionClosed(id: UInt64, end: ConnectionEnd, at: UInt64) {
+        guard let conn = connectionsByID[id], conn.isOpen, let client = clientsByKey[conn.clientKey] else { return }
+        conn.end = end
+        conn.closedAt = at
+        if var p = conn.predictor {
+            conn.discardedTail = p.end()
+            conn.finalState = p.state
+        } else {
+            conn.finalState = conn.startState
+        }
+        conn.predictor = nil
+        let anon = conn.anonymousTotals
+        client.anonSent += anon.sent
+        client.anonIntact += anon.intact
+        client.anonMissing += anon.missing
+        client.anonDuplicated += anon.duplicated
+        conn.anonymous = [:]
+        conn.recent = []
+
+        emit(id, conn.clientKey, at, .connectionClose(.init(
+            end: end, attempt: conn.attempt, frames: conn.frameCount, events: conn.eventCount,
+            bytesDelivered: conn.deliveredBytes, firstID: conn.firstID, lastID: conn.lastID, faults: conn.faultCount)))
+        emit(id, conn.clientKey, at, .prediction(conn.prediction))
+        if conn.unexpected > 0 {
+            let samples = conn.unexpectedSamples.map { m in
+                "\(m.type) \(JSONWriter.quoted(clip(m.data)))\(m.lastEventId.isEmpty ? "" : " (last event ID \(JSONWriter.quoted(m.lastEventId)))")"
+            }.joined(separator: "; ")
+            let n = conn.unexpected
+            add(Finding(kind: .unexpected, clientKey: client.key, attempt: conn.attempt, connection: id,
+                        detail: "\(n) dispatched message\(n == 1 ? "" : "s") match\(n == 1 ? "es" : "") nothing the upstream sent: \(samples)"),
+                client, at: at)
+        }
+        // A reconnect that opened before this connection was seen to close is checked now.
+        if let i = client.connections.firstIndex(where: { $0 === conn }), i + 1 < client.connections.count {
+            let next = client.connections[i + 1]
+            if !next.checked { checkReconnect(next, after: conn, client) }
+        }
+        emit(nil, client.key, at, .client(summary(client)))
+    }
+
+    /// End of the run (shutdown): writes the findings that are only final now (missing, duplicated) and
+    /// each client's standing. Connections still open are left as they are.
+    public func finish(at: UInt64) {
+        for key in clientOrder {
+            guard let client = clientsByKey[key] else { continue }
+            for f in historyFindings(client) { emit(nil, key, at, .finding(f)) }
+            emit(nil, key, at, .client(summary(client)))
+        }
+    }
+
+    /// Forgets everything.
+    public func reset() {
+        connectionsByID = [:]
+        clientsByKey = [:]
+        clientOrder = []
+    }
+
+    private func add(_ f: Finding, _ client: ClientLedger, at: UInt64) {
+        client.findings.append(f)
+        emit(f.connection, client.key, at, .finding(f))
+    }
+
+    private func clip(_ s: String, _ n: Int = 40) -> String {
+        s.count <= n ? s : String(s.prefix(n)) + "…"
+    }
+
+    // MARK: - Reconnect checks
+
+    private func checkReconnect(_ k: ConnectionLedger, after p: ConnectionLedger, _ client: ClientLedger) {
+        k.checked = true
+        guard let closedAt = p.closedAt else { return }
+        let waited = Int64(bitPattern: k.openedAt &- closedAt)
+        k.waitedNs = waited
+        if let reason = p.failReason {
+            k.previousFailed = reason
+            let retryAfter = p.status == 503 || p.faults.contains { $0.action.contains("Retry-After") }
+            add(Finding(kind: .reconnectAfterFailure, clientKey: client.key, attempt: k.attempt, connection: k.id,
+                        detail: "attempt \(p.attempt) got \(p.status.map { "status \($0)" } ?? "no response")"
+                            + (p.status == 200 ? " with Content-Type \(p.contentType.map { JSONWriter.quoted($0) } ?? "(none)")" : "")
+                            + " (\(reason)): a spec-exact EventSource fails and does not reconnect"
+                            + (retryAfter ? " (a Retry-After header does not change that)" : "")
+                            + ", yet the client reconnected \(formatMs(waited)) later"
+                            + (k.lastEventIDSent.map { " with Last-Event-ID \(JSONWriter.quoted($0))" } ?? "")),
+                client, at: k.openedAt)
+            return
+        }
+        let state = p.state
+        let expected = state.lastEventID
+        let sent = k.lastEventIDSent ?? ""
+        k.expectedLastEventID = expected
+        k.requiredWaitMs = state.reconnectionTimeMs
+        if sent != expected {
+            let want = expected.isEmpty ? "no Last-Event-ID" : "Last-Event-ID \(JSONWriter.quoted(expected))"
+            let got = k.lastEventIDSent.map { $0.isEmpty ? "an empty Last-Event-ID" : "\(JSONWriter.quoted($0))" } ?? "no Last-Event-ID"
+            add(Finding(kind: .wrongLastEventID, clientKey: client.key, attempt: k.attempt, connection: k.id,
+                        detail: "expected \(want) (the last event ID a spec-exact client had after attempt \(p.attempt)), sent \(got)",
+                        expected: expected, actual: sent),
+                client, at: k.openedAt)
+        }
+        let required = Int64(clamping: state.reconnectionTimeMs) * 1_000_000
+        let slack = Int64(clamping: reconnectSlackMs) * 1_000_000
+        if waited < required - slack {
+            add(Finding(kind: .reconnectTooEarly, clientKey: client.key, attempt: k.attempt, connection: k.id,
+                        detail: "reconnected \(formatMs(waited)) after attempt \(p.attempt) ended; the reconnection time was \(state.reconnectionTimeMs)ms"),
+                client, at: k.openedAt)
+        }
+    }
+
+    // MARK: - Client history
+
+    /// Missing and duplicated findings as of now.
+    func historyFindings(_ client: ClientLedger) -> [Finding] {
+        var out: [Finding] = []
+        let h = history(client)
+        if h.missing > 0 {
+            var parts: [String] = []
+            if !h.missingIDs.isEmpty { parts.append("ids \(IDList.describe(h.missingIDs, total: h.missingIdentified))") }
+            if h.anonMissing > 0 { parts.append("\(h.anonMissing) without id") }
+            out.append(Finding(kind: .missing, clientKey: client.key,
+                               detail: "\(h.missing) of \(h.expected) events never dispatched intact: \(parts.joined(separator: ", "))",
+                               ids: Array(h.missingIDs.prefix(Finding.maxIDs))))
+        }
+        if h.duplicated > 0 {
+            var parts: [String] = []
+            if !h.duplicatedIDs.isEmpty {
+                parts.append(h.duplicatedIDs.prefix(12).map { id in
+                    let n = client.identified[id]?.map(\.received).max() ?? 0
+                    return "\(IDList.describe([id])) ×\(n)"
+                }.joined(separator: ", ") + (h.duplicatedIDs.count > 12 ? " …" : ""))
+            }
+            if h.anonDuplicated > 0 { parts.append("\(h.anonDuplicated) without id") }
+            out.append(Finding(kind: .duplicated, clientKey: client.key,
+                               detail: "\(h.duplicated) event\(h.duplicated == 1 ? "" : "s") dispatched more than once: \(parts.joined(separator: ", "))",
+                               ids: Array(h.duplicatedIDs.prefix(Finding.maxIDs))))
+        }
+        return out
+    }
+
+    struct History {
+        var expected = 0
+        var received = 0
+        var missing = 0
+        var missingIdentified = 0
+        var duplicated = 0
+        var unexpected = 0
+        var anonMissing = 0
+        var anonDuplicated = 0
+        var missingIDs: [String] = []
+        var duplicatedIDs: [String] = []
+    }
+
+    func history(_ client: ClientLedger) -> History {
+        var h = History()
+        for id in client.idOrder {
+            guard let versions = client.identified[id] else { continue }
+            var missingHere = false
+            var dupHere = false
+            for v in versions {
+                h.expected += 1
+                if v.received > 0 { h.received += 1 } else { h.missing += 1; h.missingIdentified += 1; missingHere = true }
+                if v.received > 1 { h.duplicated += 1; dupHere = true }
+            }
+            if missingHere, h.missingIDs.count < Finding.maxIDs { h.missingIDs.append(id) }
+            if dupHere, h.duplicatedIDs.count < Finding.maxIDs { h.duplicatedIDs.append(id) }
+        }
+        var anon = (sent: client.anonSent, intact: client.anonIntact, missing: client.anonMissing, duplicated: client.anonDuplicated)
+        for c in client.connections where c.isOpen {
+            let t = c.anonymousTotals
+            anon.sent += t.sent
+            anon.intact += t.intact
+            anon.missing += t.missing
+            anon.duplicated += t.duplicated
+        }
+        h.expected += anon.sent
+        h.received += anon.intact
+        h.missing += anon.missing
+        h.anonMissing = anon.missing
+        h.duplicated += anon.duplicated
+        h.anonDuplicated = anon.duplicated
+        h.unexpected = client.connections.reduce(0) { $0 + $1.unexpected }
+        return h
+    }
+}
+
+/// `120ms`, `3.2s`, `-5ms` (a reconnect seen before the previous close).
+func formatMs(_ ns: Int64) -> String {
+    let ms = ns / 1_000_000
+    if ms >= 10_000 || ms <= -10_000 { return "\(ms / 1000)s" }
+    if abs(ms) >= 1000 { return "\(ms / 1000).\(abs(ms % 1000) / 100)s" }
+    return "\(ms)ms"
+}

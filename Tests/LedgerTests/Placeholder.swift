@@ -1,2 +1,0 @@
-import XCTest
-final class LedgerPlaceholderTests: XCTestCase { func testPlaceholder() {} }
