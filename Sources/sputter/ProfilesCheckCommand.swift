@@ -19,6 +19,10 @@ struct ProfilesCheckCommand: ParsableCommand {
         "Also check every profile file (*.yaml, *.yml, *.json) of this directory.", valueName: "DIR"))
     var profiles: String?
 
+    func validate() throws {
+        _ = try filesToCheck()
+    }
+
     func run() throws {
         let files = try filesToCheck()
         let (valid, errors) = ProfileLibrary.check(files: files)

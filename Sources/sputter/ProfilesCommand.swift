@@ -22,13 +22,12 @@ struct ProfilesDirectoryOption: ParsableArguments {
 
     /// The library `serve` would load, or a `ValidationError` saying why there is none.
     func library() throws -> ProfileLibrary {
-        let directory: String?
         do {
-            directory = try ProfileDirectory.resolve(profiles)
-            return try ProfileDirectory.load(directory)
+            return try ProfileDirectory.load(ProfileDirectory.resolve(profiles))
+        } catch let error as ProfileLoadError where error.errors.count == 1 && error.errors[0].field == "(directory)" {
+            throw ValidationError("--profiles '\(error.errors[0].file)': \(error.errors[0].message)")
         } catch let error as ProfileLoadError {
-            let where_ = profiles ?? "the profiles directory"
-            throw ValidationError("profiles in \(where_) are invalid (see `sputter profiles check`):\n\(error)")
+            throw ValidationError("profiles in \(profiles ?? "the profiles directory") are invalid (see `sputter profiles check`):\n\(error)")
         } catch {
             throw ValidationError("cannot read profiles from \(profiles ?? "the profiles directory"): \(error.localizedDescription)")
         }

@@ -9,6 +9,10 @@ struct ProfilesListCommand: ParsableCommand {
 
     @OptionGroup var directory: ProfilesDirectoryOption
 
+    func validate() throws {
+        _ = try directory.library()
+    }
+
     func run() throws {
         let profiles = try directory.library().all
         let width = (profiles.map(\.name.count).max() ?? 0) + 2
