@@ -123,3 +123,10 @@ public func raiseFileDescriptorLimit() -> Int? {
     let n = sputter_raise_nofile()
     return n < 0 ? nil : Int(n)
 }
+
+/// Wall-clock milliseconds since 1970 (for records humans read; durations use `monotonicNanos`).
+public func wallClockMillis() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
+}

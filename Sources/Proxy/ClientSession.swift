@@ -1,6 +1,7 @@
 import EventLoop
 import Faults
 import HTTP1
+import Ledger
 import Logging
 
 /// One client connection: reads request heads, relays each exchange to its upstream, and streams
@@ -92,7 +93,7 @@ final class ClientSession: ConnectionDelegate {
     func connectionEnded(_ connection: Connection, _ end: Connection.End) {
         if connection === client {
             logger.debug("client ended", metadata: ["conn": "\(id)", "end": "\(end)"])
-            finish(reason: end == .eof ? "client closed" : "client \(end)")
+            finish(reason: end == .eof ? "client closed" : "client \(end)", end: .clientClose)
         } else {
             upstreamEnded(end)
         }
@@ -208,9 +209,13 @@ final class ClientSession: ConnectionDelegate {
             decision = faultPlan.request(now: monotonicNanos())
             exchange.faultPlan = faultPlan
         }
+        exchange.startedAt = monotonicNanos()
+        exchange.wallMs = wallClockMillis()
+        if head.headers.first("Accept")?.lowercased().contains("text/event-stream") == true { openRecord(exchange) }
+        recordFaults(exchange)
         switch decision {
         case .refuse:
-            finish(reason: "refused by profile \(selection.profile.name)", clientClose: .rstNow)
+            finish(reason: "refused by profile \(selection.profile.name)", clientClose: .rstNow, end: .refused)
         case .respond(let response, let delay):
             after(delay) { [unowned self] in self.writeSynthetic(response) }
         case .relay(let connectDelay, let lastEventID):
@@ -247,11 +252,18 @@ final class ClientSession: ConnectionDelegate {
         for field in response.headers { headers.add(field.name, field.value) }
         let head = ResponseHead(version: .http11, status: response.status, reason: response.reason, headers: headers).serialized()
         let body = exchange?.request.method == "HEAD" ? [] : response.body
-        exchange?.responseHeadSent = true
+        if let exchange {
+            exchange.responseHeadSent = true
+            let contentType = response.headers.first { $0.name.lowercased() == "content-type" }?.value
+            record(exchange) { ledger, id in
+                ledger.responseStarted(id: id, status: response.status, contentType: contentType, synthetic: true, at: monotonicNanos())
+                if response.status == 200 { ledger.delivered(id: id, bytes: body, at: monotonicNanos()) }
+            }
+        }
         let end = { [unowned self] in
             self.client.write(body)
             if let kind = response.after {
-                self.finish(reason: "profile answered \(response.status)", clientClose: Self.closeKind(kind))
+                self.finish(reason: "profile answered \(response.status)", clientClose: Self.closeKind(kind), end: .upstreamEnd)
             }
             // nil: the socket stays open until the client leaves.
         }
@@ -336,6 +348,13 @@ final class ClientSession: ConnectionDelegate {
             exchange.beginResponse(head, framing: framing, limits: config.limits, closeWhenIdle: closeWhenIdle, now: now,
                                    maxFrameBytes: config.maxFrameBytes, highWater: config.highWater)
             exchange.responseHeadSent = true
+            if exchange.ledgerID == nil, exchange.isEventStream { openRecord(exchange) }
+            record(exchange) { ledger, id in
+                ledger.responseStarted(id: id, status: exchange.clientResponseHead!.status,
+                                       contentType: exchange.clientResponseHead!.headers.first("Content-Type"), synthetic: false, at: now)
+            }
+            exchange.shaper?.record(into: exchange.ledgerID.map { (server.ledger, $0) })
+            recordFaults(exchange)
             logger.debug("response", metadata: ["conn": "\(id)", "status": "\(head.status)", "framing": "\(framing)",
                                                 "shaped": "\(exchange.shaper != nil)"])
             let headBytes = exchange.clientResponseHead!.serialized()
@@ -377,7 +396,7 @@ final class ClientSession: ConnectionDelegate {
         } catch {
             // The upstream broke its own framing mid-body: the client sees the connection end.
             logger.info("upstream framing error", metadata: ["conn": "\(id)", "error": "\(error.reason)"])
-            finish(reason: "upstream framing error: \(error.reason)", clientClose: .fin)
+            finish(reason: "upstream framing error: \(error.reason)", clientClose: .fin, end: .upstreamError("invalid framing: \(error.reason)"))
             return
         }
         if client.output.count >= config.highWater, !exchange.upstreamPaused {
@@ -425,7 +444,8 @@ final class ClientSession: ConnectionDelegate {
             // Keep the socket open and quiet; stop taking from the upstream.
             upstream?.disableReading()
         case .close(let kind):
-            finish(reason: "profile \(exchange.selection?.profile.name ?? "") closed the stream (\(kind))", clientClose: Self.closeKind(kind))
+            finish(reason: "profile \(exchange.selection?.profile.name ?? "") closed the stream (\(kind))", clientClose: Self.closeKind(kind),
+                   end: .fault(kind: kind.rawValue, atByte: shaper.bytesDelivered))
             return
         }
         // Back-pressure covers the queue as well as the socket buffer.
@@ -450,7 +470,7 @@ final class ClientSession: ConnectionDelegate {
                 shaper.finishUpstream(now: monotonicNanos())
                 pumpShaper(exchange)
             } else {
-                finish(reason: "upstream \(end)", clientClose: .rst)
+                finish(reason: "upstream \(end)", clientClose: .rst, end: .upstreamError("\(end)"))
             }
             return
         }
@@ -470,36 +490,70 @@ final class ClientSession: ConnectionDelegate {
         }
         if exchange.responseBody.isUntilClose, end == .eof {
             // A close-delimited body ends here: the client's connection must end too.
-            finish(reason: "response complete (close-delimited)", clientClose: .fin)
+            finish(reason: "response complete (close-delimited)", clientClose: .fin, end: .upstreamEnd)
         } else if exchange.responseBody.isDone {
             maybeFinishExchange()
         } else if end == .eof {
-            finish(reason: "upstream closed mid-body", clientClose: .fin)
+            finish(reason: "upstream closed mid-body", clientClose: .fin, end: .upstreamError("closed mid-body"))
         } else {
             // An upstream reset reaches the client as a reset, after what had already arrived.
-            finish(reason: "upstream \(end)", clientClose: .rst)
+            finish(reason: "upstream \(end)", clientClose: .rst, end: .upstreamError("\(end)"))
         }
     }
 
     private func failUpstream(status: Int, kind: String, _ message: String) {
         logger.info("upstream error", metadata: ["conn": "\(id)", "status": "\(status)", "cause": "\(message)"])
         if exchange?.responseHeadSent == true {
-            finish(reason: message, clientClose: .rst)
+            finish(reason: message, clientClose: .rst, end: .upstreamError(message))
         } else {
             respondAndClose(ErrorResponse(status: status, kind: kind, message: message),
                             headOnly: exchange?.request.method == "HEAD")
         }
     }
 
+    // MARK: - Ledger
+
+    /// Starts the exchange's ledger record (event streams only: an `Accept: text/event-stream`
+    /// request, or a `text/event-stream` response).
+    private func openRecord(_ exchange: Exchange) {
+        guard exchange.ledgerID == nil, let selection = exchange.selection else { return }
+        let id = server.makeExchangeID()
+        exchange.ledgerID = id
+        exchange.ledger = server.ledger
+        server.ledger.connectionOpened(id: id, clientKey: selection.clientKey, attempt: selection.attempt, at: exchange.startedAt,
+                                       wallMs: exchange.wallMs, method: exchange.request.method, path: exchange.plan.path,
+                                       lastEventIDSent: exchange.request.headers.first("Last-Event-ID"),
+                                       profile: selection.profile.name, seed: selection.seed)
+    }
+
+    private func record(_ exchange: Exchange, _ body: (Ledger, UInt64) -> Void) {
+        if let id = exchange.ledgerID { body(server.ledger, id) }
+    }
+
+    /// The decisions the plan took before the stream (request and head faults).
+    private func recordFaults(_ exchange: Exchange) {
+        guard let records = exchange.faultPlan?.drainRecords(), !records.isEmpty else { return }
+        record(exchange) { ledger, id in for r in records { ledger.fault(id: id, record: r) } }
+    }
+
+    private func recordEnd(_ exchange: Exchange, _ end: ConnectionEnd) {
+        guard let id = exchange.ledgerID, !exchange.ledgerClosed else { return }
+        exchange.ledgerClosed = true
+        exchange.shaper?.flushRecords()
+        server.ledger.connectionClosed(id: id, end: end, at: monotonicNanos())
+        server.ledgerConnectionClosed()
+    }
+
     // MARK: - Ends
 
     private func maybeFinishExchange() {
         guard let exchange, exchange.responseBody.isDone, exchange.response != nil, exchange.shaper == nil else { return }
+        recordEnd(exchange, .upstreamEnd)
         upstream?.close(.fin)
         upstream = nil
         self.exchange = nil
         guard exchange.requestBody.isDone, exchange.keepClient, !closeWhenIdle else {
-            finish(reason: "response complete", clientClose: .fin)
+            finish(reason: "response complete", clientClose: .fin, end: .upstreamEnd)
             return
         }
         phase = .awaitingHead
@@ -520,12 +574,17 @@ final class ClientSession: ConnectionDelegate {
     private func respondAndClose(_ response: ErrorResponse, headOnly: Bool = false) {
         guard phase != .closed else { return }
         client.write(response.serialized(headOnly: headOnly))
-        finish(reason: "\(response.status) \(response.message)", clientClose: .fin)
+        if let exchange, !exchange.responseHeadSent {
+            exchange.responseHeadSent = true
+            record(exchange) { $0.responseStarted(id: $1, status: response.status, contentType: "text/plain; charset=utf-8", synthetic: true, at: monotonicNanos()) }
+        }
+        finish(reason: "\(response.status) \(response.message)", clientClose: .fin, end: .upstreamError("\(response.status) \(response.message)"))
     }
 
-    /// Closes both sides and forgets the session.
-    func finish(reason: String, clientClose: Connection.CloseKind = .fin) {
+    /// Closes both sides and forgets the session; `end` is what the ledger records for the exchange in flight.
+    func finish(reason: String, clientClose: Connection.CloseKind = .fin, end: ConnectionEnd = .clientClose) {
         guard phase != .closed else { return }
+        if let exchange { recordEnd(exchange, end) }
         phase = .closed
         idleTimer.cancel()
         faultTimer.cancel()
@@ -541,7 +600,7 @@ final class ClientSession: ConnectionDelegate {
     func beginShutdown() {
         closeWhenIdle = true
         if phase == .awaitingHead && client.input.isEmpty || isStreaming {
-            finish(reason: "shutdown", clientClose: .fin)
+            finish(reason: "shutdown", clientClose: .fin, end: .shutdown)
         }
     }
 }

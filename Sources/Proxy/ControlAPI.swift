@@ -11,7 +11,10 @@ import Profiles
 /// | `POST /profiles/reload` | re-reads the profile directory; on errors keeps the old set and answers 400 with them |
 /// | `GET /settings` | the runtime default profile and seed, and what is in force |
 /// | `PUT /settings` `{"profile": "lossy", "seed": 7}` | sets the runtime defaults (`null` clears one) |
-/// | `POST /reset` | forgets attempt counters (and the ledger) |
+/// | `POST /reset` | forgets attempt counters and the ledger |
+/// | `GET /clients` | the ledger's summary of every client |
+/// | `GET /clients/KEY` | one client (percent-encoded key): connections, predictions, findings, verdict |
+/// | `GET /connections/ID` | one connection's records |
 final class ControlAPI {
     unowned let proxy: ProxyServer
 
@@ -36,12 +39,26 @@ final class ControlAPI {
             return json(settings())
         case ("PUT", "/settings"), ("POST", "/settings"):
             return updateSettings(request.body)
+        case ("GET", "/clients"):
+            return raw(proxy.ledger.clientsJSON())
+        case ("GET", let path) where path.hasPrefix("/clients/"):
+            let key = percentDecoded(String(path.dropFirst("/clients/".count)))
+            guard let body = proxy.ledger.clientJSON(key) else {
+                return json(["error": "no client '\(key)' in the ledger", "clients": proxy.ledger.clients().map(\.key)], status: 404)
+            }
+            return raw(body)
+        case ("GET", let path) where path.hasPrefix("/connections/"):
+            guard let id = UInt64(path.dropFirst("/connections/".count)), let body = proxy.ledger.connectionJSON(id) else {
+                return json(["error": "no connection \(path.dropFirst("/connections/".count)) in the ledger"], status: 404)
+            }
+            return raw(body)
         case ("POST", "/reset"):
             proxy.resetRunState()
             return json(["reset": true])
         default:
             return json(["error": "no such endpoint: \(request.head.method) \(request.path)",
-                         "endpoints": ["GET /health", "GET /profiles", "POST /profiles/reload", "GET /settings", "PUT /settings", "POST /reset"]],
+                         "endpoints": ["GET /health", "GET /profiles", "POST /profiles/reload", "GET /settings", "PUT /settings", "POST /reset",
+                                       "GET /clients", "GET /clients/KEY", "GET /connections/ID"]],
                         status: 404)
         }
     }
@@ -94,6 +111,10 @@ final class ControlAPI {
         }
         proxy.runtime = next
         return json(settings())
+    }
+
+    private func raw(_ json: String) -> MiniServer.Reply {
+        .response(status: 200, contentType: "application/json", body: Array(json.utf8) + [0x0A])
     }
 
     private func json(_ object: [String: Any], status: Int = 200) -> MiniServer.Reply {

@@ -1,6 +1,7 @@
 import EventLoop
 import Faults
 import HTTP1
+import Ledger
 import SSE
 
 /// Sputter's own request controls, taken off the request before it goes upstream.
@@ -162,6 +163,14 @@ final class Exchange {
     /// The client's response head, held back by a first-byte delay.
     var heldHead: [UInt8]?
     var firstByteDelay: UInt64 = 0
+    /// The ledger's id for this exchange, when it is recorded (event streams only).
+    var ledgerID: UInt64?
+    var ledger: Ledger?
+    var ledgerClosed = false
+    var startedAt: UInt64 = 0
+    var wallMs: UInt64 = 0
+    /// A 200 `text/event-stream` response.
+    var isEventStream = false
     var requestBody: BodyTracker
     var connected = false
     var response: ResponseHead?
@@ -182,9 +191,14 @@ final class Exchange {
     private(set) var framesObserved = 0
 
     func observe(_ payload: UnsafeRawBufferPointer) {
+        let now = ledgerID == nil ? 0 : monotonicNanos()
         observer?.feed(payload) { output in
-            if case .frame = output { framesObserved += 1 }
+            if case .frame(let frame) = output {
+                framesObserved += 1
+                if let ledgerID { ledger?.upstreamFrame(id: ledgerID, frame: frame, at: now) }
+            }
         }
+        if let ledgerID { ledger?.delivered(id: ledgerID, bytes: payload, at: now) }
     }
 
     init(request: RequestHead, plan: ExchangePlan, requestFraming: BodyFraming, limits: HTTPLimits) {
@@ -226,7 +240,8 @@ final class Exchange {
                 self.faultPlan = faultPlan
             }
         }
-        if shaper == nil, head.status == 200, contentType.hasPrefix("text/event-stream"), framing != .none {
+        isEventStream = head.status == 200 && contentType.hasPrefix("text/event-stream")
+        if shaper == nil, isEventStream, framing != .none {
             observer = SSEParser(maxFrameBytes: maxFrameBytes)
         }
         if dechunk { out.headers.remove("Transfer-Encoding") }

@@ -1,5 +1,6 @@
 import EventLoop
 import HTTP1
+import Ledger
 import Profiles
 
 /// Everything `sputter serve` is told. Plain values with defaults; the CLI fills them in.
@@ -39,6 +40,10 @@ public struct ProxyConfig: Sendable {
     public var startupSeed: UInt64 = 0
     /// `--lock-profile`: requests cannot choose a profile or seed.
     public var lockProfile = false
+    /// `--ledger FILE`: JSON Lines, one record per happening.
+    public var ledgerPath: String?
+    /// Every frame and write (`.events`), or counts and faulted frames only (`.summary`).
+    public var ledgerLevel = LedgerLevel.events
     /// An SSE block larger than this is passed on in pieces, untouched by faults.
     public var maxFrameBytes = 4 << 20
 

@@ -1,4 +1,5 @@
 import EventLoop
+import Ledger
 import Logging
 import MiniServer
 import Profiles
@@ -22,6 +23,10 @@ public final class ProxyServer: LoopResident {
     var profiles: ProfileLibrary
     var runtime = RuntimeSettings()
     var attempts: [String: Int] = [:]
+    /// What each client should have received, what it got, and what it will do next.
+    public let ledger: Ledger
+    private let ledgerFile: LedgerFile?
+    private var nextExchangeID: UInt64 = 0
 
     /// Connections currently open (for tests and metrics).
     public var openSessions: Int { sessions.count }
@@ -34,6 +39,9 @@ public final class ProxyServer: LoopResident {
         self.loop = loop
         self.logger = logger
         self.profiles = config.profiles
+        let file = try config.ledgerPath.map { try LedgerFile(path: $0) }
+        ledgerFile = file
+        ledger = Ledger(level: config.ledgerLevel, sink: file.map { f in { f.write($0) } })
         listener = try Listener(loop: loop, host: config.listenHost, port: config.listenPort) { [unowned self] fd, peer in
             self.accept(fd: fd, peer: peer)
         }
@@ -70,10 +78,20 @@ public final class ProxyServer: LoopResident {
         return library["passthrough"] == nil ? ProfileLibrary(profiles: library.all + [.passthrough]) : library
     }
 
-    /// Forgets attempt counters (a new test starts from attempt 1).
+    /// Forgets attempt counters and the ledger (a new test starts from attempt 1).
     func resetRunState() {
         attempts.removeAll()
+        ledger.reset()
     }
+
+    /// A new id for an exchange recorded in the ledger.
+    func makeExchangeID() -> UInt64 {
+        nextExchangeID += 1
+        return nextExchangeID
+    }
+
+    /// A recorded exchange ended: its records are on disk now.
+    func ledgerConnectionClosed() { ledgerFile?.flush() }
 
     /// The port clients connect to (the real one when `listenPort` was 0).
     public var port: Int { listener?.port ?? 0 }
@@ -120,7 +138,7 @@ public final class ProxyServer: LoopResident {
             return
         }
         let timer = loop.makeTimer { [unowned self] in
-            for session in Array(self.sessions.values) { session.finish(reason: "shutdown grace over") }
+            for session in Array(self.sessions.values) { session.finish(reason: "shutdown grace over", end: .shutdown) }
         }
         timer.arm(after: config.shutdownGrace)
         graceTimer = timer
@@ -139,7 +157,9 @@ public final class ProxyServer: LoopResident {
         listener = nil
         control?.tearDown()
         control = nil
-        for session in Array(sessions.values) { session.finish(reason: "loop stopped", clientClose: .rstNow) }
+        for session in Array(sessions.values) { session.finish(reason: "loop stopped", clientClose: .rstNow, end: .shutdown) }
         graceTimer = nil
+        ledger.finish(at: monotonicNanos())
+        ledgerFile?.close()
     }
 }

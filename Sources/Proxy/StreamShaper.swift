@@ -1,6 +1,7 @@
 import EventLoop
 import Faults
 import HTTP1
+import Ledger
 import SSE
 
 /// The body of an event stream whose profile changes it: the upstream payload is parsed into
@@ -35,6 +36,23 @@ final class StreamShaper {
     private(set) var framesSeen = 0
     private(set) var bytesDelivered = 0
 
+    private var ledger: Ledger?
+    private var ledgerID: UInt64 = 0
+
+    /// Reports frames, decisions and deliveries to `target` from now on.
+    func record(into target: (Ledger, UInt64)?) {
+        guard let target else { return }
+        (ledger, ledgerID) = target
+        flushRecords()
+    }
+
+    /// Hands the plan's pending decisions to the ledger.
+    func flushRecords() {
+        let records = plan.drainRecords()
+        guard let ledger else { return }
+        for r in records { ledger.fault(id: ledgerID, record: r) }
+    }
+
     init(plan: FaultPlan, chunked: Bool, maxFrameBytes: Int, highWater: Int) {
         self.plan = plan
         self.parser = SSEParser(maxFrameBytes: maxFrameBytes)
@@ -48,6 +66,7 @@ final class StreamShaper {
             switch output {
             case .frame(let frame):
                 framesSeen += 1
+                ledger?.upstreamFrame(id: ledgerID, frame: frame, at: now)
                 enqueue(plan.frame(frame, now: now))
             case .oversized(let bytes, let index, _):
                 // Too large to hold as a frame: passed on as it comes, in order, untouched by faults.
@@ -75,6 +94,7 @@ final class StreamShaper {
     }
 
     private func enqueue(_ emissions: [Emission]) {
+        if ledger != nil { flushRecords() }
         for e in emissions {
             if case .write(let bytes, _, _) = e { queuedBytes += bytes.count }
             queue.append(e)
@@ -97,6 +117,7 @@ final class StreamShaper {
                 }
                 queuedBytes -= bytes.count
                 bytesDelivered += bytes.count
+                ledger?.delivered(id: ledgerID, bytes: bytes, at: now)
             case .pause(let until):
                 guard let until else { return .stalled }
                 if until > now { return wakeup(until) }
@@ -120,7 +141,4 @@ final class StreamShaper {
     private func wakeup(_ at: UInt64) -> Next {
         .wake(at: min(at, plan.nextTimer ?? at))
     }
-
-    /// The plan's decisions since the last call (for the ledger and logs).
-    func drainRecords() -> [FaultRecord] { plan.drainRecords() }
 }

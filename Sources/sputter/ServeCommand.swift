@@ -2,6 +2,7 @@ import ArgumentParser
 import EventLoop
 import Foundation
 import HTTP1
+import Ledger
 import Profiles
 import Proxy
 
@@ -50,6 +51,12 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "Largest SSE block (bytes) that faults act on; larger ones pass through in pieces.")
     var maxEventBytes: Int = 4 << 20
 
+    @Option(name: .long, help: "Write the ledger to this file as JSON Lines (one record per happening, flushed at each connection end).")
+    var ledger: String?
+
+    @Option(name: .long, help: "Ledger detail: events (every frame and write) or summary (counts, id ranges, faulted frames only).")
+    var ledgerLevel: String = "events"
+
     @Option(name: .long, help: "Control API address HOST:PORT, or 'off' (default: the --listen host, port + 1; port 0 when --listen uses 0).")
     var control: String?
 
@@ -81,6 +88,11 @@ struct Serve: ParsableCommand {
         config.streamIdleTimeout = streamIdleTimeout.map { Nanos($0 * 1e9) }
         config.limits = HTTPLimits(maxRequestLineBytes: maxRequestLine, maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
         config.maxFrameBytes = maxEventBytes
+        guard let level = LedgerLevel(rawValue: ledgerLevel) else {
+            throw ValidationError("--ledger-level '\(ledgerLevel)': expected events or summary")
+        }
+        config.ledgerLevel = level
+        config.ledgerPath = ledger
         let directory = try ProfileDirectory.resolve(profiles)
         do {
             config.profiles = try ProfileDirectory.load(directory)
@@ -126,6 +138,7 @@ struct Serve: ParsableCommand {
         let routes = config.routes.map { $0.prefix.isEmpty ? "\($0.upstream.scheme)://\($0.upstream.authority)\($0.upstream.basePath)" : "\($0.prefix) -> \($0.upstream.scheme)://\($0.upstream.authority)\($0.upstream.basePath)" }
         say("sputter listening on http://\(server.address) -> \(routes.joined(separator: ", "))")
         say("control API on http://\(server.controlAddress)")
+        if let ledger = config.ledgerPath { say("ledger (\(config.ledgerLevel.rawValue)) -> \(ledger)") }
         say("profile \(config.profile ?? "passthrough") (\(config.profiles.names.count) profiles from \(config.profilesDirectory ?? "built-in")), seed \(config.seed.map(String.init) ?? "\(config.startupSeed) (chosen at start-up; pass --seed \(config.startupSeed) to repeat)")")
         loop.run()
         server.tearDown()

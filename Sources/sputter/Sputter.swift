@@ -9,7 +9,7 @@ struct Sputter: ParsableCommand {
         Sputter sits between an SSE client and its backend, relays the stream, and misbehaves on purpose.
         `sputter --upstream URL` is the same as `sputter serve --upstream URL`.
         """,
-        subcommands: [Serve.self, DemoOriginCommand.self, Demo.self, ProfilesCommand.self],
+        subcommands: [Serve.self, DemoOriginCommand.self, Demo.self, ProfilesCommand.self, LedgerCommand.self],
         defaultSubcommand: Serve.self
     )
 }
