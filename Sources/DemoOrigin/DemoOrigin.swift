@@ -7,11 +7,12 @@ import MiniServer
 ///
 /// Endpoints:
 /// - `GET /events`: an SSE stream. Events carry `id: n` (1, 2, 3…), `event: tick` (every fifth
-///   `event: progress`), and JSON data `{"n":n,"sent_ns":…}`; `:` heartbeats between them. A
-///   `Last-Event-ID` header (or `last_event_id` parameter) resumes after that id. Parameters:
-///   `count` (end the stream after id N), `interval_ms` (default 1000; 0 = as fast as the socket
-///   drains), `heartbeat_ms` (default 15000; 0 = none), `retry` (send `retry: N` first),
-///   `pad` (bytes of padding per event's data).
+///   `event: progress`), and JSON data `{"n":n}`; `:` heartbeats between them. A
+///   `Last-Event-ID` header (or `last_event_id` parameter) resumes after that id; a replayed event is
+///   byte-identical to the first sending. Parameters: `count` (end the stream after id N),
+///   `interval_ms` (default 1000; 0 = as fast as the socket drains), `heartbeat_ms` (default 15000;
+///   0 = none), `retry` (send `retry: N` first), `pad` (bytes of padding per event's data),
+///   `stamp=1` (add `"sent_ns"`, the monotonic send time, for latency measurements).
 /// - `GET /json`: a small JSON document.  `* /echo`: the request body back, same Content-Type.
 /// - `GET /bytes?size=N&framing=length|chunked|close`: N pattern bytes (byte i is i % 251).
 /// - `GET /status/NNN`: an empty response with that status.
@@ -56,6 +57,7 @@ public final class DemoOrigin: LoopResident {
                 heartbeat: (params["heartbeat_ms"].flatMap { UInt64($0) } ?? 15000) * 1_000_000,
                 retry: params["retry"].flatMap { UInt64($0) },
                 pad: params["pad"].flatMap { Int($0) } ?? 0,
+                stamp: params["stamp"] == "1",
                 chunked: head.version == .http11)
             let isHead = head.method == "HEAD"
             return .stream { stream in

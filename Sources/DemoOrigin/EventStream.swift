@@ -10,6 +10,9 @@ final class EventStream {
         var heartbeat: Nanos
         var retry: UInt64?
         var pad: Int
+        /// Add `"sent_ns"` (monotonic send time) to each event's data: for latency measurements.
+        /// Off by default so that a replayed event is byte-identical to the original.
+        var stamp: Bool
         var chunked: Bool
     }
 
@@ -75,7 +78,8 @@ final class EventStream {
         nextID += 1
         let type = n % 5 == 0 ? "progress" : "tick"
         let pad = settings.pad > 0 ? ",\"pad\":\"\(padding)\"" : ""
-        send("id: \(n)\nevent: \(type)\ndata: {\"n\":\(n),\"sent_ns\":\(monotonicNanos())\(pad)}\n\n")
+        let stamp = settings.stamp ? ",\"sent_ns\":\(monotonicNanos())" : ""
+        send("id: \(n)\nevent: \(type)\ndata: {\"n\":\(n)\(stamp)\(pad)}\n\n")
         return true
     }
 

@@ -90,7 +90,7 @@ final class RelayTests: XCTestCase {
         let s = try TestSocket(port: stack.proxyPort)
         // 1000 events 50 ms apart: the stream lasts ~50 s, so the first event must arrive long before it ends.
         s.send("GET /events?interval_ms=50&count=1000 HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
-        XCTAssertTrue(try s.read(until: "id: 1\nevent: tick\ndata: {\"n\":1,"))
+        XCTAssertTrue(try s.read(until: "id: 1\nevent: tick\ndata: {\"n\":1}\n\n"))
         XCTAssertTrue(try s.read(until: "id: 2\n"))
         let head = try HeadParser.parseResponse(s.received, limits: HTTPLimits())
         guard case .complete(let h, _) = head else { return XCTFail("no head") }

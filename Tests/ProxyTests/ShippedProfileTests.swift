@@ -83,7 +83,7 @@ final class ShippedProfileTests: XCTestCase {
 
     func testBufferingIntermediaryReleasesInBurstsOfFive() throws {
         let s = try TestSocket(port: stack.proxyPort)
-        s.send("GET /events?interval_ms=40&heartbeat_ms=0&count=10&sputter_profile=buffering-intermediary HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.send("GET /events?interval_ms=40&heartbeat_ms=0&count=10&stamp=1&sputter_profile=buffering-intermediary HTTP/1.1\r\nHost: x\r\n\r\n")
         // Event 1 cannot reach the client before the origin has sent event 5 (causal, not timed).
         XCTAssertTrue(try s.read(until: "\"n\":1,"))
         let firstSeenAt = monotonicNanos()
