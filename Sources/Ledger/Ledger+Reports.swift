@@ -168,10 +168,10 @@ extension Ledger {
                 }
             }
             if h.missing > 0 {
-                parts.insert("\(h.missing) missing" + (h.missingIDs.isEmpty ? "" : " (ids \(IDList.describe(h.missingIDs, total: h.missingIdentified, limit: 6)))"), at: 0)
+                parts.insert("\(h.missing) missing" + (h.missingIDs.isEmpty ? "" : " (\(IDList.labelled(h.missingIDs, total: h.missingIdentified, limit: 6)))"), at: 0)
             }
             if h.duplicated > 0 {
-                parts.insert("\(h.duplicated) duplicated" + (h.duplicatedIDs.isEmpty ? "" : " (ids \(IDList.describe(h.duplicatedIDs, limit: 6)))"), at: h.missing > 0 ? 1 : 0)
+                parts.insert("\(h.duplicated) duplicated" + (h.duplicatedIDs.isEmpty ? "" : " (\(IDList.labelled(h.duplicatedIDs, limit: 6)))"), at: h.missing > 0 ? 1 : 0)
             }
             verdict = "\(all.count) finding\(all.count == 1 ? "" : "s"): " + parts.joined(separator: "; ")
         }

@@ -346,7 +346,7 @@ public final class Ledger {
         let h = history(client)
         if h.missing > 0 {
             var parts: [String] = []
-            if !h.missingIDs.isEmpty { parts.append("ids \(IDList.describe(h.missingIDs, total: h.missingIdentified))") }
+            if !h.missingIDs.isEmpty { parts.append(IDList.labelled(h.missingIDs, total: h.missingIdentified)) }
             if h.anonMissing > 0 { parts.append("\(h.anonMissing) without id") }
             out.append(Finding(kind: .missing, clientKey: client.key,
                                detail: "\(h.missing) of \(h.expected) events never dispatched intact: \(parts.joined(separator: ", "))",

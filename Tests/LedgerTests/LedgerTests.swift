@@ -170,7 +170,7 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(s.duplicated, 1)
         XCTAssertEqual(s.duplicatedIDs, ["2"])
         XCTAssertEqual(s.missing, 0)
-        XCTAssertEqual(s.verdict, "1 finding: 1 duplicated (ids 2)")
+        XCTAssertEqual(s.verdict, "1 finding: 1 duplicated (id 2)")
         XCTAssertEqual(h.findings().first?.detail, "1 event dispatched more than once: 2 ×2")
         XCTAssertEqual(h.ledger.connection(a)!.prediction.intact, 4)
     }
