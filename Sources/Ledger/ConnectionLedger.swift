@@ -3,6 +3,8 @@ import SSE
 
 /// What the ledger holds for one connection attempt (internal; `ConnectionReport` is the public view).
 final class ConnectionLedger {
+    /// Owned by the client (its `connections`), which the ledger owns: unowned here, no cycle.
+    unowned let client: ClientLedger
     let id: UInt64
     let clientKey: String
     let attempt: Int
@@ -65,8 +67,9 @@ final class ConnectionLedger {
     static let maxKeptFaults = 256
     static let recentFrames = 64
 
-    init(id: UInt64, clientKey: String, attempt: Int, openedAt: UInt64, wallMs: UInt64, method: String, path: String,
+    init(client: ClientLedger, id: UInt64, clientKey: String, attempt: Int, openedAt: UInt64, wallMs: UInt64, method: String, path: String,
          lastEventIDSent: String?, profile: String, seed: UInt64, startState: SSEClientState) {
+        self.client = client
         self.id = id
         self.clientKey = clientKey
         self.attempt = attempt

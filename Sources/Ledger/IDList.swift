@@ -36,6 +36,11 @@ public enum IDList {
         return s
     }
 
+    /// `id 7` or `ids 4-6, 9`.
+    public static func labelled<C: Collection>(_ ids: C, total: Int? = nil, limit: Int = 12) -> String where C.Element == String {
+        ((total ?? ids.count) == 1 ? "id " : "ids ") + describe(ids, total: total, limit: limit)
+    }
+
     /// The value of an id made only of ASCII digits with no leading zero (so it prints back the same).
     static func plainInteger(_ s: String) -> UInt64? {
         guard let f = s.utf8.first, !(f == 0x30 && s.utf8.count > 1) else { return nil }

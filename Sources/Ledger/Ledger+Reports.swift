@@ -86,11 +86,26 @@ public struct ConnectionReport: Sendable, Equatable {
     public var requiredWaitMs: UInt64?
 }
 
-/// A client's summary, its connections in order and its findings.
+/// One event with an id that the upstream sent to a client, and what became of it.
+public struct EventStatus: Sendable, Equatable {
+    public var id: String
+    /// FNV-1a 64 of (type, data); two entries share an id when the upstream reused it for other content.
+    public var digest: UInt64
+    /// Times the upstream sent it (a backend replay after a reconnect counts again).
+    public var sent: Int
+    /// Times a spec-exact client dispatched it intact, over all attempts (0: missing, > 1: duplicated).
+    public var received: Int
+    /// The attempts that dispatched it (the first 8).
+    public var receivedAttempts: [Int]
+}
+
+/// A client's summary, its connections in order, its findings, and its events with ids in the order
+/// the upstream first sent them (events without id appear only in the counts).
 public struct ClientReport: Sendable, Equatable {
     public var summary: ClientSummary
     public var connections: [ConnectionReport]
     public var findings: [Finding]
+    public var events: [EventStatus]
 }
 
 extension Ledger {
@@ -103,7 +118,14 @@ extension Ledger {
 
     public func client(_ key: String) -> ClientReport? {
         guard let c = clientsByKey[key] else { return nil }
-        return ClientReport(summary: summary(c), connections: c.connections.map(report), findings: findings(c))
+        var events: [EventStatus] = []
+        for id in c.idOrder {
+            for v in c.identified[id] ?? [] {
+                events.append(EventStatus(id: id, digest: v.digest, sent: v.sent, received: v.received,
+                                          receivedAttempts: v.receivedAttempts))
+            }
+        }
+        return ClientReport(summary: summary(c), connections: c.connections.map(report), findings: findings(c), events: events)
     }
 
     public func connection(_ id: UInt64) -> ConnectionReport? {
@@ -146,10 +168,10 @@ extension Ledger {
                 }
             }
             if h.missing > 0 {
-                parts.insert("\(h.missing) missing" + (h.missingIDs.isEmpty ? "" : " (ids \(IDList.describe(h.missingIDs, total: h.missingIdentified, limit: 6)))"), at: 0)
+                parts.insert("\(h.missing) missing" + (h.missingIDs.isEmpty ? "" : " (\(IDList.labelled(h.missingIDs, total: h.missingIdentified, limit: 6)))"), at: 0)
             }
             if h.duplicated > 0 {
-                parts.insert("\(h.duplicated) duplicated" + (h.duplicatedIDs.isEmpty ? "" : " (ids \(IDList.describe(h.duplicatedIDs, limit: 6)))"), at: h.missing > 0 ? 1 : 0)
+                parts.insert("\(h.duplicated) duplicated" + (h.duplicatedIDs.isEmpty ? "" : " (\(IDList.labelled(h.duplicatedIDs, limit: 6)))"), at: h.missing > 0 ? 1 : 0)
             }
             verdict = "\(all.count) finding\(all.count == 1 ? "" : "s"): " + parts.joined(separator: "; ")
         }
@@ -180,13 +202,24 @@ extension Ledger {
         "{\"clients\":[" + clients().map(\.json).joined(separator: ",") + "]}"
     }
 
-    /// `{"summary":{…},"findings":[…],"connections":[…]}` (connections without their frames), or nil.
-    public func clientJSON(_ key: String) -> String? {
+    /// `{"summary":{…},"findings":[…],"connections":[…],"events":[…]}` (connections without their frames;
+    /// the first `maxEvents` events with ids), or nil.
+    public func clientJSON(_ key: String, maxEvents: Int = 1000) -> String? {
         guard let r = client(key) else { return nil }
         var w = JSONWriter()
         w.raw("summary", r.summary.json)
         w.raw("findings", "[" + r.findings.map(\.json).joined(separator: ",") + "]")
         w.raw("connections", "[" + r.connections.map { $0.json(withFrames: false) }.joined(separator: ",") + "]")
+        w.raw("events", "[" + r.events.prefix(maxEvents).map { e in
+            var ew = JSONWriter()
+            ew.string("id", e.id)
+            ew.string("digest", FNV1a64.hex(e.digest))
+            ew.int("sent", e.sent)
+            ew.int("received", e.received)
+            ew.raw("attempts", "[" + e.receivedAttempts.map(String.init).joined(separator: ",") + "]")
+            return ew.finish()
+        }.joined(separator: ",") + "]")
+        w.int("events_total", r.events.count)
         return w.finish()
     }
 

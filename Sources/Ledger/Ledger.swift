@@ -87,7 +87,7 @@ public final class Ledger {
         let previous = client.connections.last
         let start = previous?.state
             ?? SSEClientState(lastEventID: lastEventIDSent ?? "", reconnectionTimeMs: defaultReconnectionTimeMs)
-        let conn = ConnectionLedger(id: id, clientKey: clientKey, attempt: attempt, openedAt: at, wallMs: wallMs,
+        let conn = ConnectionLedger(client: client, id: id, clientKey: clientKey, attempt: attempt, openedAt: at, wallMs: wallMs,
                                     method: method, path: path, lastEventIDSent: lastEventIDSent, profile: profile,
                                     seed: seed, startState: start)
         client.connections.append(conn)
@@ -120,7 +120,8 @@ public final class Ledger {
 
     /// A frame the upstream sent (every one, whether a fault changes it or not).
     public func upstreamFrame(id: UInt64, frame: SSEFrame, at: UInt64) {
-        guard let conn = connectionsByID[id], let client = clientsByKey[conn.clientKey] else { return }
+        guard let conn = connectionsByID[id] else { return }
+        let client = conn.client
         conn.frameCount += 1
         conn.upstreamBytes += frame.raw.count
         var type: String?
@@ -132,13 +133,13 @@ public final class Ledger {
             if let eid = frame.id, !eid.isEmpty {
                 if conn.firstID == nil { conn.firstID = eid }
                 conn.lastID = eid
-                if var versions = client.identified[eid] {
-                    if let i = versions.firstIndex(where: { $0.digest == digest }) {
-                        versions[i].sent += 1
+                if let slot = client.identified.index(forKey: eid) {
+                    // In place: one hash lookup, no copy of the array.
+                    if let i = client.identified.values[slot].firstIndex(where: { $0.digest == digest }) {
+                        client.identified.values[slot][i].sent += 1
                     } else {
-                        versions.append(IdentifiedEvent(digest: digest, sent: 1, received: 0, receivedAttempts: []))
+                        client.identified.values[slot].append(IdentifiedEvent(digest: digest, sent: 1, received: 0, receivedAttempts: []))
                     }
-                    client.identified[eid] = versions
                 } else {
                     client.identified[eid] = [IdentifiedEvent(digest: digest, sent: 1, received: 0, receivedAttempts: [])]
                     client.idOrder.append(eid)
@@ -176,7 +177,8 @@ public final class Ledger {
 
     /// Payload bytes written to the client, in order, de-chunked.
     public func delivered(id: UInt64, bytes: UnsafeRawBufferPointer, at: UInt64) {
-        guard let conn = connectionsByID[id], let client = clientsByKey[conn.clientKey] else { return }
+        guard let conn = connectionsByID[id] else { return }
+        let client = conn.client
         conn.deliveredBytes += bytes.count
         conn.deliveredWrites += 1
         var count = 0
@@ -203,15 +205,16 @@ public final class Ledger {
         conn.dispatched += 1
         let digest = FNV1a64.event(type: m.type, data: m.data)
         let anon = conn.anonymous[digest]
-        if !m.lastEventId.isEmpty, var versions = client.identified[m.lastEventId],
-           let i = versions.firstIndex(where: { $0.digest == digest }) {
+        if !m.lastEventId.isEmpty, let slot = client.identified.index(forKey: m.lastEventId),
+           let i = client.identified.values[slot].firstIndex(where: { $0.digest == digest }) {
             // An event without id that repeats the previous event's content: prefer it while it is owed.
-            let repeatsHere = versions[i].lastReceivedConnection == conn.id
+            let repeatsHere = client.identified.values[slot][i].lastReceivedConnection == conn.id
             if !(repeatsHere && anon.map { $0.dispatched < $0.sent } == true) {
-                versions[i].received += 1
-                versions[i].lastReceivedConnection = conn.id
-                if versions[i].receivedAttempts.count < 8 { versions[i].receivedAttempts.append(conn.attempt) }
-                client.identified[m.lastEventId] = versions
+                client.identified.values[slot][i].received += 1
+                client.identified.values[slot][i].lastReceivedConnection = conn.id
+                if client.identified.values[slot][i].receivedAttempts.count < 8 {
+                    client.identified.values[slot][i].receivedAttempts.append(conn.attempt)
+                }
                 conn.intact += 1
                 return
             }
@@ -227,7 +230,8 @@ public final class Ledger {
 
     /// The connection to the client ended.
     public func connectionClosed(id: UInt64, end: ConnectionEnd, at: UInt64) {
-        guard let conn = connectionsByID[id], conn.isOpen, let client = clientsByKey[conn.clientKey] else { return }
+        guard let conn = connectionsByID[id], conn.isOpen else { return }
+        let client = conn.client
         conn.end = end
         conn.closedAt = at
         if var p = conn.predictor {
@@ -342,7 +346,7 @@ public final class Ledger {
         let h = history(client)
         if h.missing > 0 {
             var parts: [String] = []
-            if !h.missingIDs.isEmpty { parts.append("ids \(IDList.describe(h.missingIDs, total: h.missingIdentified))") }
+            if !h.missingIDs.isEmpty { parts.append(IDList.labelled(h.missingIDs, total: h.missingIdentified)) }
             if h.anonMissing > 0 { parts.append("\(h.anonMissing) without id") }
             out.append(Finding(kind: .missing, clientKey: client.key,
                                detail: "\(h.missing) of \(h.expected) events never dispatched intact: \(parts.joined(separator: ", "))",

@@ -27,6 +27,11 @@ public enum ConnectionEnd: Sendable, Equatable {
     /// Sputter is shutting down.
     case shutdown
 
+    /// A fault's close, from the fault engine's `CloseKind`.
+    public static func fault(_ kind: CloseKind, atByte: Int) -> ConnectionEnd {
+        .fault(kind: kind.rawValue, atByte: atByte)
+    }
+
     /// The value of the `end` field in records.
     public var name: String {
         switch self {

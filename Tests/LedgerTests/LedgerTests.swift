@@ -87,7 +87,7 @@ final class LedgerTests: XCTestCase {
         h.relay(a, events(1...3), at: 10)
         let frames = h.upstream(a, events(4...6), at: 11)
         h.fault(a, frame: 3, "disconnect", "rst after 3 events (27 bytes of the frame dropped)", at: 11)
-        h.close(a, .fault(kind: "rst", atByte: 81), at: 11)
+        h.close(a, .fault(.rst, atByte: 81), at: 11)
         XCTAssertEqual(frames.count, 3)
 
         let r = h.ledger.connection(a)!
@@ -170,7 +170,7 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(s.duplicated, 1)
         XCTAssertEqual(s.duplicatedIDs, ["2"])
         XCTAssertEqual(s.missing, 0)
-        XCTAssertEqual(s.verdict, "1 finding: 1 duplicated (ids 2)")
+        XCTAssertEqual(s.verdict, "1 finding: 1 duplicated (id 2)")
         XCTAssertEqual(h.findings().first?.detail, "1 event dispatched more than once: 2 ×2")
         XCTAssertEqual(h.ledger.connection(a)!.prediction.intact, 4)
     }
@@ -266,6 +266,10 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(s.expected, 4, "a replayed event is the same event")
         XCTAssertEqual(s.received, 4)
         XCTAssertEqual(s.duplicated, 0)
+        let three = h.ledger.client("c")!.events.first { $0.id == "3" }!
+        XCTAssertEqual(three.sent, 2)
+        XCTAssertEqual(three.received, 1)
+        XCTAssertEqual(three.receivedAttempts, [2])
     }
 
     func testEventsWithoutIDsAreCountedPerConnection() {
