@@ -537,8 +537,13 @@ final class ClientSession: ConnectionDelegate {
     }
 
     private func recordEnd(_ exchange: Exchange, _ end: ConnectionEnd) {
-        guard let id = exchange.ledgerID, !exchange.ledgerClosed else { return }
+        guard !exchange.ledgerClosed else { return }
         exchange.ledgerClosed = true
+        if exchange.totalOversizedBlocks > 0 {
+            logger.warning("oversized SSE blocks passed through unparsed", metadata: [
+                "conn": "\(id)", "blocks": "\(exchange.totalOversizedBlocks)", "limit": "\(config.maxFrameBytes)"])
+        }
+        guard let id = exchange.ledgerID else { return }
         exchange.shaper?.flushRecords()
         server.ledger.connectionClosed(id: id, end: end, at: monotonicNanos())
         server.ledgerConnectionClosed()

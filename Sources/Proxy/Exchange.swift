@@ -166,6 +166,7 @@ final class Exchange {
     /// The ledger's id for this exchange, when it is recorded (event streams only).
     var ledgerID: UInt64?
     var ledger: Ledger?
+    /// The exchange's end has been recorded (and logged).
     var ledgerClosed = false
     var startedAt: UInt64 = 0
     var wallMs: UInt64 = 0
@@ -189,13 +190,19 @@ final class Exchange {
     /// the bytes go to the client unchanged and are never held for the parse.
     var observer: SSEParser?
     private(set) var framesObserved = 0
+    /// SSE blocks larger than the limit: passed on, not parsed into frames; logged at the end.
+    private(set) var oversizedBlocks = 0
+    var totalOversizedBlocks: Int { oversizedBlocks + (shaper?.oversizedBlocks ?? 0) }
 
     func observe(_ payload: UnsafeRawBufferPointer) {
         let now = ledgerID == nil ? 0 : monotonicNanos()
         observer?.feed(payload) { output in
-            if case .frame(let frame) = output {
+            switch output {
+            case .frame(let frame):
                 framesObserved += 1
                 if let ledgerID { ledger?.upstreamFrame(id: ledgerID, frame: frame, at: now) }
+            case .oversized(_, _, let isEnd):
+                if isEnd { oversizedBlocks += 1 }
             }
         }
         if let ledgerID { ledger?.delivered(id: ledgerID, bytes: payload, at: now) }

@@ -35,6 +35,8 @@ final class StreamShaper {
     /// Upstream frames seen and bytes delivered (the ledger's raw material).
     private(set) var framesSeen = 0
     private(set) var bytesDelivered = 0
+    /// SSE blocks larger than the limit, passed on untouched.
+    private(set) var oversizedBlocks = 0
 
     private var ledger: Ledger?
     private var ledgerID: UInt64 = 0
@@ -68,7 +70,8 @@ final class StreamShaper {
                 framesSeen += 1
                 ledger?.upstreamFrame(id: ledgerID, frame: frame, at: now)
                 enqueue(plan.frame(frame, now: now))
-            case .oversized(let bytes, let index, _):
+            case .oversized(let bytes, let index, let isEnd):
+                if isEnd { oversizedBlocks += 1 }
                 // Too large to hold as a frame: passed on as it comes, in order, untouched by faults.
                 enqueue([.write(bytes, notBefore: now, frameIndex: index)])
             }

@@ -3,6 +3,8 @@ import EventLoop
 import Foundation
 import HTTP1
 import Proxy
+import Profiles
+import Faults
 import XCTest
 
 /// The spine over real loopback sockets: proxy and demo origin in process, ephemeral ports.
@@ -303,5 +305,27 @@ final class RelayTests: XCTestCase {
         usleep(1_000_000)
         release.signal()
         XCTAssertTrue(try s.read(until: "data: b\n\n"))
+    }
+}
+
+extension RelayTests {
+    func testOversizedEventPassesThroughByteExact() throws {
+        let big = "data: " + String(repeating: "x", count: 300_000) + "\n\n"
+        let origin = try ScriptedOrigin { conn in
+            _ = conn.readHead()
+            conn.send("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\nid: 1\ndata: small\n\n" + big + "id: 3\ndata: after\n\n")
+            conn.close()
+        }
+        for profile in ["passthrough", "shaped"] {
+            let stack = try Stack { config, _ in
+                config.routes = [try! .init(parsing: "http://127.0.0.1:\(origin.port)")]
+                config.maxFrameBytes = 64 * 1024
+                config.profiles = .init(profiles: [.passthrough, .init(name: "shaped", faults: [.init(.drop(.init(heartbeatsOnly: true)))])])
+            }
+            let s = try TestSocket(port: stack.proxyPort)
+            s.send("GET /e?sputter_profile=\(profile) HTTP/1.1\r\nHost: x\r\n\r\n")
+            let r = try s.readResponse()
+            XCTAssertEqual(String(decoding: r.body, as: UTF8.self), "id: 1\ndata: small\n\n" + big + "id: 3\ndata: after\n\n", profile)
+        }
     }
 }
