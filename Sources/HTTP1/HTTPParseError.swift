@@ -17,18 +17,8 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
 
     public var description: String { "\(status) \(HTTPParseError.statusText(status)): \(reason)" }
 
-    /// The standard reason phrase for the statuses this module produces (and 502), else "Error".
-    public static func statusText(_ status: Int) -> String {
-        switch status {
-        case 400: return "Bad Request"
-        case 414: return "URI Too Long"
-        case 431: return "Request Header Fields Too Large"
-        case 501: return "Not Implemented"
-        case 502: return "Bad Gateway"
-        case 505: return "HTTP Version Not Supported"
-        default: return "Error"
-        }
-    }
+    /// The standard reason phrase for `status`.
+    public static func statusText(_ status: Int) -> String { HTTPStatus.reasonPhrase(status) }
 
     /// A complete HTTP/1.1 response for this error: the status, `Content-Type: text/plain`,
     /// `Content-Length`, `Connection: close`, and `reason` plus LF as the body.

@@ -61,20 +61,6 @@ public final class MiniServer: LoopResident {
         for session in Array(sessions.values) { session.close() }
     }
 
-    public static func reason(_ status: Int) -> String {
-        switch status {
-        case 200: return "OK"
-        case 204: return "No Content"
-        case 304: return "Not Modified"
-        case 400: return "Bad Request"
-        case 404: return "Not Found"
-        case 405: return "Method Not Allowed"
-        case 409: return "Conflict"
-        case 500: return "Internal Server Error"
-        default: return "Status \(status)"
-        }
-    }
-
     public static func parseQuery(_ query: String) -> [String: String] {
         var out: [String: String] = [:]
         for pair in query.split(separator: "&") {
@@ -152,7 +138,7 @@ final class MiniSession: ConnectionDelegate {
             }
             for field in extra { headers.add(field.name, field.value) }
             if !head.keepAlive { headers.add("Connection", "close") }
-            connection.write(ResponseHead(version: .http11, status: status, reason: MiniServer.reason(status), headers: headers).serialized())
+            connection.write(ResponseHead(version: .http11, status: status, reason: HTTPStatus.reasonPhrase(status), headers: headers).serialized())
             if head.method != "HEAD", !bodiless { connection.write(body) }
             if !head.keepAlive { close() }
         case .stream(let start):
@@ -165,7 +151,7 @@ final class MiniSession: ConnectionDelegate {
 
     private func fail(_ status: Int, _ reason: String) {
         let body = Array("\(reason)\n".utf8)
-        connection.write("HTTP/1.1 \(status) \(MiniServer.reason(status))\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n")
+        connection.write("HTTP/1.1 \(status) \(HTTPStatus.reasonPhrase(status))\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n")
         connection.write(body)
         close()
     }

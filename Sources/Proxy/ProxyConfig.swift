@@ -1,4 +1,5 @@
 import EventLoop
+import Faults
 import HTTP1
 import Ledger
 import Profiles
@@ -10,7 +11,7 @@ public struct ProxyConfig: Sendable {
     public var listenPort = 8080
     /// Upstreams by path prefix; the route with the longest matching prefix wins, "" is the default.
     public var routes: [Route] = []
-    /// Hosts an absolute-form (forward-proxy) request may name: glob patterns (`*` matches any run of characters).
+    /// Hosts an absolute-form (forward-proxy) request may name: shell-style patterns (`*`, `?`, `[a-z]`).
     public var allowHosts: [String] = ProxyConfig.loopbackHosts
     public var limits = HTTPLimits()
     /// Time to establish an upstream connection before answering 504.
@@ -47,7 +48,8 @@ public struct ProxyConfig: Sendable {
     /// An SSE block larger than this is passed on in pieces, untouched by faults.
     public var maxFrameBytes = 4 << 20
 
-    public static let loopbackHosts = ["localhost", "127.*", "::1", "[::1]"]
+    /// IPv6 hosts are matched without their brackets.
+    public static let loopbackHosts = ["localhost", "127.*", "::1"]
 
     public init() {}
 
@@ -107,26 +109,8 @@ public struct ProxyConfig: Sendable {
 
     /// Whether a forward-proxy request may go to `host`.
     public func allows(host: String) -> Bool {
-        let h = host.lowercased()
-        return allowHosts.contains { glob($0.lowercased(), matches: h) }
+        var h = host.lowercased()
+        if h.hasPrefix("["), h.hasSuffix("]") { h = String(h.dropFirst().dropLast()) }
+        return allowHosts.contains { Glob($0.lowercased()).matches(h) }
     }
-}
-
-/// `*` matches any run of characters (including none); everything else matches itself.
-func glob(_ pattern: String, matches text: String) -> Bool {
-    let p = Array(pattern.utf8), t = Array(text.utf8)
-    var pi = 0, ti = 0, star = -1, mark = 0
-    while ti < t.count {
-        if pi < p.count, p[pi] == t[ti] {
-            pi += 1; ti += 1
-        } else if pi < p.count, p[pi] == UInt8(ascii: "*") {
-            star = pi; mark = ti; pi += 1
-        } else if star >= 0 {
-            pi = star + 1; mark += 1; ti = mark
-        } else {
-            return false
-        }
-    }
-    while pi < p.count, p[pi] == UInt8(ascii: "*") { pi += 1 }
-    return pi == p.count
 }
