@@ -128,7 +128,7 @@ public struct FaultRecord: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Formats a duration for records and docs: `0ms`, `120ms`, `1.5s`, `250us`.
+/// Formats a duration exactly, in the largest unit that divides it: `0ms`, `2s`, `1500ms`, `250us`, `7ns`.
 public func formatNanos(_ n: Nanos) -> String {
     if n == 0 { return "0ms" }
     if n % 1_000_000_000 == 0 { return "\(n / 1_000_000_000)s" }

@@ -81,7 +81,7 @@ public struct ProxyConfig: Sendable {
             do {
                 self.upstream = try UpstreamURL(parsing: url)
             } catch {
-                throw ParseError(description: "upstream '\(url)': \(error)")
+                throw ParseError(description: error.reason)
             }
             if self.upstream.scheme != "http" {
                 throw ParseError(description: "upstream '\(url)': only http:// upstreams are supported so far")

@@ -40,3 +40,11 @@ func say(_ line: String) {
     print(line)
     fflush(stdout)
 }
+
+/// Seconds from the command line as nanoseconds; a clear error for negative, NaN or absurd values.
+func seconds(_ value: Double, option: String) throws -> UInt64 {
+    guard value.isFinite, value >= 0, value <= 365 * 24 * 3600 else {
+        throw ValidationError("\(option) \(value): expected a number of seconds from 0 to 31536000")
+    }
+    return UInt64(value * 1e9)
+}

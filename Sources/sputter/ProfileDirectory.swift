@@ -24,7 +24,9 @@ enum ProfileDirectory {
     /// then `share/sputter/Profiles` beside an installed `bin/sputter`.
     static func candidates() -> [String] {
         var out = [FileManager.default.currentDirectoryPath + "/Profiles"]
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        // The executable's real path (argv[0] may be a bare name found on PATH, or a symlink).
+        let exePath = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let exe = URL(fileURLWithPath: exePath).resolvingSymlinksInPath().deletingLastPathComponent()
         var dir = exe
         for _ in 0..<4 {
             out.append(dir.appendingPathComponent("Profiles").path)

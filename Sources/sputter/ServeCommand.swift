@@ -84,8 +84,12 @@ struct Serve: ParsableCommand {
         let prefixes = config.routes.map(\.prefix)
         if Set(prefixes).count != prefixes.count { throw ValidationError("--upstream: the same prefix is given twice") }
         if !allowHost.isEmpty { config.allowHosts = allowHost }
-        config.connectTimeout = Nanos(connectTimeout * 1e9)
-        config.streamIdleTimeout = streamIdleTimeout.map { Nanos($0 * 1e9) }
+        config.connectTimeout = try seconds(connectTimeout, option: "--connect-timeout")
+        config.streamIdleTimeout = try streamIdleTimeout.map { try seconds($0, option: "--stream-idle-timeout") }
+        for (value, option) in [(maxHeaderBytes, "--max-header-bytes"), (maxHeaderCount, "--max-header-count"),
+                                (maxRequestLine, "--max-request-line"), (maxEventBytes, "--max-event-bytes")] where value < 1 {
+            throw ValidationError("\(option) \(value): expected a positive whole number")
+        }
         config.limits = HTTPLimits(maxRequestLineBytes: maxRequestLine, maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
         config.maxFrameBytes = maxEventBytes
         guard let level = LedgerLevel(rawValue: ledgerLevel) else {
@@ -93,11 +97,12 @@ struct Serve: ParsableCommand {
         }
         config.ledgerLevel = level
         config.ledgerPath = ledger
-        let directory = try ProfileDirectory.resolve(profiles)
+        let directory: String?
         do {
+            directory = try ProfileDirectory.resolve(profiles)
             config.profiles = try ProfileDirectory.load(directory)
         } catch let error as ProfileLoadError {
-            throw ValidationError("profiles in \(directory ?? "(built in)") are invalid:\n\(error)")
+            throw ValidationError("--profiles: the profiles in \(profiles ?? "Profiles/") are invalid:\n\(error)")
         }
         config.profilesDirectory = directory
         if let profile, config.profiles[profile] == nil {

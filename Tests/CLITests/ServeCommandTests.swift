@@ -44,14 +44,10 @@ final class ServeCommandTests: XCTestCase {
         }
     }
 
-    /// Known bug (serve's makeConfig converts seconds with `Nanos(x * 1e9)`, which traps): negative,
-    /// NaN and huge durations crash instead of failing validation. Skipped until fixed; run with
-    /// SPUTTER_KNOWN_BUGS=1 to check a fix.
-    func testOutOfRangeDurationsAreRejectedNotCrashing() throws {
-        guard ProcessInfo.processInfo.environment["SPUTTER_KNOWN_BUGS"] == "1" else {
-            throw XCTSkip("known bug: serve traps on --connect-timeout=-1, nan, --stream-idle-timeout 1e30")
-        }
-        for option in ["--connect-timeout=-1", "--connect-timeout=nan", "--stream-idle-timeout=1e30", "--stream-idle-timeout=-0.5"] {
+    /// Negative, NaN and huge durations and non-positive limits fail validation (they once trapped).
+    func testOutOfRangeValuesAreRejectedNotCrashing() throws {
+        for option in ["--connect-timeout=-1", "--connect-timeout=nan", "--stream-idle-timeout=1e30", "--stream-idle-timeout=-0.5",
+                       "--max-header-bytes=-5", "--max-event-bytes=0"] {
             let result = try CLI.run(["serve", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:1", option])
             XCTAssertEqual(result.status, 64, "\(option): \(result.stderr)")
             XCTAssertTrue(result.stderr.hasPrefix("Error: --"), "\(option): \(result.stderr)")
