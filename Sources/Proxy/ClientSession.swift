@@ -263,7 +263,8 @@ final class ClientSession: ConnectionDelegate {
         let end = { [unowned self] in
             self.client.write(body)
             if let kind = response.after {
-                self.finish(reason: "profile answered \(response.status)", clientClose: Self.closeKind(kind), end: .upstreamEnd)
+                self.finish(reason: "profile answered \(response.status)", clientClose: Self.closeKind(kind),
+                            end: .fault(kind: kind.rawValue, atByte: body.count))
             }
             // nil: the socket stays open until the client leaves.
         }
@@ -443,7 +444,10 @@ final class ClientSession: ConnectionDelegate {
         case .stalled:
             // Keep the socket open and quiet; stop taking from the upstream.
             upstream?.disableReading()
-        case .close(let kind):
+        case .close(let kind, byFault: false):
+            finish(reason: "response complete (shaped)", clientClose: Self.closeKind(kind), end: .upstreamEnd)
+            return
+        case .close(let kind, byFault: true):
             finish(reason: "profile \(exchange.selection?.profile.name ?? "") closed the stream (\(kind))", clientClose: Self.closeKind(kind),
                    end: .fault(kind: kind.rawValue, atByte: shaper.bytesDelivered))
             return

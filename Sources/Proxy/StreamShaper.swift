@@ -18,8 +18,9 @@ final class StreamShaper {
         case blocked
         /// Stalled for good: write nothing more, keep the socket open.
         case stalled
-        /// End the client connection this way.
-        case close(Faults.CloseKind)
+        /// End the client connection this way; `byFault` is false for the clean end that follows
+        /// the upstream's own end of stream.
+        case close(Faults.CloseKind, byFault: Bool)
     }
 
     private var parser: SSEParser
@@ -128,9 +129,10 @@ final class StreamShaper {
                 if notBefore > now { return wakeup(notBefore) }
                 // A clean end of the upstream stream ends the chunked body properly; a fault's
                 // FIN mid-stream does not (the client sees the body cut off, as from a dying gateway).
-                if kind == .fin, upstreamEnded, chunked, head == queue.count - 1 { client.write(ChunkedEncoder.lastChunk) }
+                let clean = kind == .fin && upstreamEnded && head == queue.count - 1
+                if clean, chunked { client.write(ChunkedEncoder.lastChunk) }
                 head = queue.count
-                return .close(kind)
+                return .close(kind, byFault: !clean)
             }
             head += 1
             if head > 64, head * 2 > queue.count {

@@ -98,6 +98,53 @@ final class ServeCommandTests: XCTestCase {
     }
 }
 
+extension ServeCommandTests {
+    /// SIGTERM mid-stream loses nothing already recorded: every line is valid JSON, every event the
+    /// client got has its frame record, and the connection's end and the client's verdict are there.
+    func testLedgerSurvivesSIGTERMMidStream() throws {
+        let ledger = FileManager.default.temporaryDirectory.appendingPathComponent("sputter-ledger-\(UUID().uuidString).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: ledger) }
+        let originPort = try freePort()
+        let origin = try LiveProcess(["demo-origin", "--listen", "127.0.0.1:\(originPort)"])
+        defer { origin.kill() }
+        XCTAssertTrue(origin.waitForOutput("listening"), origin.stderr)
+        let proxyPort = try freePort()
+        let sputter = try LiveProcess([
+            "serve", "--listen", "127.0.0.1:\(proxyPort)", "--upstream", "http://127.0.0.1:\(originPort)",
+            "--ledger", ledger, "--profile", "lossy", "--log-level", "warning", "--control", "off",
+        ])
+        defer { sputter.kill() }
+        XCTAssertTrue(sputter.waitForOutput("sputter listening"), sputter.stderr)
+
+        let client = try RawClient(port: proxyPort)
+        defer { client.close() }
+        try client.send("GET /events?interval_ms=5&heartbeat_ms=0&count=1000 HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nSputter-Client: durable\r\n\r\n")
+        let received = try client.read(until: "id: 21\n")  // (lossy drops every 4th: 20 never comes)
+        let ids = received.split { $0 == "\n" || $0 == "\r\n" }.filter { $0.hasPrefix("id: ") }.map { String($0.dropFirst(4)) }
+        XCTAssertFalse(ids.isEmpty)
+
+        sputter.signal(SIGTERM)
+        XCTAssertTrue(sputter.waitForExit(timeout: 60))
+        XCTAssertEqual(sputter.status, 0, sputter.stderr)
+
+        let text = try String(contentsOfFile: ledger, encoding: .utf8)
+        XCTAssertTrue(text.hasSuffix("\n"), "the last record is complete")
+        var records: [[String: Any]] = []
+        for line in text.split(separator: "\n") {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                return XCTFail("not a JSON object: \(line)")
+            }
+            records.append(object)
+        }
+        let frameIDs = Set(records.filter { $0["type"] as? String == "frame" }.compactMap { $0["id"] as? String })
+        for id in ids { XCTAssertTrue(frameIDs.contains(id), "no frame record for event \(id) the client received") }
+        let close = records.first { $0["type"] as? String == "connection_close" }
+        XCTAssertEqual(close?["end"] as? String, "shutdown")
+        XCTAssertTrue(records.contains { $0["type"] as? String == "client" && $0["client"] as? String == "durable" })
+        XCTAssertTrue(records.contains { $0["type"] as? String == "fault" }, "lossy drops every 4th event")
+    }
+}
+
 /// A port that was free a moment ago: bind port 0, read the port, close.
 func freePort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
