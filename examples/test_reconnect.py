@@ -338,11 +338,6 @@ def test_client_ignores_the_streams_retry_field(sputter: Sputter):
     check_client_against_ledger(report, transcript, sputter.origin.requests())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Sputter bug: under a profile with stream faults (lossy, abrupt-disconnects, …) a stream the "
-    "upstream ends cleanly is recorded as end 'fault' / 'fin by fault after N bytes' — even when no "
-    "fault acted — instead of 'upstream_end'; passthrough records 'upstream_end'. The client sees a "
-    "properly terminated chunked body. Findings and predictions are unaffected."))
 def test_ledger_records_a_clean_upstream_end_under_a_stream_fault(sputter: Sputter):
     # count=3 ends the stream before abrupt-disconnects' reset after 5 events: no fault acts at all.
     transcript, report = run(sputter, "clean-end", count=3, profile="abrupt-disconnects", until=first_stream_ended)
