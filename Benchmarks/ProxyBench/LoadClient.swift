@@ -8,6 +8,7 @@ import SSE
 struct ClientWindow {
     var latency: Histogram<UInt64>
     var events: UInt64
+    var early: UInt64
     var payloadBytes: UInt64
     var seconds: Double
     var eventsPerSecond: Double { seconds > 0 ? Double(events) / seconds : 0 }
@@ -28,8 +29,13 @@ final class LoadClient: LoopResident {
     var recording = false
     var windowStart: Nanos = 0
     var events: UInt64 = 0
+    /// Subtracted from each latency before it is recorded (0, or the delay a fault adds).
+    var expected: Nanos = 0
+    /// Events that arrived sooner than `expected` after they were sent.
+    var early: UInt64 = 0
     var payloadBytes: UInt64 = 0
     private(set) var opened = 0
+    private var runID = 0
     private(set) var failed = 0
     private(set) var firstError: String?
     /// Events received in total (recording or not): tells the harness the streams are flowing.
@@ -57,14 +63,19 @@ final class LoadClient: LoopResident {
             firstError = "\(error)"
             return
         }
-        let request = Array("GET \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n".utf8)
         self.maxPending = maxPending
         opened = 0
         failed = 0
         firstError = nil
         pending = 0
         totalEvents = 0
-        for _ in 0..<count { queue.append(ClientStream(client: self, address: address, request: request)) }
+        for i in 0..<count {
+            // Each stream is its own client for Sputter's ledger (as distinct browsers would be);
+            // other peers pass the header on, unread.
+            let request = Array("GET \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\nSputter-Client: bench-\(runID)-\(i)\r\n\r\n".utf8)
+            queue.append(ClientStream(client: self, address: address, request: request))
+        }
+        runID += 1
         queue.reverse()
         startMore()
     }
@@ -98,12 +109,16 @@ final class LoadClient: LoopResident {
         guard recording else { return }
         events &+= 1
         payloadBytes &+= UInt64(bytes)
-        histogram.record(now > sentAt ? now - sentAt : 0)
+        let latency = now > sentAt ? now - sentAt : 0
+        // Recorded relative to `expected` (the delay fault's setting), so a 100 ms delay keeps µs resolution.
+        if latency < expected { early &+= 1 }
+        histogram.record(latency > expected ? latency - expected : 0)
     }
 
     func startWindow() {
         histogram = Self.makeHistogram()
         events = 0
+        early = 0
         payloadBytes = 0
         windowStart = monotonicNanos()
         recording = true
@@ -111,7 +126,7 @@ final class LoadClient: LoopResident {
 
     func endWindow() -> ClientWindow {
         recording = false
-        return ClientWindow(latency: histogram, events: events, payloadBytes: payloadBytes,
+        return ClientWindow(latency: histogram, events: events, early: early, payloadBytes: payloadBytes,
                             seconds: Double(monotonicNanos() - windowStart) / 1e9)
     }
 

@@ -14,7 +14,7 @@ import Glibc
 func usage() -> Never {
     FileHandleOutput.stderr("""
     usage: sputter-bench [--quick] [--reps N] [--scenarios 1,2,3,4] [--streams N,N] [--sputter PATH]
-                         [--nginx PATH | --no-nginx] [--json FILE]
+                         [--nginx PATH | --no-nginx] [--peers direct,nginx,sputter,engine,delay] [--json FILE] [--keep]
            sputter-bench origin [--port N]
 
     """)
@@ -53,6 +53,8 @@ let sputterPath = value("--sputter") ?? (URL(fileURLWithPath: executable).deleti
 let noNginx = flag("--no-nginx")
 var nginxPath = value("--nginx")
 let jsonPath = value("--json")
+let keep = flag("--keep")
+let onlyPeers = value("--peers").map { list in list.split(separator: ",").map { Peer(rawValue: String($0)) ?? { usage() }() } }
 if !args.isEmpty { usage() }
 
 if !noNginx, nginxPath == nil {
@@ -80,6 +82,7 @@ if nginxPath != nil { peers.append(.nginx) }
 peers += [.sputter, .engine]
 if scenarios.contains(4) { peers.append(.delay) }
 if scenarios == [4] { peers = [.delay] }
+if let onlyPeers { peers = peers.filter { onlyPeers.contains($0) } }
 
 func loadAverage() -> String {
     (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
@@ -155,5 +158,6 @@ if let jsonPath {
         _ = FileManager.default.createFile(atPath: jsonPath, contents: data)
     }
 }
-harness.finish()
+if keep { FileHandleOutput.stderr("logs and configs kept in \(harness.work.path)\n") }
+harness.finish(removeWorkDir: !keep)
 exit(0)
