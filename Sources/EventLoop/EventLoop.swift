@@ -21,7 +21,12 @@ public final class EventLoop {
 
     public init() {
         precondition(threadingReady, "evthread_use_pthreads failed")
-        guard let base = event_base_new() else { fatalError("event_base_new failed") }
+        // Precise timers: epoll's own timeout is whole milliseconds (libevent rounds up), so a fault's
+        // 100 ms delay came out 1–5 ms late; with this flag libevent arms a timerfd (µs) instead.
+        guard let config = event_config_new() else { fatalError("event_config_new failed") }
+        defer { event_config_free(config) }
+        _ = event_config_set_flag(config, Int32(EVENT_BASE_FLAG_PRECISE_TIMER.rawValue))
+        guard let base = event_base_new_with_config(config) else { fatalError("event_base_new_with_config failed") }
         self.base = base
     }
 
