@@ -520,7 +520,7 @@ final class ClientSession: ConnectionDelegate {
     /// Starts the exchange's ledger record (event streams only: an `Accept: text/event-stream`
     /// request, or a `text/event-stream` response).
     private func openRecord(_ exchange: Exchange) {
-        guard exchange.ledgerID == nil, let selection = exchange.selection else { return }
+        guard config.recordLedger, exchange.ledgerID == nil, let selection = exchange.selection else { return }
         let id = server.makeExchangeID()
         exchange.ledgerID = id
         exchange.ledger = server.ledger

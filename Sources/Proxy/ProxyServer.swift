@@ -42,7 +42,7 @@ public final class ProxyServer: LoopResident {
         let file = try config.ledgerPath.map { try LedgerFile(path: $0) }
         ledgerFile = file
         ledger = Ledger(level: config.ledgerLevel, sink: file.map { f in { f.write($0) } })
-        listener = try Listener(loop: loop, host: config.listenHost, port: config.listenPort) { [unowned self] fd, peer in
+        listener = try Listener(loop: loop, host: config.listenHost, port: config.listenPort, reusePort: config.reusePort) { [unowned self] fd, peer in
             self.accept(fd: fd, peer: peer)
         }
     }
