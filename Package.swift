@@ -65,6 +65,6 @@ package.targets.append(.executableTarget(name: "sse-bench", dependencies: ["SSE"
 package.dependencies.append(.package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"))
 package.targets.append(.executableTarget(
     name: "sputter-bench",
-    dependencies: ["EventLoop", "HTTP1", "SSE", "MiniServer", .product(name: "Histogram", package: "hdrhistogram-swift")],
+    dependencies: ["EventLoop", "HTTP1", "SSE", "Faults", "MiniServer", .product(name: "Histogram", package: "hdrhistogram-swift")],
     path: "Benchmarks/ProxyBench",
     swiftSettings: v5))

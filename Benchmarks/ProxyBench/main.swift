@@ -16,6 +16,7 @@ func usage() -> Never {
     usage: sputter-bench [--quick] [--reps N] [--scenarios 1,2,3,4] [--streams N,N] [--sputter PATH]
                          [--nginx PATH | --no-nginx] [--peers direct,nginx,sputter,engine,delay] [--json FILE] [--keep]
            sputter-bench origin [--port N]
+           sputter-bench micro
 
     """)
     exit(64)
@@ -42,6 +43,8 @@ if args.first == "origin" {
     let port = value("--port").flatMap { Int($0) } ?? 0
     runOriginProcess(port: port)
 }
+
+if args.first == "micro" { runMicro() }
 
 let quick = flag("--quick")
 var plan = quick ? Plan.quick : Plan.full
