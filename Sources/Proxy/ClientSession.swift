@@ -389,9 +389,9 @@ final class ClientSession: ConnectionDelegate {
                 _ = try relayPayload(&exchange.responseBody, from: upstream, to: client.output)
             } else {
                 if exchange.observer != nil {
-                    _ = try relay(&exchange.responseBody, from: upstream, to: client.output) { exchange.observe($0) }
+                    _ = try relay(&exchange.responseBody, from: upstream, to: client.output, sendingDirectlyTo: client) { exchange.observe($0) }
                 } else {
-                    _ = try relay(&exchange.responseBody, from: upstream, to: client.output)
+                    _ = try relay(&exchange.responseBody, from: upstream, to: client.output, sendingDirectlyTo: client)
                 }
             }
         } catch {
@@ -616,7 +616,10 @@ final class ClientSession: ConnectionDelegate {
 
 /// Moves the bytes of one message body from `source.input` into `destination` unchanged.
 /// `observe` sees the payload (de-chunked) slices as they pass. Returns the bytes moved.
+/// With `direct` (the connection `destination` belongs to), bytes go straight to its socket when
+/// its output is empty; only what the socket does not take is queued.
 func relay(_ tracker: inout BodyTracker, from source: Connection, to destination: Buffer,
+           sendingDirectlyTo direct: Connection? = nil,
            observe: (UnsafeRawBufferPointer) -> Void = { _ in }) throws(HTTPParseError) -> Int {
     var consumed = 0
     var failure: HTTPParseError?
@@ -629,7 +632,10 @@ func relay(_ tracker: inout BodyTracker, from source: Connection, to destination
             failure = error
         }
     }
-    if consumed > 0 { input.move(consumed, to: destination) }
+    if consumed > 0 {
+        let sent = direct?.sendDirect(consumed, from: input) ?? 0
+        if consumed > sent { input.move(consumed - sent, to: destination) }
+    }
     if let failure { throw failure }
     return consumed
 }
