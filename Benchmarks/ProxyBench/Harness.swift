@@ -66,6 +66,10 @@ final class Harness {
     var runs: [Peer: [Figures]] = [:]
     let scenarios: Set<Int>
     let peers: [Peer]
+    /// `--sputter-threads N`: Sputter runs `--threads N`, so without a ledger (nil: one loop, ledger on).
+    var sputterThreads: Int?
+    /// `--shared-client-key`: no `Sputter-Client` header, so all streams share one ledger client.
+    var sharedClientKey = false
 
     init(plan: Plan, executable: String, sputterPath: String, nginxPath: String?, scenarios: Set<Int>, peers: [Peer]) throws {
         self.plan = plan
@@ -123,7 +127,7 @@ final class Harness {
             guard let nginxPath else { throw BenchError(description: "nginx is not installed") }
             proxy = try Launch.nginx(path: nginxPath, originPort: originPort, work: work, maxFiles: fdLimit)
         case .sputter, .engine, .delay:
-            proxy = try Launch.sputter(path: sputterPath, profile: peer.profile!, originPort: originPort, work: work, threads: nil)
+            proxy = try Launch.sputter(path: sputterPath, profile: peer.profile!, originPort: originPort, work: work, threads: sputterThreads)
         }
         defer { proxy?.child.stop() }
         defer { client.sync { $0.closeAll() } }
@@ -132,7 +136,8 @@ final class Harness {
 
     /// Opens `count` streams and waits until each has its response head (or failed).
     func open(_ count: Int, port: Int, rate: Double) throws -> (opened: Int, failed: Int, error: String?) {
-        client.sync { $0.open(count: count, port: port, target: "/events?rate=\(rate)&size=\(self.plan.eventBytes)") }
+        let shared = sharedClientKey
+        client.sync { $0.open(count: count, port: port, target: "/events?rate=\(rate)&size=\(self.plan.eventBytes)", clientKeys: !shared) }
         let deadline = Date().addingTimeInterval(max(30, Double(count) / 100))
         while true {
             let (opened, failed, error) = client.sync { ($0.opened, $0.failed, $0.firstError) }

@@ -56,7 +56,7 @@ final class LoadClient: LoopResident {
     }
 
     /// Opens `count` streams to `port`, `maxPending` connects at a time.
-    func open(count: Int, port: Int, target: String, maxPending: Int = 256) {
+    func open(count: Int, port: Int, target: String, clientKeys: Bool = true, maxPending: Int = 256) {
         let address: SocketAddress
         do { address = try SocketAddress.resolve(host: "127.0.0.1", port: port) } catch {
             failed += count
@@ -72,7 +72,8 @@ final class LoadClient: LoopResident {
         for i in 0..<count {
             // Each stream is its own client for Sputter's ledger (as distinct browsers would be);
             // other peers pass the header on, unread.
-            let request = Array("GET \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\nSputter-Client: bench-\(runID)-\(i)\r\n\r\n".utf8)
+            let key = clientKeys ? "Sputter-Client: bench-\(runID)-\(i)\r\n" : ""
+            let request = Array("GET \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\(key)\r\n".utf8)
             queue.append(ClientStream(client: self, address: address, request: request))
         }
         runID += 1

@@ -69,6 +69,7 @@ struct Report {
             rows.append(Row(scenario: s, metric: "MB/s", value: { median($0, "s2.mbps") }, style: .mb))
             rows.append(Row(scenario: s, metric: "proxy CPU s per 1M events", value: { median($0, "s2.cpuPerM") }, style: .cpu, versusDirect: false))
             rows.append(Row(scenario: s, metric: "proxy CPU use (of one core)", value: { median($0, "s2.cpuUse") }, style: .percent, versusDirect: false))
+            rows.append(Row(scenario: s, metric: "proxy RSS at the end (MiB)", value: { median($0, "s2.rssMiB") }, style: .mib, versusDirect: false))
         }
         if scen.contains(3) {
             for n in harness.plan.s3Counts {

@@ -15,6 +15,7 @@ func usage() -> Never {
     FileHandleOutput.stderr("""
     usage: sputter-bench [--quick] [--reps N] [--scenarios 1,2,3,4] [--streams N,N] [--sputter PATH]
                          [--nginx PATH | --no-nginx] [--peers direct,nginx,sputter,engine,delay] [--json FILE] [--keep]
+                         [--sputter-threads N] [--shared-client-key]
            sputter-bench origin [--port N]
            sputter-bench micro
 
@@ -57,6 +58,8 @@ let noNginx = flag("--no-nginx")
 var nginxPath = value("--nginx")
 let jsonPath = value("--json")
 let keep = flag("--keep")
+let sputterThreads = value("--sputter-threads").map { Int($0) ?? { usage() }() }
+let sharedClientKey = flag("--shared-client-key")
 let onlyPeers = value("--peers").map { list in list.split(separator: ",").map { Peer(rawValue: String($0)) ?? { usage() }() } }
 if !args.isEmpty { usage() }
 
@@ -120,6 +123,14 @@ do {
     FileHandleOutput.stderr("sputter-bench: \(error)\n")
     exit(1)
 }
+harness.sputterThreads = sputterThreads
+harness.sharedClientKey = sharedClientKey
+if let sputterThreads {
+    harness.notes.append("Sputter ran with --threads \(sputterThreads): one loop per thread and no ledger.")
+}
+if sharedClientKey {
+    harness.notes.append("--shared-client-key: the streams sent no Sputter-Client, so Sputter's ledger saw them all as one client (same address and path).")
+}
 if harness.fdLimit < 4096 {
     harness.notes.append("the open-file limit is only \(harness.fdLimit): large stream counts will fail (raise ulimit -n).")
 }
@@ -148,7 +159,8 @@ let header = """
 
 \(ProcessInfo.processInfo.activeProcessorCount) cores (\(cpuModel())), Linux \(kernel); release build; \
 \(plan.reps) run\(plan.reps == 1 ? "" : "s") per figure, median shown; \(plan.eventBytes)-byte events; \
-nginx \(nginxPath.map(nginxVersion) ?? "not installed") with 1 worker; Sputter with `--ledger FILE --ledger-level summary`; \
+nginx \(nginxPath.map(nginxVersion) ?? "not installed") with 1 worker; \
+Sputter with \(sputterThreads.map { "`--threads \($0)` (no ledger)" } ?? "`--ledger FILE --ledger-level summary`"); \
 open-file limit \(harness.fdLimit); load average before \(loadBefore), after \(loadAfter); took \(Int(elapsed)) s. \
 Latency is receive time minus the send time each event carries (same machine, monotonic clock); \
 "added" is a peer's median figure minus direct's.
