@@ -125,6 +125,45 @@ public final class Connection {
         return n > 0 ? Int(n) : 0
     }
 
+    /// Writes `first`, `second` and `third`, in this order: with one `sendmsg` straight to the socket
+    /// when nothing waits in `output` (as `sendDirect`), queuing in `output` what the socket does not
+    /// take; otherwise all into `output`. For bytes the caller holds (a shaped stream's writes).
+    public func writeDirect(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer = Connection.none,
+                            _ third: UnsafeRawBufferPointer = Connection.none) {
+        guard let bev, pendingClose == nil else { return }
+        let output = bufferevent_get_output(bev)
+        var sent = 0
+        let socket = bufferevent_getfd(bev)
+        if evbuffer_get_length(output) == 0, socket >= 0 {
+            var vectors = (iovec(iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress), iov_len: first.count),
+                           iovec(iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress), iov_len: second.count),
+                           iovec(iov_base: UnsafeMutableRawPointer(mutating: third.baseAddress), iov_len: third.count))
+            sent = withUnsafeMutablePointer(to: &vectors) { p in
+                p.withMemoryRebound(to: iovec.self, capacity: 3) { v in
+                    var message = msghdr()
+                    message.msg_iov = v
+                    message.msg_iovlen = 3
+                    let n = sendmsg(socket, &message, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+                    return n > 0 ? n : 0
+                }
+            }
+        }
+        func queue(_ piece: UnsafeRawBufferPointer) {
+            guard piece.count > 0 else { return }
+            if sent >= piece.count {
+                sent -= piece.count
+                return
+            }
+            evbuffer_add(output, piece.baseAddress! + sent, piece.count - sent)
+            sent = 0
+        }
+        queue(first)
+        queue(second)
+        queue(third)
+    }
+
+    public static let none = UnsafeRawBufferPointer(start: nil, count: 0)
+
     public func enableReading() {
         guard let bev, !isReading else { return }
         bufferevent_enable(bev, Int16(EV_READ))

@@ -113,9 +113,14 @@ final class StreamShaper {
         }
     }
 
-    /// `hex(count) CRLF`, as `ChunkedEncoder.chunkHeader`, without allocating.
-    private static func writeChunkHeader(_ count: Int, to client: Connection) {
+    private static let crlf: (UInt8, UInt8) = (0x0D, 0x0A)
+
+    /// One chunk: `hex(count) CRLF`, as `ChunkedEncoder.chunkHeader` but without allocating, the
+    /// bytes, CRLF; with `direct`, straight to the socket when nothing waits in the client's output.
+    private static func writeChunked(_ bytes: [UInt8], to client: Connection, direct: Bool) {
+        let count = bytes.count
         var storage: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var crlf = Self.crlf
         withUnsafeMutableBytes(of: &storage) { buf in
             var digits = 0
             var n = count
@@ -131,7 +136,18 @@ final class StreamShaper {
             }
             buf[digits] = 0x0D
             buf[digits + 1] = 0x0A
-            client.write(UnsafeRawBufferPointer(rebasing: buf[0..<(digits + 2)]))
+            let header = UnsafeRawBufferPointer(rebasing: buf[0..<(digits + 2)])
+            bytes.withUnsafeBytes { payload in
+                withUnsafeBytes(of: &crlf) { end in
+                    if direct {
+                        client.writeDirect(header, payload, end)
+                    } else {
+                        client.write(header)
+                        client.write(payload)
+                        client.write(end)
+                    }
+                }
+            }
         }
     }
 
@@ -142,10 +158,14 @@ final class StreamShaper {
             case .write(let bytes, let notBefore, _):
                 if notBefore > now { return wakeup(notBefore) }
                 if client.output.count >= highWater { return .blocked }
+                // The last write due now may go straight to the socket (a trickling stream: one
+                // system call); a run of due writes is queued and goes out in one writev.
+                var direct = true
+                if head + 1 < queue.count, case .write(_, let next, _) = queue[head + 1], next <= now { direct = false }
                 if chunked {
-                    Self.writeChunkHeader(bytes.count, to: client)
-                    client.write(bytes)
-                    client.write(ChunkedEncoder.crlf)
+                    Self.writeChunked(bytes, to: client, direct: direct)
+                } else if direct {
+                    bytes.withUnsafeBytes { client.writeDirect($0) }
                 } else {
                     client.write(bytes)
                 }
