@@ -481,7 +481,7 @@ final class ClientSession: ConnectionDelegate {
         if !exchange.connected {
             switch end {
             case .timeout:
-                failUpstream(status: 504, kind: "upstream-timeout", "upstream \(exchange.plan.upstreamLabel) did not accept the connection within \(config.connectTimeout / 1_000_000_000) s")
+                failUpstream(status: 504, kind: "upstream-timeout", "upstream \(exchange.plan.upstreamLabel) did not accept the connection within \(config.connectTimeout / 1_000_000) ms")
             default:
                 let cause = end == .error(111) ? "refused the connection" : "could not be reached"
                 failUpstream(status: 502, kind: "upstream-unreachable", "upstream \(exchange.plan.upstreamLabel) \(cause) (\(end))")
@@ -576,7 +576,7 @@ final class ClientSession: ConnectionDelegate {
         if client.input.isEmpty {
             finish(reason: "idle", clientClose: .fin)
         } else {
-            respondAndClose(ErrorResponse(status: 408, kind: "request-timeout", message: "request head not received within \(config.headTimeout / 1_000_000_000) s"))
+            respondAndClose(ErrorResponse(status: 408, kind: "request-timeout", message: "request head not received within \(config.headTimeout / 1_000_000) ms"))
         }
     }
 
