@@ -365,3 +365,42 @@ extension RelayTests {
         XCTAssertEqual(r.head.headers.first("Sputter-Error"), "upstream-timeout")
     }
 }
+
+extension RelayTests {
+    func testSlowHeadGets408() throws {
+        let stack = try Stack { config, _ in config.headTimeout = 200_000_000 }
+        let s = try TestSocket(port: stack.proxyPort)
+        s.send("GET /json HTTP/1.1\r\nHost: x\r\n")   // never finished
+        let r = try s.readResponse()
+        XCTAssertEqual(r.head.status, 408)
+    }
+
+    func testShutdownLetsAPlainRequestFinishAndEndsStreams() throws {
+        let origin = try ScriptedOrigin { conn in
+            let head = conn.readHead()
+            if head.contains("/slow") {
+                usleep(300_000)
+                conn.send("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone")
+            } else {
+                conn.send("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: 1\n\n")
+                _ = conn.waitForPeerClose()
+            }
+            conn.close()
+        }
+        let stack = try Stack { config, _ in config.routes = [try! .init(parsing: "http://127.0.0.1:\(origin.port)")] }
+        let stream = try TestSocket(port: stack.proxyPort)
+        stream.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        XCTAssertTrue(try stream.read(until: "data: 1\n\n"))
+        let plain = try TestSocket(port: stack.proxyPort)
+        plain.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        eventually("both requests in flight") { stack.onProxy { $0.openSessions } == 2 }
+        let done = DispatchSemaphore(value: 0)
+        let server = stack.proxy.value
+        stack.proxy.handle.execute { server.shutdown { done.signal() } }
+        XCTAssertNil(stream.readToEnd(), "the stream ends with a clean close")
+        let r = try plain.readResponse()
+        XCTAssertEqual(r.body, Array("done".utf8), "the plain request finished")
+        XCTAssertEqual(done.wait(timeout: .now() + 20), .success)
+        XCTAssertThrowsError(try TestSocket(port: stack.proxyPort), "no longer accepting")
+    }
+}
