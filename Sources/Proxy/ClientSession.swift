@@ -197,6 +197,8 @@ final class ClientSession: ConnectionDelegate {
         phase = .exchanging
         let exchange = Exchange(request: head, plan: plan, requestFraming: requestFraming, limits: config.limits)
         exchange.selection = selection
+        exchange.metrics = server.metrics
+        server.metrics.exchangeStarted(profile: selection.profile.name)
         self.exchange = exchange
         logger.debug("request", metadata: ["conn": "\(id)", "method": "\(head.method)", "target": "\(head.target)",
                                            "upstream": "\(plan.upstreamLabel)", "profile": "\(selection.profile.name)",
@@ -354,7 +356,7 @@ final class ClientSession: ConnectionDelegate {
                 ledger.responseStarted(id: id, status: exchange.clientResponseHead!.status,
                                        contentType: exchange.clientResponseHead!.headers.first("Content-Type"), synthetic: false, at: now)
             }
-            exchange.shaper?.record(into: exchange.ledgerID.map { (server.ledger, $0) })
+            exchange.shaper?.record(into: exchange.ledgerID.map { (server.ledger, $0) }, metrics: server.metrics)
             recordFaults(exchange)
             logger.debug("response", metadata: ["conn": "\(id)", "status": "\(head.status)", "framing": "\(framing)",
                                                 "shaped": "\(exchange.shaper != nil)"])
@@ -388,11 +390,13 @@ final class ClientSession: ConnectionDelegate {
             if exchange.dechunk {
                 _ = try relayPayload(&exchange.responseBody, from: upstream, to: client.output)
             } else {
+                let moved: Int
                 if exchange.observer != nil {
-                    _ = try relay(&exchange.responseBody, from: upstream, to: client.output) { exchange.observe($0) }
+                    moved = try relay(&exchange.responseBody, from: upstream, to: client.output) { exchange.observe($0) }
                 } else {
-                    _ = try relay(&exchange.responseBody, from: upstream, to: client.output)
+                    moved = try relay(&exchange.responseBody, from: upstream, to: client.output)
                 }
+                server.metrics.bytesToClients.increment(by: Int64(moved))
             }
         } catch {
             // The upstream broke its own framing mid-body: the client sees the connection end.
@@ -474,6 +478,7 @@ final class ClientSession: ConnectionDelegate {
                 shaper.finishUpstream(now: monotonicNanos())
                 pumpShaper(exchange)
             } else {
+                server.metrics.upstreamError("reset")
                 finish(reason: "upstream \(end)", clientClose: .rst, end: .upstreamError("\(end)"))
             }
             return
@@ -498,14 +503,17 @@ final class ClientSession: ConnectionDelegate {
         } else if exchange.responseBody.isDone {
             maybeFinishExchange()
         } else if end == .eof {
+            server.metrics.upstreamError("closed-mid-body")
             finish(reason: "upstream closed mid-body", clientClose: .fin, end: .upstreamError("closed mid-body"))
         } else {
+            server.metrics.upstreamError("reset")
             // An upstream reset reaches the client as a reset, after what had already arrived.
             finish(reason: "upstream \(end)", clientClose: .rst, end: .upstreamError("\(end)"))
         }
     }
 
     private func failUpstream(status: Int, kind: String, _ message: String) {
+        server.metrics.upstreamError(kind)
         logger.info("upstream error", metadata: ["conn": "\(id)", "status": "\(status)", "cause": "\(message)"])
         if exchange?.responseHeadSent == true {
             finish(reason: message, clientClose: .rst, end: .upstreamError(message))
@@ -537,12 +545,14 @@ final class ClientSession: ConnectionDelegate {
     /// The decisions the plan took before the stream (request and head faults).
     private func recordFaults(_ exchange: Exchange) {
         guard let records = exchange.faultPlan?.drainRecords(), !records.isEmpty else { return }
+        for r in records { server.metrics.faultFired(r.fault) }
         record(exchange) { ledger, id in for r in records { ledger.fault(id: id, record: r) } }
     }
 
     private func recordEnd(_ exchange: Exchange, _ end: ConnectionEnd) {
         guard !exchange.ledgerClosed else { return }
         exchange.ledgerClosed = true
+        if let profile = exchange.selection?.profile.name { server.metrics.exchangeEnded(profile: profile) }
         if exchange.totalOversizedBlocks > 0 {
             logger.warning("oversized SSE blocks passed through unparsed", metadata: [
                 "conn": "\(id)", "blocks": "\(exchange.totalOversizedBlocks)", "limit": "\(config.maxFrameBytes)"])

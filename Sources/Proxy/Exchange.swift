@@ -166,6 +166,7 @@ final class Exchange {
     /// The ledger's id for this exchange, when it is recorded (event streams only).
     var ledgerID: UInt64?
     var ledger: Ledger?
+    var metrics: ProxyMetrics?
     /// The exchange's end has been recorded (and logged).
     var ledgerClosed = false
     var startedAt: UInt64 = 0
@@ -200,6 +201,7 @@ final class Exchange {
             switch output {
             case .frame(let frame):
                 framesObserved += 1
+                if frame.kind == .event { metrics?.events.increment() }
                 if let ledgerID { ledger?.upstreamFrame(id: ledgerID, frame: frame, at: now) }
             case .oversized(_, _, let isEnd):
                 if isEnd { oversizedBlocks += 1 }

@@ -25,6 +25,7 @@ public final class ProxyServer: LoopResident {
     var attempts: [String: Int] = [:]
     /// What each client should have received, what it got, and what it will do next.
     public let ledger: Ledger
+    let metrics = ProxyMetrics()
     private let ledgerFile: LedgerFile?
     private var nextExchangeID: UInt64 = 0
 
@@ -41,7 +42,13 @@ public final class ProxyServer: LoopResident {
         self.profiles = config.profiles
         let file = try config.ledgerPath.map { try LedgerFile(path: $0) }
         ledgerFile = file
-        ledger = Ledger(level: config.ledgerLevel, sink: file.map { f in { f.write($0) } })
+        let metrics = self.metrics
+        ledger = Ledger(level: config.ledgerLevel, sink: file.map { f in
+            { record in
+                f.write(record)
+                metrics.ledgerRecords.increment()
+            }
+        })
         listener = try Listener(loop: loop, host: config.listenHost, port: config.listenPort) { [unowned self] fd, peer in
             self.accept(fd: fd, peer: peer)
         }
