@@ -557,6 +557,13 @@ final class ClientSession: ConnectionDelegate {
             logger.warning("oversized SSE blocks passed through unparsed", metadata: [
                 "conn": "\(id)", "blocks": "\(exchange.totalOversizedBlocks)", "limit": "\(config.maxFrameBytes)"])
         }
+        if let selection = exchange.selection, exchange.isEventStream || exchange.ledgerID != nil {
+            logger.info("stream ended", metadata: [
+                "conn": "\(id)", "client": "\(selection.clientKey)", "attempt": "\(selection.attempt)",
+                "profile": "\(selection.profile.name)", "seed": "\(selection.seed)", "end": "\(end.name)",
+                "status": "\(exchange.clientResponseHead?.status ?? 0)",
+            ])
+        }
         guard let id = exchange.ledgerID else { return }
         exchange.shaper?.flushRecords()
         server.ledger.connectionClosed(id: id, end: end, at: monotonicNanos())
