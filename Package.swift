@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "sputter", targets: ["sputter"]),
+        .library(name: "SputterTesting", targets: ["SputterTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,6 +42,7 @@ let package = Package(
             ],
             swiftSettings: v5
         ),
+        .target(name: "SputterTesting", dependencies: ["Proxy", "DemoOrigin", "EventLoop", "Ledger", "Profiles", "Faults"], swiftSettings: v5),
         .executableTarget(
             name: "sputter",
             dependencies: [
@@ -55,6 +57,7 @@ let package = Package(
         .testTarget(name: "FaultsTests", dependencies: ["Faults", "SSE"]),
         .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "Faults"]),
         .testTarget(name: "CLITests", dependencies: ["sputter"]),
+        .testTarget(name: "SputterTestingTests", dependencies: ["SputterTesting", "Faults"], swiftSettings: v5),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "SSE", "Faults"]),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "DemoOrigin", "EventLoop", "HTTP1", "SSE", "Faults", "Profiles", .product(name: "Logging", package: "swift-log")], swiftSettings: v5),
     ]

@@ -91,6 +91,9 @@ public final class ProxyServer: LoopResident {
         ledger.reset()
     }
 
+    /// `POST /reset` for in-process users.
+    public func resetForTests() { resetRunState() }
+
     /// A new id for an exchange recorded in the ledger.
     func makeExchangeID() -> UInt64 {
         nextExchangeID += 1
