@@ -22,8 +22,8 @@ let package = Package(
     targets: [
         .systemLibrary(
             name: "CLibevent",
-            pkgConfig: "libevent libevent_pthreads",
-            providers: [.apt(["libevent-dev"])]
+            pkgConfig: "libevent libevent_pthreads libevent_openssl openssl",
+            providers: [.apt(["libevent-dev", "libssl-dev"])]
         ),
         .target(name: "EventLoop", dependencies: ["CLibevent"], swiftSettings: v5),
         .target(name: "HTTP1"),

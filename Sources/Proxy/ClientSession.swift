@@ -239,7 +239,8 @@ final class ClientSession: ConnectionDelegate {
 
     private func connectUpstream(_ address: SocketAddress, _ exchange: Exchange) {
         guard phase == .exchanging, self.exchange === exchange else { return }
-        let upstream = Connection(loop: server.loop, connectingTo: address, timeout: config.connectTimeout, delegate: self)
+        let tls = exchange.plan.upstreamTLS ? server.tlsContext.map { (context: $0, host: exchange.plan.upstreamHost) } : nil
+        let upstream = Connection(loop: server.loop, connectingTo: address, timeout: config.connectTimeout, delegate: self, tls: tls)
         upstream.setReadHighWatermark(config.highWater)
         upstream.setWriteLowWatermark(config.lowWater)
         upstream.write(exchange.plan.upstreamHead.serialized())
@@ -487,6 +488,9 @@ final class ClientSession: ConnectionDelegate {
             switch end {
             case .timeout:
                 failUpstream(status: 504, kind: "upstream-timeout", "upstream \(exchange.plan.upstreamLabel) did not accept the connection within \(config.connectTimeout / 1_000_000) ms")
+            case .tls(let reason):
+                let hint = reason.contains("certificate") ? " (trust its CA with --upstream-ca FILE, or use --insecure for a self-signed test server)" : ""
+                failUpstream(status: 502, kind: "upstream-tls", "upstream \(exchange.plan.upstreamLabel): TLS failed: \(reason)\(hint)")
             default:
                 let cause = end == .error(111) ? "refused the connection" : "could not be reached"
                 failUpstream(status: 502, kind: "upstream-unreachable", "upstream \(exchange.plan.upstreamLabel) \(cause) (\(end))")

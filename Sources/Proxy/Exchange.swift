@@ -71,6 +71,8 @@ private func hexValue(_ b: UInt8) -> UInt8? {
 struct ExchangePlan {
     var upstreamHost: String
     var upstreamPort: Int
+    /// Connect with TLS (an https:// route).
+    var upstreamTLS = false
     /// For messages: "http://127.0.0.1:5000".
     var upstreamLabel: String
     var upstreamHead: RequestHead
@@ -115,7 +117,8 @@ struct ExchangePlan {
             }
             upstreamHost = route.upstream.host
             upstreamPort = route.upstream.port
-            upstreamLabel = "http://\(route.upstream.authority)"
+            upstreamLabel = "\(route.upstream.scheme)://\(route.upstream.authority)"
+            upstreamTLS = route.upstream.scheme == "https"
             authority = route.upstream.authority
             basePath = route.upstream.basePath
         case .asterisk:
@@ -125,7 +128,8 @@ struct ExchangePlan {
             }
             upstreamHost = route.upstream.host
             upstreamPort = route.upstream.port
-            upstreamLabel = "http://\(route.upstream.authority)"
+            upstreamLabel = "\(route.upstream.scheme)://\(route.upstream.authority)"
+            upstreamTLS = route.upstream.scheme == "https"
             authority = route.upstream.authority
         }
         let (controls, strippedTarget) = SputterControls.extract(headers: &headers, pathAndQuery: pathAndQuery)

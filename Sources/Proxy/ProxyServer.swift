@@ -26,6 +26,8 @@ public final class ProxyServer: LoopResident {
     /// What each client should have received, what it got, and what it will do next.
     public let ledger: Ledger
     let metrics = ProxyMetrics()
+    /// For https:// upstreams (nil when no route uses https).
+    let tlsContext: TLSClientContext?
     private let ledgerFile: LedgerFile?
     private var nextExchangeID: UInt64 = 0
 
@@ -40,6 +42,8 @@ public final class ProxyServer: LoopResident {
         self.loop = loop
         self.logger = logger
         self.profiles = config.profiles
+        tlsContext = config.routes.contains { $0.upstream.scheme == "https" }
+            ? try TLSClientContext(verify: !config.insecure, caFile: config.upstreamCA) : nil
         let file = try config.ledgerPath.map { try LedgerFile(path: $0) }
         ledgerFile = file
         let metrics = self.metrics
