@@ -966,6 +966,7 @@ public enum LedgerHTMLRenderer {
           if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); toggle(e.currentTarget); }
         });
       }
+      document.body.setAttribute('data-script', 'ready');
     })();
 
     """
