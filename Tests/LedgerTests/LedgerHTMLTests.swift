@@ -281,6 +281,32 @@ final class LedgerHTMLTests: XCTestCase {
         XCTAssertTrue(html.contains("<circle class=\"noted\""), "frame 4 has a fault noted (the stall) without changing its fate")
     }
 
+    func testADenseLaneIsDrawnAsColumnsOfFateShares() {
+        let h = Harness()
+        let c = h.open("dense", at: 0)
+        h.respond(c, at: 1)
+        for i in 1...2100 {
+            let frames = h.upstream(c, events(i...i), at: UInt64(i))
+            if i % 4 == 0 {
+                h.fault(c, frame: i - 1, "drop", "dropped 23 bytes", at: UInt64(i))
+            } else {
+                h.deliver(c, frames, at: UInt64(i))
+            }
+        }
+        h.close(c, .upstreamEnd, at: 2200)
+        let html = R.render(jsonLines: h.jsonl)
+        XCTAssertEqual(count("<g class=\"mark ", in: html), 0, "no per-frame marks on a dense lane")
+        let columns = count("<g class=\"column\">", in: html)
+        XCTAssertGreaterThan(columns, 250)
+        XCTAssertLessThanOrEqual(columns, Int(R.Page.plotWidth / R.Page.denseColumn) + 1)
+        XCTAssertEqual(count("<rect class=\"fate-dropped\" data-fate=\"dropped\"", in: html), columns, "every column has a dropped share")
+        XCTAssertTrue(html.contains("\n2 delivered\n1 dropped</title>") || html.contains("\n3 delivered\n1 dropped</title>")
+                      || html.contains("\n6 delivered\n2 dropped</title>"), "column tooltips count the fates")
+        // 525 missing, the first 100 ids kept: the finding counts all of them.
+        XCTAssertTrue(html.contains("525 of 2100 events never dispatched intact: ids 4, 8, 12,"))
+        XCTAssertTrue(html.contains("(+505 more)"))
+    }
+
     func testConnectionLevelDelaysAreBands() {
         let h = Harness()
         let c = h.open("slow", at: 0)

@@ -41,7 +41,8 @@ def read_stream(url: str, headers: Optional[dict[str, str]] = None, max_events: 
                       body=error.read().decode(errors="replace"))
     stream = Stream(status=response.status, content_type=response.headers.get("Content-Type"))
     last_id = ""
-    event_type, data = "", []
+    event_type = ""
+    data: list[str] = []
     try:
         with response:
             while max_events is None or len(stream.events) < max_events:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from sse_reader import read_stream
@@ -51,7 +53,7 @@ def test_lossy_stream_reports_the_missing_ids(sputter: Sputter) -> None:
     detail = sputter.connection(report.connections[0].conn)
     drops = [f for f in detail.fault_list if f.fault == "drop"]
     frames = {f.index: f for f in detail.frame_list}
-    assert sorted((frames[d.frame].id for d in drops if d.frame is not None), key=int) == missing
+    assert sorted((str(frames[d.frame].id) for d in drops if d.frame is not None), key=int) == missing
     assert all(d.action.startswith("dropped ") for d in drops)
 
 
@@ -139,7 +141,7 @@ def test_wait_settled_times_out_with_what_the_ledger_has(sputter: Sputter) -> No
         sputter.wait_settled("never-connected", timeout=0.2)
 
 
-def test_html_report_of_the_ledger(sputter: Sputter, tmp_path) -> None:
+def test_html_report_of_the_ledger(sputter: Sputter, tmp_path: Path) -> None:
     read_stream(sputter.url("/events?count=3&interval_ms=0", client="<report & html>", profile="lossy"))
     sputter.wait_settled("<report & html>")
     page = sputter.html_report(tmp_path / "report.html").read_text()

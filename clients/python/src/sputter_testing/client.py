@@ -142,7 +142,7 @@ class Sputter:
     def health(self) -> bool:
         """True when the control API answers `{"ok": true}`."""
         try:
-            return self._call("GET", "/health")[1] == {"ok": True}
+            return bool(self._call("GET", "/health")[1] == {"ok": True})
         except SputterError:
             return False
 
