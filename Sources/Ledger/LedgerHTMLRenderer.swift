@@ -182,15 +182,19 @@ public enum LedgerHTMLRenderer {
         var endAt: UInt64 { closedAt ?? lastAt }
     }
 
+    /// One client key's run of attempts. A key whose attempt number starts again (the control API's
+    /// `POST /reset`, which the file does not record) begins a new run, shown as its own section.
     final class Client {
         let key: String
         let index: Int
+        let run: Int
         var conns: [Conn] = []
         var findings: [Finding] = []
         var summary: ClientSummary?
-        init(key: String, index: Int) {
+        init(key: String, index: Int, run: Int) {
             self.key = key
             self.index = index
+            self.run = run
         }
     }
 
@@ -205,12 +209,15 @@ public enum LedgerHTMLRenderer {
             var byKey: [String: Client] = [:]
             var conns: [UInt64: Conn] = [:]
             var clients: [Client] = []
-            func client(_ key: String) -> Client {
-                if let c = byKey[key] { return c }
-                let c = Client(key: key, index: clients.count + 1)
+            var lastAttempt: [String: Int] = [:]
+            func newRun(_ key: String) -> Client {
+                let c = Client(key: key, index: clients.count + 1, run: (byKey[key]?.run ?? 0) + 1)
                 byKey[key] = c
                 clients.append(c)
                 return c
+            }
+            func client(_ key: String) -> Client {
+                byKey[key] ?? newRun(key)
             }
             func conn(_ r: LedgerRecord) -> Conn? {
                 guard let id = r.connection else { return nil }
@@ -226,6 +233,10 @@ public enum LedgerHTMLRenderer {
             for r in records {
                 switch r.body {
                 case .connectionOpen(let o):
+                    if let id = r.connection, conns[id] == nil {
+                        if let previous = lastAttempt[r.clientKey], o.attempt <= previous { _ = newRun(r.clientKey) }
+                        lastAttempt[r.clientKey] = o.attempt
+                    }
                     guard let c = conn(r) else { break }
                     c.open = o
                     c.openedAt = r.at
@@ -468,7 +479,7 @@ public enum LedgerHTMLRenderer {
             w("<table class=\"overview\">\n<thead><tr><th>client</th><th>attempts</th><th>expected</th><th>received</th><th>missing</th><th>duplicated</th><th>verdict</th></tr></thead>\n<tbody>\n")
             for c in m.clients {
                 let s = c.summary
-                w("<tr><td><a href=\"#client-\(c.index)\">\(escape(c.key))</a></td><td>\(c.conns.count)</td>")
+                w("<tr><td><a href=\"#client-\(c.index)\">\(escape(c.key))</a>\(c.run > 1 ? " <span class=\"dim\">run \(c.run)</span>" : "")</td><td>\(c.conns.count)</td>")
                 w("<td>\(s.map { String($0.expected) } ?? "–")</td><td>\(s.map { String($0.received) } ?? "–")</td>")
                 w("<td\(s.map { $0.missing > 0 ? " class=\"bad\"" : "" } ?? "")>\(s.map { String($0.missing) } ?? "–")</td>")
                 w("<td\(s.map { $0.duplicated > 0 ? " class=\"bad\"" : "" } ?? "")>\(s.map { String($0.duplicated) } ?? "–")</td>")
@@ -487,8 +498,11 @@ public enum LedgerHTMLRenderer {
         mutating func client(_ c: Client) {
             let s = c.summary
             let state = s == nil ? "state-pending" : (s!.findings > 0 ? "state-bad" : (s!.failed ? "state-warn" : "state-ok"))
-            w("<section class=\"client \(state)\" id=\"client-\(c.index)\" data-client=\"\(escape(c.key))\">\n")
-            w("<h2><span class=\"label\">client</span> <span class=\"key\">\(escape(c.key))</span> \(verdictChip(c))</h2>\n")
+            w("<section class=\"client \(state)\" id=\"client-\(c.index)\" data-client=\"\(escape(c.key))\" data-run=\"\(c.run)\">\n")
+            w("<h2><span class=\"label\">client</span> <span class=\"key\">\(escape(c.key))</span>\(c.run > 1 ? " <span class=\"label\">run \(c.run)</span>" : "") \(verdictChip(c))</h2>\n")
+            if c.run > 1 {
+                w("<p class=\"dim\">Its attempts were counted from 1 again (the ledger was reset): a new run of the same client key.</p>\n")
+            }
             w("<p class=\"verdict\">\(escape(s?.verdict ?? "no verdict yet: no connection of this client has closed"))</p>\n")
             if let s {
                 w("<dl class=\"stats\">")
@@ -523,6 +537,7 @@ public enum LedgerHTMLRenderer {
         /// Lanes with more frames are drawn as columns (`dense`).
         static let maxMarks = 2000
         static let denseColumn = 3.0
+        static let markSpacing = 4.5
 
         mutating func timeline(_ c: Client) {
             guard let first = c.conns.first else { return }
@@ -571,7 +586,21 @@ public enum LedgerHTMLRenderer {
                 let top = Page.axisHeight + Double(i) * (Page.laneHeight + Page.laneGap) + 4
                 let mid = top + Page.laneHeight / 2
                 let x0 = x(k.openedAt)
-                let x1 = max(x(k.endAt), x0 + 3)
+                let dense = a.marks.count > Page.maxMarks
+                // Frames that arrived together would hide one another: keep marks at least `markSpacing`
+                // apart, in arrival order (their tooltips keep the exact time).
+                var markX: [Double] = []
+                if !dense {
+                    let available = max(0, Page.labelWidth + Page.plotWidth - x0 - 4)
+                    let spacing = min(Page.markSpacing, available / Double(max(1, a.marks.count)))
+                    var previous = -Double.infinity
+                    for m in a.marks {
+                        let mx = max(x(m.frame.at), previous + spacing)
+                        markX.append(mx)
+                        previous = mx
+                    }
+                }
+                let x1 = max(x(k.endAt), x0 + 3, (markX.last ?? 0) + 3)
                 let failed = k.response?.failReason != nil
                 let flagged = attemptFindings[k.attempt] ?? []
                 w("<g class=\"lane\" data-conn=\"\(k.id)\" data-attempt=\"\(k.attempt)\" data-end=\"\(escape(Page.endName(k)))\">\n")
@@ -627,10 +656,12 @@ public enum LedgerHTMLRenderer {
                     w("<rect x=\"\(n(bx))\" y=\"\(n(mid - 9))\" width=\"\(n(bw))\" height=\"18\" rx=\"9\"/><text x=\"\(n(bx + bw / 2))\" y=\"\(n(mid + 4))\" text-anchor=\"middle\">\(escape(text))</text></g>")
                 }
                 // Frames: one mark each, or for a dense lane columns of the fates' shares.
-                if a.marks.count > Page.maxMarks {
-                    dense(a.marks, x: x, top: top)
+                if dense {
+                    self.dense(a.marks, x: x, top: top)
                 } else {
-                    for m in a.marks { mark(m, x: x(m.frame.at), writtenX: m.writtenAt.map(x), top: top, origin: origin) }
+                    for (m, mx) in zip(a.marks, markX) {
+                        mark(m, x: mx, writtenX: m.writtenAt.map { max(x($0), mx) }, top: top, origin: origin)
+                    }
                 }
                 endMarker(k, x: x1, top: top, labelOffset: endLabel.offset, leftward: endLabel.leftward)
                 w("</g>\n")

@@ -7,11 +7,10 @@ struct LedgerCommand: ParsableCommand {
         commandName: "ledger",
         abstract: "Read a ledger file (--ledger FILE) and print a report: per client a timeline of connections, the findings and a verdict.",
         discussion: """
-            With --html FILE, also write a self-contained HTML page (no network needed to view it): per client a \
-            timeline with one lane per connection attempt, each upstream frame coloured by its fate (delivered, \
-            delayed, reordered, duplicated, corrupted, dropped, lost at a cut), how each connection ended, \
-            synthetic responses, the findings and the verdict. The text report is then not printed; \
-            `--html -` writes the page to standard output.
+            With --html FILE, writes a self-contained HTML page instead (no network needed to view it): per \
+            client a timeline with one lane per connection attempt, each upstream frame coloured by its fate \
+            (delivered, delayed, reordered, duplicated, corrupted, dropped, lost at a cut), how each connection \
+            ended, synthetic responses, the findings and the verdict. `--html -` writes the page to standard output.
             """)
 
     @Argument(help: "A ledger file written by `sputter serve --ledger FILE`.")
@@ -36,13 +35,19 @@ struct LedgerCommand: ParsableCommand {
             print(page, terminator: "")
             return
         }
+        let target = URL(fileURLWithPath: html)
+        let directory = target.deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("cannot write \(html): no directory \(directory)")
+        }
         do {
-            try Data(page.utf8).write(to: URL(fileURLWithPath: html), options: .atomic)
+            try Data(page.utf8).write(to: target, options: .atomic)
         } catch {
             throw ValidationError("cannot write \(html): \(error.localizedDescription)")
         }
-        let clients = Set(parsed.records.map(\.clientKey)).count
-        var note = "wrote \(html): \(clients) client\(clients == 1 ? "" : "s"), \(parsed.records.count) records"
+        let keys = Set(parsed.records.map(\.clientKey)).count
+        var note = "wrote \(html): \(keys) client key\(keys == 1 ? "" : "s"), \(parsed.records.count) records"
         if !parsed.errors.isEmpty { note += "; \(parsed.errors.count) unreadable line\(parsed.errors.count == 1 ? "" : "s") (listed in the page)" }
         FileHandle.standardError.write(Data((note + "\n").utf8))
     }

@@ -63,8 +63,8 @@ final class LedgerHTMLTests: XCTestCase {
 
         // One section per client, one lane per attempt, in order.
         XCTAssertEqual(count("<section class=\"client", in: html), 2)
-        XCTAssertTrue(html.contains("<section class=\"client state-bad\" id=\"client-1\" data-client=\"a\">"))
-        XCTAssertTrue(html.contains("<section class=\"client state-ok\" id=\"client-2\" data-client=\"b\">"))
+        XCTAssertTrue(html.contains("<section class=\"client state-bad\" id=\"client-1\" data-client=\"a\" data-run=\"1\">"))
+        XCTAssertTrue(html.contains("<section class=\"client state-ok\" id=\"client-2\" data-client=\"b\" data-run=\"1\">"))
         XCTAssertEqual(count("<g class=\"lane\"", in: html), 5)
         let a = html.range(of: "data-client=\"a\"")!.lowerBound
         let b = html.range(of: "data-client=\"b\"")!.lowerBound
@@ -127,6 +127,33 @@ final class LedgerHTMLTests: XCTestCase {
         XCTAssertFalse(html.contains("<table class=\"overview\">"))
         XCTAssertEqual(count("<section class=\"client", in: html), 1)
         XCTAssertEqual(count("data-fate=\"delivered\" data-frame=", in: html), 3)
+    }
+
+    func testAttemptsCountedFromOneAgainStartANewRun() {
+        // Two runs of the same key in one file, as after the control API's POST /reset.
+        let first = Harness()
+        let a = first.open("feed", at: 0, profile: "lossy")
+        first.respond(a, at: 1)
+        first.relay(a, events(1...3), at: 5)
+        first.fault(a, frame: 1, "drop", "dropped 23 bytes", at: 5)
+        first.close(a, .upstreamEnd, at: 10)
+        let second = Harness()
+        let b = second.open("feed", at: 500, profile: "passthrough")
+        second.respond(b, at: 501)
+        second.relay(b, events(1...2), at: 505)
+        second.close(b, .upstreamEnd, at: 510)
+        let shifted = second.records.map { r in
+            LedgerRecord(connection: r.connection.map { $0 + 100 }, clientKey: r.clientKey, at: r.at, body: r.body)
+        }
+        let html = R.render(records: first.records + shifted)
+        XCTAssertEqual(count("<section class=\"client", in: html), 2)
+        XCTAssertTrue(html.contains("data-client=\"feed\" data-run=\"1\">"))
+        XCTAssertTrue(html.contains("data-client=\"feed\" data-run=\"2\">"))
+        XCTAssertTrue(html.contains("<span class=\"key\">feed</span> <span class=\"label\">run 2</span>"))
+        let run2 = String(html[html.range(of: "data-run=\"2\"")!.lowerBound...])
+        XCTAssertEqual(count("<g class=\"lane\"", in: run2), 1)
+        XCTAssertTrue(run2.contains("<g class=\"lane\" data-conn=\"101\" data-attempt=\"1\""))
+        XCTAssertTrue(run2.contains("<p class=\"verdict\">ok: 2 events, 0 reconnects, all ids received once</p>"))
     }
 
     func testEmptyAndUnreadableLedgers() {
