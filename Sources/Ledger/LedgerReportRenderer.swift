@@ -162,11 +162,11 @@ public enum LedgerReportRenderer {
         var lines: [String] = []
         if let s, s.missing > 0 {
             lines.append("missing: \(s.missing) of \(s.expected) events never dispatched intact"
-                + (s.missingIDs.isEmpty ? "" : ": \(IDList.labelled(s.missingIDs, limit: 20))"))
+                + (s.missingIDs.isEmpty ? "" : ": \(IDList.labelled(s.missingIDs, total: s.missing, limit: 20))"))
         }
         if let s, s.duplicated > 0 {
             lines.append("duplicated: \(s.duplicated) event\(s.duplicated == 1 ? "" : "s") dispatched more than once"
-                + (s.duplicatedIDs.isEmpty ? "" : ": \(IDList.labelled(s.duplicatedIDs, limit: 20))"))
+                + (s.duplicatedIDs.isEmpty ? "" : ": \(IDList.labelled(s.duplicatedIDs, total: s.duplicated, limit: 20))"))
         }
         for f in c.findings where f.kind != .missing && f.kind != .duplicated {
             lines.append(f.line)

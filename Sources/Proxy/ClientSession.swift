@@ -214,6 +214,12 @@ final class ClientSession: ConnectionDelegate {
         exchange.startedAt = monotonicNanos()
         exchange.wallMs = wallClockMillis()
         if head.headers.first("Accept")?.lowercased().contains("text/event-stream") == true { openRecord(exchange) }
+        // A fault's own answer (refuse, 503, 204…) counts as an attempt: record it even when the
+        // request did not say it wanted an event stream, so the ledger's attempts match the profile's.
+        switch decision {
+        case .refuse, .respond: openRecord(exchange)
+        case .relay: break
+        }
         recordFaults(exchange)
         switch decision {
         case .refuse:
