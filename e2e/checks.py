@@ -91,7 +91,7 @@ def _explain_messages(outcome: Outcome, n: int, attempt, got: list[Message], wan
 
 def compare(scenario: Scenario, transcript: Transcript, report: dict, connections: list[dict],
             origin_requests: list[dict]) -> Outcome:
-    outcome = Outcome(scenario.profile, transcript.client)
+    outcome = Outcome(scenario.id, transcript.client)
     summary = report["summary"]
     outcome.connections = len(connections)
     outcome.reconnects = summary["reconnects"]

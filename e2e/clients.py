@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 DEADLINE = 90.0  # seconds for one client run; generous on a busy 2-core machine, never a speed assertion
-RETRY_MS = 50  # the stream's `retry:` (demo origin `retry=` parameter)
+RETRY_MS = 50  # launchdarkly-eventsource's own initial reconnect delay: the `retry:` most scenarios send
 PAGE_HTML = (Path(__file__).parent / "page.html").read_text()
 # Event types the page listens for: the demo origin sends `tick` and `progress`; `message` is the
 # default type. DevTools reports messages of every type, so a message of another type fails the test.
