@@ -68,10 +68,10 @@ def test_client_agrees_with_the_ledger(sputter: Sputter, browser_factory, result
     row["result"] = "ok" if not outcome.problems and set(outcome.deviations) == expected else "FAIL"
     results.append(row)
 
+    assert not outcome.problems, "\n\n".join(outcome.problems)
     if client == "chromium":
         check_devtools_agrees_with_the_page(transcript)
         assert transcript.stopped_by == ("client" if scenario.fail_attempt else "test"), transcript.describe()
-    assert not outcome.problems, "\n\n".join(outcome.problems)
     assert set(outcome.deviations) == expected, (
         f"deviations found {sorted(outcome.deviations)}, expected {sorted(expected)}:\n"
         + "\n".join(f"  {kind}: {ev}" for kind, evs in outcome.deviations.items() for ev in evs)
