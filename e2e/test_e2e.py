@@ -114,10 +114,6 @@ def test_the_page_never_reached_sputter_or_the_origin(sputter: Sputter, browser)
     assert len(transcript.attempts) == 1 and len(transcript.attempts[0].messages) == SCENARIOS[0].count
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Sputter bug (Faults / Profiles/stale-ids.yaml): the profile says every event after the first 3 "
-    "carries the id of the event before it, but rewrite_ids only remembers ids that survive strip_ids, "
-    "so event 4 keeps its own id '4' (fault_list has no rewrite for frame 4); events 5, 6, … carry 4, 5, …"))
 def test_stale_ids_every_later_event_carries_the_previous_id(sputter: Sputter, browser):
     scenario = Scenario("stale-ids", count=6, ends=1)
     transcript = clients.run_chromium(browser, sputter.url, events_path(scenario, "stale-ids-description"), ends=1)
