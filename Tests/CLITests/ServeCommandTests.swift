@@ -75,7 +75,7 @@ final class ServeCommandTests: XCTestCase {
         let proxyPort = try freePort()
         let sputter = try LiveProcess([
             "serve", "--listen", "127.0.0.1:\(proxyPort)", "--upstream", "http://127.0.0.1:\(originPort)",
-            "--log-level", "warning",
+            "--log-level", "warning", "--control", "127.0.0.1:0",
         ])
         defer { sputter.kill() }
         XCTAssertTrue(
