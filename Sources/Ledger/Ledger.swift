@@ -289,8 +289,9 @@ public final class Ledger {
         }
     }
 
-    /// Forgets everything.
-    public func reset() {
+    /// Forgets everything; writes a `reset` record so a file spanning resets reads as separate runs.
+    public func reset(at: UInt64 = 0) {
+        emit(nil, "", at, .reset)
         connectionsByID = [:]
         clientsByKey = [:]
         clientOrder = []

@@ -254,6 +254,7 @@ public enum LedgerHTMLRenderer {
                 case .prediction(let p): conn(r)?.prediction = p
                 case .finding(let f): client(r.clientKey).findings.append(f)
                 case .client(let s): client(r.clientKey).summary = s
+                case .reset: break   // runs are told apart by attempts starting again at 1
                 }
             }
             for c in clients { c.conns.sort { $0.openedAt < $1.openedAt || ($0.openedAt == $1.openedAt && $0.id < $1.id) } }

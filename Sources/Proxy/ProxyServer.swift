@@ -92,7 +92,8 @@ public final class ProxyServer: LoopResident {
     /// Forgets attempt counters and the ledger (a new test starts from attempt 1).
     func resetRunState() {
         attempts.removeAll()
-        ledger.reset()
+        ledger.reset(at: monotonicNanos())
+        ledgerFile?.flush()
     }
 
     /// `POST /reset` for in-process users.
