@@ -635,7 +635,7 @@ final class ClientSession: ConnectionDelegate {
     /// SIGINT/SIGTERM: idle connections close now, streams end, plain exchanges may finish.
     func beginShutdown() {
         closeWhenIdle = true
-        if phase == .awaitingHead && client.input.isEmpty || isStreaming {
+        if isIdle || isStreaming {
             finish(reason: "shutdown", clientClose: .fin, end: .shutdown)
         }
     }
