@@ -64,3 +64,12 @@ let package = Package(
 )
 
 package.targets.append(.executableTarget(name: "sse-bench", dependencies: ["SSE"], path: "Benchmarks/SSEBench"))
+
+// The end-to-end benchmark (issue 7): origin, load client and harness on the project's own EventLoop;
+// Sputter and nginx run as child processes. `scripts/bench` builds it in release mode and runs it.
+package.dependencies.append(.package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"))
+package.targets.append(.executableTarget(
+    name: "sputter-bench",
+    dependencies: ["EventLoop", "HTTP1", "SSE", "Faults", "MiniServer", .product(name: "Histogram", package: "hdrhistogram-swift")],
+    path: "Benchmarks/ProxyBench",
+    swiftSettings: v5))

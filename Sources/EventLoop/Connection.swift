@@ -123,6 +123,20 @@ public final class Connection {
     public func write(_ bytes: [UInt8]) { if isOpen { output.append(bytes) } }
     public func write(_ string: String) { if isOpen { output.append(string) } }
 
+    /// Writes up to `count` bytes from the front of `source` straight to the socket (draining them
+    /// from `source`) when nothing waits in `output`, so the order of bytes is kept. This saves the
+    /// buffered path's extra loop iteration (epoll_ctl to watch for writability, epoll_wait, writev,
+    /// epoll_ctl again) on a stream that trickles. Returns the bytes written: 0 when the socket would
+    /// block, on any error, or when `output` is not empty; the caller queues the rest in `output` as
+    /// usual, and the buffered path reports errors.
+    public func sendDirect(_ count: Int, from source: Buffer) -> Int {
+        guard let bev, !isTLS, pendingClose == nil, count > 0, evbuffer_get_length(bufferevent_get_output(bev)) == 0 else { return 0 }
+        let socket = bufferevent_getfd(bev)
+        guard socket >= 0 else { return 0 }
+        let n = evbuffer_write_atmost(source.raw, socket, count)
+        return n > 0 ? Int(n) : 0
+    }
+
     public func enableReading() {
         guard let bev, !isReading else { return }
         bufferevent_enable(bev, Int16(EV_READ))

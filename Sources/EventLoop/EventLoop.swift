@@ -11,7 +11,12 @@ public func monotonicNanos() -> Nanos {
     return Nanos(ts.tv_sec) &* 1_000_000_000 &+ Nanos(ts.tv_nsec)
 }
 
-private let threadingReady: Bool = { evthread_use_pthreads() == 0 }()
+/// Once per process: libevent's locks, and SIGPIPE ignored (writes to a socket whose peer has gone
+/// must fail with EPIPE, not kill the process — libevent writes with writev, which has no MSG_NOSIGNAL).
+private let threadingReady: Bool = {
+    signal(SIGPIPE, SIG_IGN)
+    return evthread_use_pthreads() == 0
+}()
 
 /// One libevent `event_base`, driven by one thread. Everything except `handle` is loop-confined:
 /// create it, use it and free it on the thread that calls `run()`.
@@ -21,7 +26,12 @@ public final class EventLoop {
 
     public init() {
         precondition(threadingReady, "evthread_use_pthreads failed")
-        guard let base = event_base_new() else { fatalError("event_base_new failed") }
+        // Precise timers: epoll's own timeout is whole milliseconds (libevent rounds up), so a fault's
+        // 100 ms delay came out 1–5 ms late; with this flag libevent arms a timerfd (µs) instead.
+        guard let config = event_config_new() else { fatalError("event_config_new failed") }
+        defer { event_config_free(config) }
+        _ = event_config_set_flag(config, Int32(EVENT_BASE_FLAG_PRECISE_TIMER.rawValue))
+        guard let base = event_base_new_with_config(config) else { fatalError("event_base_new_with_config failed") }
         self.base = base
     }
 

@@ -52,4 +52,10 @@ public final class LoopThread<Value: LoopResident>: @unchecked Sendable {
         handle.stop()
         doneSignal.wait()
     }
+
+    /// Waits until the loop has ended by itself (e.g. a graceful shutdown that stops it).
+    /// Use this instead of `stop()` once the loop may be gone: its handle is then dangling.
+    public func waitUntilFinished() {
+        doneSignal.wait()
+    }
 }

@@ -20,6 +20,9 @@ public struct FaultPlan: Sendable {
     private var floor: Nanos = 0
     /// A close or an endless pause has been emitted: nothing more will be written.
     public private(set) var isFinished = false
+    /// The items between stages, reused by every `run`.
+    private var scratchIn: [StreamItem] = []
+    private var scratchOut: [StreamItem] = []
 
     public init(faults: [FaultSpec], context: ConnectionContext) {
         self.context = context
@@ -67,7 +70,14 @@ public struct FaultPlan: Sendable {
     }
 
     public mutating func frame(_ frame: SSEFrame, now: Nanos) -> [Emission] {
-        guard !isFinished else { return [] }
+        var out: [Emission] = []
+        self.frame(frame, now: now, into: &out)
+        return out
+    }
+
+    /// `frame(_:now:)` appending to `out` (the proxy's queue): no array per frame.
+    public mutating func frame(_ frame: SSEFrame, now: Nanos, into out: inout [Emission]) {
+        guard !isFinished else { return }
         startIfNeeded(now: now)
         var ordinal: Int?
         if frame.kind == .event {
@@ -75,15 +85,17 @@ public struct FaultPlan: Sendable {
             eventCount += 1
         }
         let chunk = Chunk(bytes: frame.raw, frame: frame, frameIndex: frame.index, eventOrdinal: ordinal, notBefore: now)
-        return run(now: now, input: [.chunk(chunk)]) { _, _, _ in }
+        run(now: now, input: .chunk(chunk), into: &out) { _, _, _ in }
     }
 
     public mutating func timer(now: Nanos) -> [Emission] {
         guard !isFinished else { return [] }
         startIfNeeded(now: now)
-        return run(now: now, input: []) { slot, ctx, out in
+        var out: [Emission] = []
+        run(now: now, input: nil, into: &out) { slot, ctx, out in
             if let t = slot.nextTimer, t <= now { slot.stage.onTimer(&ctx, into: &out) }
         }
+        return out
     }
 
     /// Upstream finished cleanly: every held item is released, then the connection ends
@@ -91,7 +103,8 @@ public struct FaultPlan: Sendable {
     public mutating func upstreamEnded(now: Nanos) -> [Emission] {
         guard !isFinished else { return [] }
         startIfNeeded(now: now)
-        var out = run(now: now, input: []) { slot, ctx, out in
+        var out: [Emission] = []
+        run(now: now, input: nil, into: &out) { slot, ctx, out in
             if slot.armed { slot.stage.onEnd(&ctx, into: &out) }
         }
         if !isFinished {
@@ -124,27 +137,38 @@ public struct FaultPlan: Sendable {
     }
 
     /// Passes `input` through every stage in order; `extra` lets each stage add its own
-    /// output (timer, end) after it has taken the items from upstream of it.
+    /// output (timer, end) after it has taken the items from upstream of it. The emissions are
+    /// appended to `emissions`. The two item arrays are kept between calls (no allocation per frame).
     private mutating func run(
-        now: Nanos, input: [StreamItem], extra: (inout FaultSlot, inout StageContext, inout [StreamItem]) -> Void
-    ) -> [Emission] {
-        var items = input
+        now: Nanos, input: StreamItem?, into emissions: inout [Emission],
+        extra: (inout FaultSlot, inout StageContext, inout [StreamItem]) -> Void
+    ) {
+        var items = Self.take(&scratchIn)
+        var out = Self.take(&scratchOut)
+        if let input { items.append(input) }
         let start = streamStart ?? now
         for i in slots.indices {
             var ctx = slots[i].context(now: now, start: start, connection: context)
-            var out: [StreamItem] = []
-            out.reserveCapacity(items.count)
             for item in items { slots[i].feed(item, &ctx, into: &out) }
             extra(&slots[i], &ctx, &out)
             finish(i, ctx)
-            items = out
+            swap(&items, &out)
+            out.removeAll(keepingCapacity: true)
         }
-        return emit(items)
+        emit(items, into: &emissions)
+        items.removeAll(keepingCapacity: items.capacity <= 64)
+        scratchIn = items
+        scratchOut = out
     }
 
-    private mutating func emit(_ items: [StreamItem]) -> [Emission] {
-        var out: [Emission] = []
-        out.reserveCapacity(items.count)
+    /// Moves the array out of `slot`, leaving an empty one, so that it is uniquely referenced.
+    private static func take(_ slot: inout [StreamItem]) -> [StreamItem] {
+        var taken: [StreamItem] = []
+        swap(&taken, &slot)
+        return taken
+    }
+
+    private mutating func emit(_ items: [StreamItem], into out: inout [Emission]) {
         for item in items {
             guard !isFinished else { break }
             switch item {
@@ -161,7 +185,6 @@ public struct FaultPlan: Sendable {
                 if let until { floor = Swift.max(floor, until) } else { isFinished = true }
             }
         }
-        return out
     }
 }
 

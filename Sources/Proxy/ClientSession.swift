@@ -399,9 +399,9 @@ final class ClientSession: ConnectionDelegate {
             } else {
                 let moved: Int
                 if exchange.observer != nil {
-                    moved = try relay(&exchange.responseBody, from: upstream, to: client.output) { exchange.observe($0) }
+                    moved = try relay(&exchange.responseBody, from: upstream, to: client.output, sendingDirectlyTo: client) { exchange.observe($0) }
                 } else {
-                    moved = try relay(&exchange.responseBody, from: upstream, to: client.output)
+                    moved = try relay(&exchange.responseBody, from: upstream, to: client.output, sendingDirectlyTo: client)
                 }
                 server.metrics.bytesToClients.increment(by: Int64(moved))
             }
@@ -538,7 +538,7 @@ final class ClientSession: ConnectionDelegate {
     /// Starts the exchange's ledger record (event streams only: an `Accept: text/event-stream`
     /// request, or a `text/event-stream` response).
     private func openRecord(_ exchange: Exchange) {
-        guard exchange.ledgerID == nil, let selection = exchange.selection else { return }
+        guard config.recordLedger, exchange.ledgerID == nil, let selection = exchange.selection else { return }
         let id = server.makeExchangeID()
         exchange.ledgerID = id
         exchange.ledger = server.ledger
@@ -643,7 +643,10 @@ final class ClientSession: ConnectionDelegate {
 
 /// Moves the bytes of one message body from `source.input` into `destination` unchanged.
 /// `observe` sees the payload (de-chunked) slices as they pass. Returns the bytes moved.
+/// With `direct` (the connection `destination` belongs to), bytes go straight to its socket when
+/// its output is empty; only what the socket does not take is queued.
 func relay(_ tracker: inout BodyTracker, from source: Connection, to destination: Buffer,
+           sendingDirectlyTo direct: Connection? = nil,
            observe: (UnsafeRawBufferPointer) -> Void = { _ in }) throws(HTTPParseError) -> Int {
     var consumed = 0
     var failure: HTTPParseError?
@@ -656,7 +659,10 @@ func relay(_ tracker: inout BodyTracker, from source: Connection, to destination
             failure = error
         }
     }
-    if consumed > 0 { input.move(consumed, to: destination) }
+    if consumed > 0 {
+        let sent = direct?.sendDirect(consumed, from: input) ?? 0
+        if consumed > sent { input.move(consumed - sent, to: destination) }
+    }
     if let failure { throw failure }
     return consumed
 }

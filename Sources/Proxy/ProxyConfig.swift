@@ -51,6 +51,10 @@ public struct ProxyConfig: Sendable {
     public var insecure = false
     /// An SSE block larger than this is passed on in pieces, untouched by faults.
     public var maxFrameBytes = 4 << 20
+    /// Listen with SO_REUSEPORT, so that several loops (`--threads N`) share the port.
+    public var reusePort = false
+    /// Record event streams in the ledger. Off with several loops: a ledger belongs to one loop.
+    public var recordLedger = true
 
     /// IPv6 hosts are matched without their brackets.
     public static let loopbackHosts = ["localhost", "127.*", "::1"]

@@ -53,7 +53,7 @@ public final class ProxyServer: LoopResident {
                 metrics.ledgerRecords.increment()
             }
         })
-        listener = try Listener(loop: loop, host: config.listenHost, port: config.listenPort) { [unowned self] fd, peer in
+        listener = try Listener(loop: loop, host: config.listenHost, port: config.listenPort, reusePort: config.reusePort) { [unowned self] fd, peer in
             self.accept(fd: fd, peer: peer)
         }
     }

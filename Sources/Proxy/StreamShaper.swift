@@ -75,7 +75,9 @@ final class StreamShaper {
                 framesSeen += 1
                 if frame.kind == .event { metrics?.events.increment() }
                 ledger?.upstreamFrame(id: ledgerID, frame: frame, at: now)
-                enqueue(plan.frame(frame, now: now))
+                let first = queue.count
+                plan.frame(frame, now: now, into: &queue)  // straight into the queue: no array per frame
+                enqueued(from: first)
             case .oversized(let bytes, let index, let isEnd):
                 if isEnd { oversizedBlocks += 1 }
                 // Too large to hold as a frame: passed on as it comes, in order, untouched by faults.
@@ -103,10 +105,38 @@ final class StreamShaper {
     }
 
     private func enqueue(_ emissions: [Emission]) {
+        let first = queue.count
+        queue.append(contentsOf: emissions)
+        enqueued(from: first)
+    }
+
+    /// Accounts for the emissions appended to the queue from index `first` on.
+    private func enqueued(from first: Int) {
         flushRecords()
-        for e in emissions {
-            if case .write(let bytes, _, _) = e { queuedBytes += bytes.count }
-            queue.append(e)
+        for i in first..<queue.count {
+            if case .write(let bytes, _, _) = queue[i] { queuedBytes += bytes.count }
+        }
+    }
+
+    /// `hex(count) CRLF`, as `ChunkedEncoder.chunkHeader`, without allocating.
+    private static func writeChunkHeader(_ count: Int, to client: Connection) {
+        var storage: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &storage) { buf in
+            var digits = 0
+            var n = count
+            repeat {
+                digits += 1
+                n >>= 4
+            } while n > 0
+            var v = count
+            for i in stride(from: digits - 1, through: 0, by: -1) {
+                let d = UInt8(v & 0xF)
+                buf[i] = d < 10 ? 0x30 + d : 0x61 + d - 10
+                v >>= 4
+            }
+            buf[digits] = 0x0D
+            buf[digits + 1] = 0x0A
+            client.write(UnsafeRawBufferPointer(rebasing: buf[0..<(digits + 2)]))
         }
     }
 
@@ -118,7 +148,7 @@ final class StreamShaper {
                 if notBefore > now { return wakeup(notBefore) }
                 if client.output.count >= highWater { return .blocked }
                 if chunked {
-                    client.write(ChunkedEncoder.chunkHeader(count: bytes.count))
+                    Self.writeChunkHeader(bytes.count, to: client)
                     client.write(bytes)
                     client.write(ChunkedEncoder.crlf)
                 } else {

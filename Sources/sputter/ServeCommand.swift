@@ -6,6 +6,9 @@ import Ledger
 import Profiles
 import Proxy
 
+/// `--threads N`: a loop's server is handed to its thread and shut down through its handle.
+extension ProxyServer: @unchecked Sendable {}
+
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Relay HTTP and SSE from clients to the upstream (the default command).")
@@ -66,10 +69,18 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "Control API address HOST:PORT, or 'off' (default: the --listen host, port + 1; port 0 when --listen uses 0).")
     var control: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Event loops, one per thread, sharing the port with SO_REUSEPORT (for machines with more cores). With N > 1 each loop is an independent proxy: no ledger and no control API, and attempts are counted per loop.",
+        valueName: "N"))
+    var threads: Int = 1
+
     @OptionGroup var logging: LoggingOptions
 
     func controlAddress(_ config: ProxyConfig) throws -> (String, Int)? {
-        guard let control else { return (config.listenHost, config.listenPort == 0 ? 0 : config.listenPort + 1) }
+        guard let control else {
+            if threads > 1 { return nil }
+            return (config.listenHost, config.listenPort == 0 ? 0 : config.listenPort + 1)
+        }
         if control == "off" { return nil }
         return try parseHostPort(control, option: "--control")
     }
@@ -108,6 +119,17 @@ struct Serve: ParsableCommand {
         }
         config.ledgerLevel = level
         config.ledgerPath = ledger
+        // Several loops: the ledger and the control API are single-loop objects (not thread-safe, and a
+        // client's reconnect may land on another loop), so they are not offered; see --threads.
+        guard (1...256).contains(threads) else { throw ValidationError("--threads \(threads): expected 1 to 256") }
+        if threads > 1 {
+            if ledger != nil { throw ValidationError("--threads \(threads): the ledger belongs to one event loop; use --threads 1 with --ledger") }
+            if let control, control != "off" {
+                throw ValidationError("--threads \(threads): the control API sees one event loop; use --threads 1 with --control")
+            }
+            config.reusePort = true
+            config.recordLedger = false
+        }
         let directory: String?
         do {
             directory = try ProfileDirectory.resolve(profiles)
@@ -148,15 +170,40 @@ struct Serve: ParsableCommand {
                 throw ValidationError("--control: \(error) (use --control HOST:PORT or --control off)")
             }
         }
+        // --threads N: the other loops listen on the port the first one got, each on its own thread.
+        var others: [LoopThread<ProxyServer>] = []
+        if threads > 1 {
+            var shared = config
+            shared.listenPort = server.port
+            let frozen = shared
+            for i in 1..<threads {
+                var loopLogger = logger
+                loopLogger[metadataKey: "loop"] = "\(i)"  // connection numbers are per loop
+                do {
+                    others.append(try LoopThread.start(name: "sputter-loop-\(i)") { [loopLogger] loop in
+                        try ProxyServer(config: frozen, loop: loop, logger: loopLogger)
+                    })
+                } catch {
+                    throw ValidationError("--threads: \(error)")
+                }
+            }
+        }
         for sig in [SIGINT, SIGTERM] {
-            loop.onSignal(sig) { server.shutdown { loop.stop() } }
+            loop.onSignal(sig) {
+                server.shutdown { loop.stop() }
+                for other in others {
+                    let proxy = other.value, handle = other.handle
+                    handle.execute { proxy.shutdown { handle.stop() } }
+                }
+            }
         }
         let routes = config.routes.map { $0.prefix.isEmpty ? "\($0.upstream.scheme)://\($0.upstream.authority)\($0.upstream.basePath)" : "\($0.prefix) -> \($0.upstream.scheme)://\($0.upstream.authority)\($0.upstream.basePath)" }
-        say("sputter listening on http://\(server.address) -> \(routes.joined(separator: ", "))")
+        say("sputter listening on http://\(server.address) -> \(routes.joined(separator: ", "))\(threads > 1 ? " (\(threads) event loops, no ledger)" : "")")
         say("control API on http://\(server.controlAddress)")
         if let ledger = config.ledgerPath { say("ledger (\(config.ledgerLevel.rawValue)) -> \(ledger)") }
         say("profile \(config.profile ?? "passthrough") (\(config.profiles.names.count) profiles from \(config.profilesDirectory ?? "built-in")), seed \(config.seed.map(String.init) ?? "\(config.startupSeed) (chosen at start-up; pass --seed \(config.startupSeed) to repeat)")")
         loop.run()
         server.tearDown()
+        for other in others { other.waitUntilFinished() }
     }
 }

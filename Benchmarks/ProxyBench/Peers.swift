@@ -1,0 +1,169 @@
+import Foundation
+import Glibc
+
+/// What the load client talks to: the origin itself, or a proxy in front of it.
+enum Peer: String, CaseIterable {
+    case direct, nginx, sputter, engine, delay
+
+    var label: String {
+        switch self {
+        case .direct: return "direct"
+        case .nginx: return "nginx"
+        case .sputter: return "Sputter passthrough"
+        case .engine: return "Sputter engine"
+        case .delay: return "Sputter delay 100ms"
+        }
+    }
+
+    /// The Sputter profile, for the Sputter peers.
+    var profile: String? {
+        switch self {
+        case .sputter: return "passthrough"
+        case .engine: return "bench-engine"
+        case .delay: return "bench-delay"
+        case .direct, .nginx: return nil
+        }
+    }
+}
+
+/// Where the profiles, configs and logs of one harness run live.
+struct WorkDir {
+    let path: String
+
+    static func make() throws -> WorkDir {
+        var template = Array("/tmp/sputter-bench.XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw ChildError(description: "mkdtemp failed: \(String(cString: strerror(errno)))") }
+        let dir = WorkDir(path: String(cString: made))
+        try FileManager.default.createDirectory(atPath: dir.profiles, withIntermediateDirectories: true)
+        // The engine's price: a stream fault that is armed and sees every frame, but whose selector
+        // matches an event type these streams never send, so nothing is dropped.
+        try """
+        name: bench-engine
+        description: A drop fault whose selector matches no event of the benchmark's streams (prices the fault engine).
+        faults:
+          - drop: { select: { types: [never-sent] } }
+        """.write(toFile: dir.profiles + "/bench-engine.yaml", atomically: true, encoding: .utf8)
+        try """
+        name: bench-delay
+        description: Every frame 100 ms late (the benchmark measures the error of the actual delay).
+        faults:
+          - delay: { latency: 100ms }
+        """.write(toFile: dir.profiles + "/bench-delay.yaml", atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    var profiles: String { path + "/profiles" }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// A running proxy (Sputter or nginx) and the processes whose CPU and memory are its cost.
+struct RunningProxy {
+    let port: Int
+    let child: Child
+    /// nginx: the master and its worker; Sputter: itself.
+    let pids: () -> [Int32]
+
+    func sample() -> ProcSample? {
+        var total = ProcSample(cpuSeconds: 0, rssKiB: 0)
+        var any = false
+        for pid in pids() {
+            guard let s = Proc.sample(pid) else { continue }
+            total.cpuSeconds += s.cpuSeconds
+            total.rssKiB += s.rssKiB
+            any = true
+        }
+        return any ? total : nil
+    }
+}
+
+enum Launch {
+    static func origin(executable: String, work: WorkDir) throws -> (Child, Int) {
+        let child = try Child(name: "origin", path: executable, arguments: ["origin"], stderrPath: work.path + "/origin.err")
+        let port = try child.waitForLine { line -> Int? in
+            line.hasPrefix("port ") ? Int(line.dropFirst(5)) : nil
+        }
+        return (child, port)
+    }
+
+    static func sputter(path: String, profile: String, originPort: Int, work: WorkDir, threads: Int?) throws -> RunningProxy {
+        var args = ["serve", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:\(originPort)",
+                    "--profiles", work.profiles, "--profile", profile, "--seed", "1",
+                    "--control", "off", "--log-level", "warning", "--ledger-level", "summary"]
+        if let threads { args += ["--threads", String(threads)] } else { args += ["--ledger", work.path + "/ledger.jsonl"] }
+        let child = try Child(name: "sputter", path: path, arguments: args, stderrPath: work.path + "/sputter.err")
+        let port = try child.waitForLine { line -> Int? in
+            guard line.hasPrefix("sputter listening on http://"),
+                  let colon = line.split(separator: " ")[3].lastIndex(of: ":") else { return nil }
+            let address = line.split(separator: " ")[3]
+            return Int(address[address.index(after: colon)...])
+        }
+        return RunningProxy(port: port, child: child, pids: { [child.pid] })
+    }
+
+    /// nginx configured for SSE: HTTP/1.1 upstream without `Connection: close`, no buffering, one worker.
+    static func nginx(path: String, originPort: Int, work: WorkDir, maxFiles: Int) throws -> RunningProxy {
+        let port = freePort()
+        let dir = work.path + "/nginx"
+        try FileManager.default.createDirectory(atPath: dir + "/tmp", withIntermediateDirectories: true)
+        let conf = """
+        daemon off;
+        master_process on;
+        worker_processes 1;
+        worker_rlimit_nofile \(maxFiles);
+        pid \(dir)/nginx.pid;
+        error_log \(dir)/error.log warn;
+        user root;
+        events {
+            worker_connections \(maxFiles);
+            use epoll;
+        }
+        http {
+            access_log off;
+            client_body_temp_path \(dir)/tmp/body;
+            proxy_temp_path \(dir)/tmp/proxy;
+            fastcgi_temp_path \(dir)/tmp/fastcgi;
+            uwsgi_temp_path \(dir)/tmp/uwsgi;
+            scgi_temp_path \(dir)/tmp/scgi;
+            server {
+                listen 127.0.0.1:\(port) backlog=4096;
+                location / {
+                    proxy_pass http://127.0.0.1:\(originPort);
+                    proxy_http_version 1.1;
+                    proxy_set_header Connection "";
+                    proxy_buffering off;
+                    proxy_cache off;
+                    proxy_read_timeout 1h;
+                }
+            }
+        }
+
+        """
+        try conf.write(toFile: dir + "/nginx.conf", atomically: true, encoding: .utf8)
+        let child = try Child(name: "nginx", path: path, arguments: ["-p", dir, "-c", dir + "/nginx.conf", "-e", dir + "/error.log"],
+                              stderrPath: dir + "/stderr.log")
+        // nginx prints nothing when it is up: wait until the port accepts.
+        let deadline = Date().addingTimeInterval(10)
+        while !canConnect(port: port) {
+            if !child.isRunning || Date() > deadline {
+                child.stop()
+                throw ChildError(description: "nginx did not start; its error log:\n\(tail(dir + "/error.log"))\n\(tail(dir + "/stderr.log"))")
+            }
+            usleep(10_000)
+        }
+        let master = child.pid
+        return RunningProxy(port: port, child: child, pids: { [master] + Proc.children(master) })
+    }
+}
+
+func canConnect(port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = UInt16(port).bigEndian
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &addr) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    } == 0
+}
