@@ -11,17 +11,19 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "sputter", targets: ["sputter"]),
+        .library(name: "SputterTesting", targets: ["SputterTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
     ],
     targets: [
         .systemLibrary(
             name: "CLibevent",
-            pkgConfig: "libevent libevent_pthreads",
-            providers: [.apt(["libevent-dev"])]
+            pkgConfig: "libevent libevent_pthreads libevent_openssl openssl",
+            providers: [.apt(["libevent-dev", "libssl-dev"])]
         ),
         .target(name: "EventLoop", dependencies: ["CLibevent"], swiftSettings: v5),
         .target(name: "HTTP1"),
@@ -36,9 +38,11 @@ let package = Package(
             dependencies: [
                 "EventLoop", "HTTP1", "SSE", "Faults", "Profiles", "Ledger", "MiniServer",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: v5
         ),
+        .target(name: "SputterTesting", dependencies: ["Proxy", "DemoOrigin", "EventLoop", "Ledger", "Profiles", "Faults"], swiftSettings: v5),
         .executableTarget(
             name: "sputter",
             dependencies: [
@@ -53,6 +57,7 @@ let package = Package(
         .testTarget(name: "FaultsTests", dependencies: ["Faults", "SSE"]),
         .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "Faults"]),
         .testTarget(name: "CLITests", dependencies: ["sputter"]),
+        .testTarget(name: "SputterTestingTests", dependencies: ["SputterTesting", "Faults"], swiftSettings: v5),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "SSE", "Faults"]),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "DemoOrigin", "EventLoop", "HTTP1", "SSE", "Faults", "Profiles", .product(name: "Logging", package: "swift-log")], swiftSettings: v5),
     ]

@@ -6,6 +6,7 @@
  * "fds_bits ... not present"). See ../shared/DESIGN.md. */
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <errno.h>
 #include <unistd.h>
 #include <signal.h>
@@ -18,12 +19,17 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 
+#include <openssl/ssl.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
 #include <event2/event.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
 #include <event2/util.h>
+#include <event2/bufferevent_ssl.h>
 
 /* Function-like macros are not imported into Swift: wrap them. */
 static inline struct event *sputter_evtimer_new(struct event_base *b, event_callback_fn cb, void *arg) {
@@ -71,6 +77,59 @@ static inline long long sputter_raise_nofile(void) {
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0) return -1;
     }
     return (long long)rl.rlim_cur;
+}
+
+/* TLS to upstreams (libevent's OpenSSL bufferevents). */
+
+/* A client context: verification on unless `verify` is 0; trust `ca_file` when given, else the
+ * system's default paths. Returns NULL on failure. */
+static inline SSL_CTX *sputter_tls_client_context(int verify, const char *ca_file) {
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) return NULL;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (verify) {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+        int ok = ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL) : SSL_CTX_set_default_verify_paths(ctx);
+        if (ok != 1) { SSL_CTX_free(ctx); return NULL; }
+    } else {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    }
+    return ctx;
+}
+
+/* One connection's SSL: SNI, and (when verifying) the host name or IP the certificate must match. */
+static inline SSL *sputter_tls_new(SSL_CTX *ctx, const char *host, int verify, int host_is_ip) {
+    SSL *ssl = SSL_new(ctx);
+    if (!ssl) return NULL;
+    if (!host_is_ip) SSL_set_tlsext_host_name(ssl, host);
+    if (verify) {
+        X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+        if (host_is_ip) X509_VERIFY_PARAM_set1_ip_asc(param, host);
+        else X509_VERIFY_PARAM_set1_host(param, host, 0);
+    }
+    return ssl;
+}
+
+static inline struct bufferevent *sputter_tls_bufferevent(struct event_base *base, SSL *ssl) {
+    struct bufferevent *bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+    /* Many servers close without close_notify: treat their FIN as the end of the stream. */
+    if (bev) bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+/* Why a TLS connection failed, as text: the certificate verdict, else OpenSSL's error queue. */
+static inline void sputter_tls_error(struct bufferevent *bev, char *out, size_t len) {
+    out[0] = 0;
+    SSL *ssl = bufferevent_openssl_get_ssl(bev);
+    if (ssl) {
+        long verdict = SSL_get_verify_result(ssl);
+        if (verdict != X509_V_OK) {
+            snprintf(out, len, "certificate verification failed: %s", X509_verify_cert_error_string(verdict));
+            return;
+        }
+    }
+    unsigned long err = bufferevent_get_openssl_error(bev);
+    if (err) ERR_error_string_n(err, out, len);
 }
 
 #endif

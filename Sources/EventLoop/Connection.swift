@@ -28,11 +28,14 @@ public final class Connection {
         case error(Int32)
         /// The connect timeout passed.
         case timeout
+        /// The TLS handshake or session failed (certificate verification, protocol error).
+        case tls(String)
 
         public var description: String {
             switch self {
             case .eof: return "closed"
             case .timeout: return "timed out"
+            case .tls(let reason): return "TLS: \(reason)"
             case .error(let code): return String(cString: strerror(code))
             }
         }
@@ -57,20 +60,29 @@ public final class Connection {
     private var pendingClose: CloseKind?
     private var keepAlive: Connection?   // held only while a deferred close is in progress
     private var lowWatermark = 0
+    private let isTLS: Bool
 
     /// Wraps an accepted socket.
     public init(loop: EventLoop, fd: Int32, peer: SocketAddress) {
         self.peer = peer
+        isTLS = false
         bev = bufferevent_socket_new(loop.base, fd, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue))
         _ = sputter_set_nodelay(fd)
         install()
     }
 
-    /// Starts connecting to `address`; the delegate hears `connectionConnected` or `connectionEnded`.
-    public init(loop: EventLoop, connectingTo address: SocketAddress, timeout: Nanos, delegate: ConnectionDelegate) {
+    /// Starts connecting to `address` (over TLS when `tls` is given, verifying `tls.host`); the
+    /// delegate hears `connectionConnected` (after the handshake) or `connectionEnded`.
+    public init(loop: EventLoop, connectingTo address: SocketAddress, timeout: Nanos, delegate: ConnectionDelegate,
+                tls: (context: TLSClientContext, host: String)? = nil) {
         self.peer = address
         self.delegate = delegate
-        bev = bufferevent_socket_new(loop.base, -1, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue))
+        isTLS = tls != nil
+        if let tls, let ssl = tls.context.makeSSL(host: tls.host) {
+            bev = sputter_tls_bufferevent(loop.base, ssl)
+        } else {
+            bev = bufferevent_socket_new(loop.base, -1, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue))
+        }
         install()
         if timeout > 0 {
             var tv = timeval(tv_sec: Int(timeout / 1_000_000_000), tv_usec: Int((timeout % 1_000_000_000) / 1000))
@@ -118,7 +130,7 @@ public final class Connection {
     /// block, on any error, or when `output` is not empty; the caller queues the rest in `output` as
     /// usual, and the buffered path reports errors.
     public func sendDirect(_ count: Int, from source: Buffer) -> Int {
-        guard let bev, pendingClose == nil, count > 0, evbuffer_get_length(bufferevent_get_output(bev)) == 0 else { return 0 }
+        guard let bev, !isTLS, pendingClose == nil, count > 0, evbuffer_get_length(bufferevent_get_output(bev)) == 0 else { return 0 }
         let socket = bufferevent_getfd(bev)
         guard socket >= 0 else { return 0 }
         let n = evbuffer_write_atmost(source.raw, socket, count)
@@ -253,11 +265,23 @@ public final class Connection {
             end = .timeout
         } else if flags & Int32(BEV_EVENT_ERROR) != 0 {
             let code = sputter_socket_error()
-            end = .error(code == 0 ? ECONNRESET : code)
+            if isTLS, let reason = tlsError() {
+                end = .tls(reason)
+            } else {
+                end = .error(code == 0 ? ECONNRESET : code)
+            }
         } else {
             end = .eof
         }
         finish(end)
+    }
+
+    private func tlsError() -> String? {
+        guard let bev else { return nil }
+        var buffer = [CChar](repeating: 0, count: 256)
+        sputter_tls_error(bev, &buffer, buffer.count)
+        let text = String(cString: buffer)
+        return text.isEmpty ? nil : text
     }
 
     private func finish(_ end: End) {

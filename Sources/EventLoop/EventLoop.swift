@@ -11,7 +11,12 @@ public func monotonicNanos() -> Nanos {
     return Nanos(ts.tv_sec) &* 1_000_000_000 &+ Nanos(ts.tv_nsec)
 }
 
-private let threadingReady: Bool = { evthread_use_pthreads() == 0 }()
+/// Once per process: libevent's locks, and SIGPIPE ignored (writes to a socket whose peer has gone
+/// must fail with EPIPE, not kill the process — libevent writes with writev, which has no MSG_NOSIGNAL).
+private let threadingReady: Bool = {
+    signal(SIGPIPE, SIG_IGN)
+    return evthread_use_pthreads() == 0
+}()
 
 /// One libevent `event_base`, driven by one thread. Everything except `handle` is loop-confined:
 /// create it, use it and free it on the thread that calls `run()`.

@@ -47,6 +47,10 @@ final class ConnectionLedger {
     var unexpected = 0
     /// A few of the unexpected messages, for the finding's detail.
     var unexpectedSamples: [SSEMessage] = []
+    /// `.events` only: the messages the spec-exact client dispatched, in order (the first
+    /// `maxKeptMessages`, and no more once `maxKeptMessageBytes` of data are held).
+    var messages: [DispatchedMessage] = []
+    var messageBytes = 0
     /// Events without id on this connection, by (type, data) digest: how many the upstream sent and how
     /// many the client dispatched. Freed at close (only totals are kept).
     var anonymous: [UInt64: (sent: Int, dispatched: Int)] = [:]
@@ -65,6 +69,8 @@ final class ConnectionLedger {
 
     static let maxKeptFrames = 256
     static let maxKeptFaults = 256
+    static let maxKeptMessages = 10_000
+    static let maxKeptMessageBytes = 4 << 20
     static let recentFrames = 64
 
     init(client: ClientLedger, id: UInt64, clientKey: String, attempt: Int, openedAt: UInt64, wallMs: UInt64, method: String, path: String,
@@ -87,6 +93,14 @@ final class ConnectionLedger {
     var state: SSEClientState { finalState ?? predictor?.state ?? startState }
 
     var isOpen: Bool { closedAt == nil }
+
+    /// Keeps a dispatched message while under both limits (`.events` only; the caller checks the level).
+    func keep(_ m: SSEMessage, intact: Bool) {
+        guard messages.count < Self.maxKeptMessages,
+              messageBytes + m.data.utf8.count + m.type.utf8.count + m.lastEventId.utf8.count <= Self.maxKeptMessageBytes else { return }
+        messageBytes += m.data.utf8.count + m.type.utf8.count + m.lastEventId.utf8.count
+        messages.append(DispatchedMessage(index: dispatched - 1, message: m, intact: intact))
+    }
 
     func remember(_ f: FrameInfo) {
         if recent.count < Self.recentFrames {

@@ -76,6 +76,9 @@ public struct ConnectionReport: Sendable, Equatable {
     public var faults: [FaultRecord]
     public var faultCount: Int
     public var deliveredBytes: Int
+    /// `.events`: the messages a spec-exact client dispatched, in order (at most 10,000 per connection,
+    /// and 4 MiB of text); `.summary`: empty. `prediction.dispatched` is the full count.
+    public var messages: [DispatchedMessage]
     public var end: ConnectionEnd?
     /// The spec-exact client's prediction (as of now while open).
     public var prediction: Prediction
@@ -190,7 +193,8 @@ extension Ledger {
                          profile: c.profile, seed: c.seed, status: c.status, contentType: c.contentType,
                          synthetic: c.synthetic, frameCount: c.frameCount, eventCount: c.eventCount,
                          upstreamBytes: c.upstreamBytes, firstID: c.firstID, lastID: c.lastID, frames: c.frames,
-                         faults: c.faults, faultCount: c.faultCount, deliveredBytes: c.deliveredBytes, end: c.end,
+                         faults: c.faults, faultCount: c.faultCount, deliveredBytes: c.deliveredBytes,
+                         messages: c.messages, end: c.end,
                          prediction: c.prediction, expectedLastEventID: c.expectedLastEventID, waitedNs: c.waitedNs,
                          requiredWaitMs: c.requiredWaitMs)
     }
@@ -223,7 +227,7 @@ extension Ledger {
         return w.finish()
     }
 
-    /// One connection with its frames and fault decisions, or nil.
+    /// One connection with its frames, fault decisions and (`.events`) dispatched messages, or nil.
     public func connectionJSON(_ id: UInt64) -> String? {
         connection(id)?.json(withFrames: true)
     }
@@ -278,6 +282,19 @@ extension FrameInfo {
         w.int("size", size)
         w.string("digest", FNV1a64.hex(digest))
         w.uint("t", at)
+        return w.finish()
+    }
+}
+
+extension DispatchedMessage {
+    /// `{"index":0,"type":"tick","data":"{\"n\":1}","last_event_id":"1","intact":true}`
+    public var json: String {
+        var w = JSONWriter(capacity: 64 + message.data.utf8.count)
+        w.int("index", index)
+        w.string("type", message.type)
+        w.string("data", message.data)
+        w.string("last_event_id", message.lastEventId)
+        w.bool("intact", intact)
         return w.finish()
     }
 }
@@ -338,6 +355,8 @@ extension ConnectionReport {
                 fw.uint("t", f.at)
                 return fw.finish()
             }.joined(separator: ",") + "]")
+            w.raw("message_list", "[" + messages.map(\.json).joined(separator: ",") + "]")
+            w.bool("message_list_complete", messages.count == prediction.dispatched)
         }
         return w.finish()
     }

@@ -203,6 +203,18 @@ public final class Ledger {
 
     private func classify(_ m: SSEMessage, _ conn: ConnectionLedger, _ client: ClientLedger) {
         conn.dispatched += 1
+        let intact = match(m, conn, client)
+        if intact {
+            conn.intact += 1
+        } else {
+            conn.unexpected += 1
+            if conn.unexpectedSamples.count < 3 { conn.unexpectedSamples.append(m) }
+        }
+        if level == .events { conn.keep(m, intact: intact) }
+    }
+
+    /// Counts `m` as received when it matches an event the upstream sent; false when it matches nothing.
+    private func match(_ m: SSEMessage, _ conn: ConnectionLedger, _ client: ClientLedger) -> Bool {
         let digest = FNV1a64.event(type: m.type, data: m.data)
         let anon = conn.anonymous[digest]
         if !m.lastEventId.isEmpty, let slot = client.identified.index(forKey: m.lastEventId),
@@ -215,17 +227,14 @@ public final class Ledger {
                 if client.identified.values[slot][i].receivedAttempts.count < 8 {
                     client.identified.values[slot][i].receivedAttempts.append(conn.attempt)
                 }
-                conn.intact += 1
-                return
+                return true
             }
         }
         if anon != nil {
             conn.anonymous[digest]!.dispatched += 1
-            conn.intact += 1
-            return
+            return true
         }
-        conn.unexpected += 1
-        if conn.unexpectedSamples.count < 3 { conn.unexpectedSamples.append(m) }
+        return false
     }
 
     /// The connection to the client ended.
@@ -280,8 +289,9 @@ public final class Ledger {
         }
     }
 
-    /// Forgets everything.
-    public func reset() {
+    /// Forgets everything; writes a `reset` record so a file spanning resets reads as separate runs.
+    public func reset(at: UInt64 = 0) {
+        emit(nil, "", at, .reset)
         connectionsByID = [:]
         clientsByKey = [:]
         clientOrder = []

@@ -69,6 +69,8 @@ extension LedgerRecord {
             body = .finding(Finding(kind: kind, clientKey: client, attempt: r.optInt("attempt"), connection: connection,
                                     detail: try r.string("detail"), expected: r.optString("expected"),
                                     actual: r.optString("actual"), ids: r.strings("ids")))
+        case "reset":
+            body = .reset
         case "client":
             body = .client(ClientSummary(key: client, connections: try r.int("connections"), reconnects: try r.int("reconnects"),
                                          openConnections: try r.int("open"), expected: try r.int("expected"),

@@ -94,6 +94,8 @@ public struct LedgerRecord: Sendable, Equatable {
         case finding(Finding)
         /// A client's standing, written after each of its connections closes and by `Ledger.finish`.
         case client(ClientSummary)
+        /// The ledger was reset (`POST /reset`): what follows is a new run; attempts start again at 1.
+        case reset
     }
 
     /// The connection (nil for `client` records and findings about a whole client).
@@ -122,6 +124,7 @@ public struct LedgerRecord: Sendable, Equatable {
         case .prediction: return "prediction"
         case .finding: return "finding"
         case .client: return "client"
+        case .reset: return "reset"
         }
     }
 
@@ -215,6 +218,8 @@ public struct LedgerRecord: Sendable, Equatable {
             w.uint("reconnection_ms", s.reconnectionTimeMs)
             w.bool("failed", s.failed)
             w.string("verdict", s.verdict)
+        case .reset:
+            break
         }
         return w.finish()
     }

@@ -44,6 +44,14 @@ public enum LedgerReportRenderer {
     }
 
     public static func render(records: [LedgerRecord]) -> String {
+        let runs = records.split { if case .reset = $0.body { return true } else { return false } }
+        guard runs.count > 1 else { return renderRun(records) }
+        return runs.enumerated().map { index, run in
+            "run \(index + 1) of \(runs.count) (POST /reset between runs; attempts start again at 1)\n" + renderRun(Array(run))
+        }.joined(separator: "\n")
+    }
+
+    private static func renderRun(_ records: [LedgerRecord]) -> String {
         var clients: [String: Client] = [:]
         var order: [String] = []
         var conns: [UInt64: Conn] = [:]
@@ -83,6 +91,7 @@ public enum LedgerReportRenderer {
             case .prediction(let p): conn(r)?.prediction = p
             case .finding(let f): client(r.clientKey).findings.append(f)
             case .client(let s): client(r.clientKey).summary = s
+            case .reset: break
             }
         }
 
@@ -162,11 +171,11 @@ public enum LedgerReportRenderer {
         var lines: [String] = []
         if let s, s.missing > 0 {
             lines.append("missing: \(s.missing) of \(s.expected) events never dispatched intact"
-                + (s.missingIDs.isEmpty ? "" : ": \(IDList.labelled(s.missingIDs, limit: 20))"))
+                + (s.missingIDs.isEmpty ? "" : ": \(IDList.labelled(s.missingIDs, total: s.missing, limit: 20))"))
         }
         if let s, s.duplicated > 0 {
             lines.append("duplicated: \(s.duplicated) event\(s.duplicated == 1 ? "" : "s") dispatched more than once"
-                + (s.duplicatedIDs.isEmpty ? "" : ": \(IDList.labelled(s.duplicatedIDs, limit: 20))"))
+                + (s.duplicatedIDs.isEmpty ? "" : ": \(IDList.labelled(s.duplicatedIDs, total: s.duplicated, limit: 20))"))
         }
         for f in c.findings where f.kind != .missing && f.kind != .duplicated {
             lines.append(f.line)

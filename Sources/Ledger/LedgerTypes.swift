@@ -188,3 +188,20 @@ public struct Prediction: Sendable, Equatable {
         return "reconnect after \(reconnectionTimeMs)ms with \(header)"
     }
 }
+
+/// A message the spec-exact client model dispatched on a connection (kept at `.events` level), so a test
+/// can compare a real client with the model message by message.
+public struct DispatchedMessage: Sendable, Equatable {
+    /// 0-based position among the connection's dispatched messages.
+    public var index: Int
+    /// Event type (`message` when the block named none), data, and the last event ID at dispatch.
+    public var message: SSEMessage
+    /// It matches an event the upstream sent (see the counting rules on `Ledger`); false: unexpected.
+    public var intact: Bool
+
+    public init(index: Int, message: SSEMessage, intact: Bool) {
+        self.index = index
+        self.message = message
+        self.intact = intact
+    }
+}

@@ -197,6 +197,8 @@ final class ClientSession: ConnectionDelegate {
         phase = .exchanging
         let exchange = Exchange(request: head, plan: plan, requestFraming: requestFraming, limits: config.limits)
         exchange.selection = selection
+        exchange.metrics = server.metrics
+        server.metrics.exchangeStarted(profile: selection.profile.name)
         self.exchange = exchange
         logger.debug("request", metadata: ["conn": "\(id)", "method": "\(head.method)", "target": "\(head.target)",
                                            "upstream": "\(plan.upstreamLabel)", "profile": "\(selection.profile.name)",
@@ -212,6 +214,12 @@ final class ClientSession: ConnectionDelegate {
         exchange.startedAt = monotonicNanos()
         exchange.wallMs = wallClockMillis()
         if head.headers.first("Accept")?.lowercased().contains("text/event-stream") == true { openRecord(exchange) }
+        // A fault's own answer (refuse, 503, 204…) counts as an attempt: record it even when the
+        // request did not say it wanted an event stream, so the ledger's attempts match the profile's.
+        switch decision {
+        case .refuse, .respond: openRecord(exchange)
+        case .relay: break
+        }
         recordFaults(exchange)
         switch decision {
         case .refuse:
@@ -237,7 +245,8 @@ final class ClientSession: ConnectionDelegate {
 
     private func connectUpstream(_ address: SocketAddress, _ exchange: Exchange) {
         guard phase == .exchanging, self.exchange === exchange else { return }
-        let upstream = Connection(loop: server.loop, connectingTo: address, timeout: config.connectTimeout, delegate: self)
+        let tls = exchange.plan.upstreamTLS ? server.tlsContext.map { (context: $0, host: exchange.plan.upstreamHost) } : nil
+        let upstream = Connection(loop: server.loop, connectingTo: address, timeout: config.connectTimeout, delegate: self, tls: tls)
         upstream.setReadHighWatermark(config.highWater)
         upstream.setWriteLowWatermark(config.lowWater)
         upstream.write(exchange.plan.upstreamHead.serialized())
@@ -354,7 +363,7 @@ final class ClientSession: ConnectionDelegate {
                 ledger.responseStarted(id: id, status: exchange.clientResponseHead!.status,
                                        contentType: exchange.clientResponseHead!.headers.first("Content-Type"), synthetic: false, at: now)
             }
-            exchange.shaper?.record(into: exchange.ledgerID.map { (server.ledger, $0) })
+            exchange.shaper?.record(into: exchange.ledgerID.map { (server.ledger, $0) }, metrics: server.metrics)
             recordFaults(exchange)
             logger.debug("response", metadata: ["conn": "\(id)", "status": "\(head.status)", "framing": "\(framing)",
                                                 "shaped": "\(exchange.shaper != nil)"])
@@ -388,11 +397,13 @@ final class ClientSession: ConnectionDelegate {
             if exchange.dechunk {
                 _ = try relayPayload(&exchange.responseBody, from: upstream, to: client.output)
             } else {
+                let moved: Int
                 if exchange.observer != nil {
-                    _ = try relay(&exchange.responseBody, from: upstream, to: client.output, sendingDirectlyTo: client) { exchange.observe($0) }
+                    moved = try relay(&exchange.responseBody, from: upstream, to: client.output, sendingDirectlyTo: client) { exchange.observe($0) }
                 } else {
-                    _ = try relay(&exchange.responseBody, from: upstream, to: client.output, sendingDirectlyTo: client)
+                    moved = try relay(&exchange.responseBody, from: upstream, to: client.output, sendingDirectlyTo: client)
                 }
+                server.metrics.bytesToClients.increment(by: Int64(moved))
             }
         } catch {
             // The upstream broke its own framing mid-body: the client sees the connection end.
@@ -474,6 +485,7 @@ final class ClientSession: ConnectionDelegate {
                 shaper.finishUpstream(now: monotonicNanos())
                 pumpShaper(exchange)
             } else {
+                server.metrics.upstreamError("reset")
                 finish(reason: "upstream \(end)", clientClose: .rst, end: .upstreamError("\(end)"))
             }
             return
@@ -481,7 +493,10 @@ final class ClientSession: ConnectionDelegate {
         if !exchange.connected {
             switch end {
             case .timeout:
-                failUpstream(status: 504, kind: "upstream-timeout", "upstream \(exchange.plan.upstreamLabel) did not accept the connection within \(config.connectTimeout / 1_000_000_000) s")
+                failUpstream(status: 504, kind: "upstream-timeout", "upstream \(exchange.plan.upstreamLabel) did not accept the connection within \(config.connectTimeout / 1_000_000) ms")
+            case .tls(let reason):
+                let hint = reason.contains("certificate") ? " (trust its CA with --upstream-ca FILE, or use --insecure for a self-signed test server)" : ""
+                failUpstream(status: 502, kind: "upstream-tls", "upstream \(exchange.plan.upstreamLabel): TLS failed: \(reason)\(hint)")
             default:
                 let cause = end == .error(111) ? "refused the connection" : "could not be reached"
                 failUpstream(status: 502, kind: "upstream-unreachable", "upstream \(exchange.plan.upstreamLabel) \(cause) (\(end))")
@@ -498,14 +513,17 @@ final class ClientSession: ConnectionDelegate {
         } else if exchange.responseBody.isDone {
             maybeFinishExchange()
         } else if end == .eof {
+            server.metrics.upstreamError("closed-mid-body")
             finish(reason: "upstream closed mid-body", clientClose: .fin, end: .upstreamError("closed mid-body"))
         } else {
+            server.metrics.upstreamError("reset")
             // An upstream reset reaches the client as a reset, after what had already arrived.
             finish(reason: "upstream \(end)", clientClose: .rst, end: .upstreamError("\(end)"))
         }
     }
 
     private func failUpstream(status: Int, kind: String, _ message: String) {
+        server.metrics.upstreamError(kind)
         logger.info("upstream error", metadata: ["conn": "\(id)", "status": "\(status)", "cause": "\(message)"])
         if exchange?.responseHeadSent == true {
             finish(reason: message, clientClose: .rst, end: .upstreamError(message))
@@ -537,15 +555,24 @@ final class ClientSession: ConnectionDelegate {
     /// The decisions the plan took before the stream (request and head faults).
     private func recordFaults(_ exchange: Exchange) {
         guard let records = exchange.faultPlan?.drainRecords(), !records.isEmpty else { return }
+        for r in records { server.metrics.faultFired(r.fault) }
         record(exchange) { ledger, id in for r in records { ledger.fault(id: id, record: r) } }
     }
 
     private func recordEnd(_ exchange: Exchange, _ end: ConnectionEnd) {
         guard !exchange.ledgerClosed else { return }
         exchange.ledgerClosed = true
+        if let profile = exchange.selection?.profile.name { server.metrics.exchangeEnded(profile: profile) }
         if exchange.totalOversizedBlocks > 0 {
             logger.warning("oversized SSE blocks passed through unparsed", metadata: [
                 "conn": "\(id)", "blocks": "\(exchange.totalOversizedBlocks)", "limit": "\(config.maxFrameBytes)"])
+        }
+        if let selection = exchange.selection, exchange.isEventStream || exchange.ledgerID != nil {
+            logger.info("stream ended", metadata: [
+                "conn": "\(id)", "client": "\(selection.clientKey)", "attempt": "\(selection.attempt)",
+                "profile": "\(selection.profile.name)", "seed": "\(selection.seed)", "end": "\(end.name)",
+                "status": "\(exchange.clientResponseHead?.status ?? 0)",
+            ])
         }
         guard let id = exchange.ledgerID else { return }
         exchange.shaper?.flushRecords()
@@ -576,7 +603,7 @@ final class ClientSession: ConnectionDelegate {
         if client.input.isEmpty {
             finish(reason: "idle", clientClose: .fin)
         } else {
-            respondAndClose(ErrorResponse(status: 408, kind: "request-timeout", message: "request head not received within \(config.headTimeout / 1_000_000_000) s"))
+            respondAndClose(ErrorResponse(status: 408, kind: "request-timeout", message: "request head not received within \(config.headTimeout / 1_000_000) ms"))
         }
     }
 
@@ -608,7 +635,7 @@ final class ClientSession: ConnectionDelegate {
     /// SIGINT/SIGTERM: idle connections close now, streams end, plain exchanges may finish.
     func beginShutdown() {
         closeWhenIdle = true
-        if phase == .awaitingHead && client.input.isEmpty || isStreaming {
+        if isIdle || isStreaming {
             finish(reason: "shutdown", clientClose: .fin, end: .shutdown)
         }
     }

@@ -12,6 +12,7 @@ import Profiles
 /// | `GET /settings` | the runtime default profile and seed, and what is in force |
 /// | `PUT /settings` `{"profile": "lossy", "seed": 7}` | sets the runtime defaults (`null` clears one) |
 /// | `POST /reset` | forgets attempt counters and the ledger |
+/// | `GET /metrics` | Prometheus text: connections by profile, events, faults by kind, bytes, upstream errors, ledger records |
 /// | `GET /clients` | the ledger's summary of every client |
 /// | `GET /clients/KEY` | one client (percent-encoded key): connections, predictions, findings, verdict |
 /// | `GET /connections/ID` | one connection's records |
@@ -39,6 +40,8 @@ final class ControlAPI {
             return json(settings())
         case ("PUT", "/settings"), ("POST", "/settings"):
             return updateSettings(request.body)
+        case ("GET", "/metrics"):
+            return .response(status: 200, contentType: "text/plain; version=0.0.4", body: proxy.metrics.text())
         case ("GET", "/clients"):
             return raw(proxy.ledger.clientsJSON())
         case ("GET", let path) where path.hasPrefix("/clients/"):
@@ -58,7 +61,7 @@ final class ControlAPI {
         default:
             return json(["error": "no such endpoint: \(request.head.method) \(request.path)",
                          "endpoints": ["GET /health", "GET /profiles", "POST /profiles/reload", "GET /settings", "PUT /settings", "POST /reset",
-                                       "GET /clients", "GET /clients/KEY", "GET /connections/ID"]],
+                                       "GET /metrics", "GET /clients", "GET /clients/KEY", "GET /connections/ID"]],
                         status: 404)
         }
     }

@@ -71,6 +71,8 @@ private func hexValue(_ b: UInt8) -> UInt8? {
 struct ExchangePlan {
     var upstreamHost: String
     var upstreamPort: Int
+    /// Connect with TLS (an https:// route).
+    var upstreamTLS = false
     /// For messages: "http://127.0.0.1:5000".
     var upstreamLabel: String
     var upstreamHead: RequestHead
@@ -115,7 +117,8 @@ struct ExchangePlan {
             }
             upstreamHost = route.upstream.host
             upstreamPort = route.upstream.port
-            upstreamLabel = "http://\(route.upstream.authority)"
+            upstreamLabel = "\(route.upstream.scheme)://\(route.upstream.authority)"
+            upstreamTLS = route.upstream.scheme == "https"
             authority = route.upstream.authority
             basePath = route.upstream.basePath
         case .asterisk:
@@ -125,7 +128,8 @@ struct ExchangePlan {
             }
             upstreamHost = route.upstream.host
             upstreamPort = route.upstream.port
-            upstreamLabel = "http://\(route.upstream.authority)"
+            upstreamLabel = "\(route.upstream.scheme)://\(route.upstream.authority)"
+            upstreamTLS = route.upstream.scheme == "https"
             authority = route.upstream.authority
         }
         let (controls, strippedTarget) = SputterControls.extract(headers: &headers, pathAndQuery: pathAndQuery)
@@ -166,6 +170,7 @@ final class Exchange {
     /// The ledger's id for this exchange, when it is recorded (event streams only).
     var ledgerID: UInt64?
     var ledger: Ledger?
+    var metrics: ProxyMetrics?
     /// The exchange's end has been recorded (and logged).
     var ledgerClosed = false
     var startedAt: UInt64 = 0
@@ -200,6 +205,7 @@ final class Exchange {
             switch output {
             case .frame(let frame):
                 framesObserved += 1
+                if frame.kind == .event { metrics?.events.increment() }
                 if let ledgerID { ledger?.upstreamFrame(id: ledgerID, frame: frame, at: now) }
             case .oversized(_, _, let isEnd):
                 if isEnd { oversizedBlocks += 1 }

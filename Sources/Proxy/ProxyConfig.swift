@@ -45,6 +45,10 @@ public struct ProxyConfig: Sendable {
     public var ledgerPath: String?
     /// Every frame and write (`.events`), or counts and faulted frames only (`.summary`).
     public var ledgerLevel = LedgerLevel.events
+    /// `--upstream-ca FILE`: trust these certificates for https:// upstreams (default: the system's).
+    public var upstreamCA: String?
+    /// `--insecure`: do not verify https:// upstreams' certificates (self-signed test servers).
+    public var insecure = false
     /// An SSE block larger than this is passed on in pieces, untouched by faults.
     public var maxFrameBytes = 4 << 20
     /// Listen with SO_REUSEPORT, so that several loops (`--threads N`) share the port.
@@ -86,9 +90,6 @@ public struct ProxyConfig: Sendable {
                 self.upstream = try UpstreamURL(parsing: url)
             } catch {
                 throw ParseError(description: error.reason)
-            }
-            if self.upstream.scheme != "http" {
-                throw ParseError(description: "upstream '\(url)': only http:// upstreams are supported so far")
             }
             self.prefix = prefix
         }

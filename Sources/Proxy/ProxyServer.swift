@@ -25,6 +25,9 @@ public final class ProxyServer: LoopResident {
     var attempts: [String: Int] = [:]
     /// What each client should have received, what it got, and what it will do next.
     public let ledger: Ledger
+    let metrics = ProxyMetrics()
+    /// For https:// upstreams (nil when no route uses https).
+    let tlsContext: TLSClientContext?
     private let ledgerFile: LedgerFile?
     private var nextExchangeID: UInt64 = 0
 
@@ -39,9 +42,17 @@ public final class ProxyServer: LoopResident {
         self.loop = loop
         self.logger = logger
         self.profiles = config.profiles
+        tlsContext = config.routes.contains { $0.upstream.scheme == "https" }
+            ? try TLSClientContext(verify: !config.insecure, caFile: config.upstreamCA) : nil
         let file = try config.ledgerPath.map { try LedgerFile(path: $0) }
         ledgerFile = file
-        ledger = Ledger(level: config.ledgerLevel, sink: file.map { f in { f.write($0) } })
+        let metrics = self.metrics
+        ledger = Ledger(level: config.ledgerLevel, sink: file.map { f in
+            { record in
+                f.write(record)
+                metrics.ledgerRecords.increment()
+            }
+        })
         listener = try Listener(loop: loop, host: config.listenHost, port: config.listenPort, reusePort: config.reusePort) { [unowned self] fd, peer in
             self.accept(fd: fd, peer: peer)
         }
@@ -81,8 +92,12 @@ public final class ProxyServer: LoopResident {
     /// Forgets attempt counters and the ledger (a new test starts from attempt 1).
     func resetRunState() {
         attempts.removeAll()
-        ledger.reset()
+        ledger.reset(at: monotonicNanos())
+        ledgerFile?.flush()
     }
+
+    /// `POST /reset` for in-process users.
+    public func resetForTests() { resetRunState() }
 
     /// A new id for an exchange recorded in the ledger.
     func makeExchangeID() -> UInt64 {

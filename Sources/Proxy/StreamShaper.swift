@@ -42,18 +42,22 @@ final class StreamShaper {
     private var ledger: Ledger?
     private var ledgerID: UInt64 = 0
 
-    /// Reports frames, decisions and deliveries to `target` from now on.
-    func record(into target: (Ledger, UInt64)?) {
-        guard let target else { return }
-        (ledger, ledgerID) = target
+    private var metrics: ProxyMetrics?
+
+    /// Reports frames, decisions and deliveries to the ledger (`target`, when recorded) and `metrics`.
+    func record(into target: (Ledger, UInt64)?, metrics: ProxyMetrics) {
+        self.metrics = metrics
+        if let target { (ledger, ledgerID) = target }
         flushRecords()
     }
 
-    /// Hands the plan's pending decisions to the ledger.
+    /// Hands the plan's pending decisions to the ledger and the metrics.
     func flushRecords() {
         let records = plan.drainRecords()
-        guard let ledger else { return }
-        for r in records { ledger.fault(id: ledgerID, record: r) }
+        for r in records {
+            metrics?.faultFired(r.fault)
+            ledger?.fault(id: ledgerID, record: r)
+        }
     }
 
     init(plan: FaultPlan, chunked: Bool, maxFrameBytes: Int, highWater: Int) {
@@ -69,6 +73,7 @@ final class StreamShaper {
             switch output {
             case .frame(let frame):
                 framesSeen += 1
+                if frame.kind == .event { metrics?.events.increment() }
                 ledger?.upstreamFrame(id: ledgerID, frame: frame, at: now)
                 let first = queue.count
                 plan.frame(frame, now: now, into: &queue)  // straight into the queue: no array per frame
@@ -107,7 +112,7 @@ final class StreamShaper {
 
     /// Accounts for the emissions appended to the queue from index `first` on.
     private func enqueued(from first: Int) {
-        if ledger != nil { flushRecords() }
+        flushRecords()
         for i in first..<queue.count {
             if case .write(let bytes, _, _) = queue[i] { queuedBytes += bytes.count }
         }
@@ -172,6 +177,7 @@ final class StreamShaper {
                 queuedBytes -= bytes.count
                 bytesDelivered += bytes.count
                 ledger?.delivered(id: ledgerID, bytes: bytes, at: now)
+                metrics?.bytesToClients.increment(by: Int64(bytes.count))
             case .pause(let until):
                 guard let until else { return .stalled }
                 if until > now { return wakeup(until) }

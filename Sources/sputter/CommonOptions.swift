@@ -16,7 +16,13 @@ struct LoggingOptions: ParsableArguments {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(name: .long, help: "Log format: text, or json (one JSON object per line, with conn, client, attempt and profile where known).")
+    var logFormat: String = "text"
+
     func validate() throws {
+        guard logFormat == "text" || logFormat == "json" else {
+            throw ValidationError("--log-format '\(logFormat)': expected text or json")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level '\(logLevel)': expected one of trace, debug, info, notice, warning, error, critical")
         }
@@ -24,7 +30,13 @@ struct LoggingOptions: ParsableArguments {
 
     func bootstrap() -> Logger {
         let level = Logger.Level(rawValue: logLevel) ?? .info
+        let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
+            if json {
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler

@@ -43,7 +43,8 @@ struct Demo: ParsableCommand {
         let originThread = try LoopThread.start(name: "demo-origin") { loop in
             try DemoOrigin(loop: loop, host: originHost, port: originPort)
         }
-        let serve = try Serve.parse(["--listen", listen, "--upstream", "http://\(originThread.value.address)", "--log-level", logging.logLevel])
+        let serve = try Serve.parse(["--listen", listen, "--upstream", "http://\(originThread.value.address)",
+                                     "--log-level", logging.logLevel, "--log-format", logging.logFormat])
         say("demo origin on http://\(originThread.value.address)")
         say("try:  curl -N http://\(listen)/events")
         try serve.run()

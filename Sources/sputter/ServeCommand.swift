@@ -24,6 +24,12 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "Host pattern a forward-proxy (absolute-form) request may name (repeatable, * matches anything; default: loopback only).")
     var allowHost: [String] = []
 
+    @Option(name: .long, help: "PEM file of CA certificates to trust for https:// upstreams (default: the system's).")
+    var upstreamCA: String?
+
+    @Flag(name: .long, help: "Do not verify https:// upstreams' certificates (self-signed test servers).")
+    var insecure = false
+
     @Option(name: .long, help: "Seconds to wait for an upstream connection before answering 504.")
     var connectTimeout: Double = 10
 
@@ -95,6 +101,11 @@ struct Serve: ParsableCommand {
         let prefixes = config.routes.map(\.prefix)
         if Set(prefixes).count != prefixes.count { throw ValidationError("--upstream: the same prefix is given twice") }
         if !allowHost.isEmpty { config.allowHosts = allowHost }
+        config.upstreamCA = upstreamCA
+        config.insecure = insecure
+        if let upstreamCA, !FileManager.default.isReadableFile(atPath: upstreamCA) {
+            throw ValidationError("--upstream-ca \(upstreamCA): cannot read the file")
+        }
         config.connectTimeout = try seconds(connectTimeout, option: "--connect-timeout")
         config.streamIdleTimeout = try streamIdleTimeout.map { try seconds($0, option: "--stream-idle-timeout") }
         for (value, option) in [(maxHeaderBytes, "--max-header-bytes"), (maxHeaderCount, "--max-header-count"),

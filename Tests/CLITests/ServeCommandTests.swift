@@ -75,7 +75,7 @@ final class ServeCommandTests: XCTestCase {
         let proxyPort = try freePort()
         let sputter = try LiveProcess([
             "serve", "--listen", "127.0.0.1:\(proxyPort)", "--upstream", "http://127.0.0.1:\(originPort)",
-            "--log-level", "warning",
+            "--log-level", "warning", "--control", "127.0.0.1:0",
         ])
         defer { sputter.kill() }
         XCTAssertTrue(
@@ -142,6 +142,41 @@ extension ServeCommandTests {
         XCTAssertEqual(close?["end"] as? String, "shutdown")
         XCTAssertTrue(records.contains { $0["type"] as? String == "client" && $0["client"] as? String == "durable" })
         XCTAssertTrue(records.contains { $0["type"] as? String == "fault" }, "lossy drops every 4th event")
+    }
+}
+
+extension ServeCommandTests {
+    /// `--log-format json`: every stderr line is one JSON object; a stream's end names its client, attempt and profile.
+    func testJSONLogs() throws {
+        let originPort = try freePort()
+        let origin = try LiveProcess(["demo-origin", "--listen", "127.0.0.1:\(originPort)"])
+        defer { origin.kill() }
+        XCTAssertTrue(origin.waitForOutput("listening"), origin.stderr)
+        let proxyPort = try freePort()
+        let sputter = try LiveProcess(["serve", "--listen", "127.0.0.1:\(proxyPort)", "--upstream", "http://127.0.0.1:\(originPort)",
+                                       "--log-format", "json", "--control", "off"])
+        defer { sputter.kill() }
+        XCTAssertTrue(sputter.waitForOutput("sputter listening"), sputter.stderr)
+        let client = try RawClient(port: proxyPort)
+        defer { client.close() }
+        try client.send("GET /events?interval_ms=1&count=2&sputter_profile=lossy&sputter_client=json-test HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        XCTAssertEqual(try client.readToEOF(), .eof)
+        sputter.signal(SIGTERM)
+        XCTAssertTrue(sputter.waitForExit(timeout: 60))
+        let lines = sputter.stderr.split(separator: "\n")
+        XCTAssertFalse(lines.isEmpty)
+        var objects: [[String: Any]] = []
+        for line in lines {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                return XCTFail("not a JSON object: \(line)")
+            }
+            objects.append(object)
+        }
+        let ended = objects.first { $0["message"] as? String == "stream ended" }
+        XCTAssertEqual(ended?["client"] as? String, "json-test")
+        XCTAssertEqual(ended?["profile"] as? String, "lossy")
+        XCTAssertEqual(ended?["attempt"] as? Int, 1)
+        XCTAssertEqual(ended?["level"] as? String, "info")
     }
 }
 

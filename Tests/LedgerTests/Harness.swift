@@ -10,7 +10,7 @@ final class Harness {
     let box = Box()
     let ledger: Ledger
     private var parsers: [UInt64: SSEParser] = [:]
-    private var attempts: [String: Int] = [:]
+    var attempts: [String: Int] = [:]
     private var nextID: UInt64 = 1
 
     init(level: LedgerLevel = .events, reconnectionMs: UInt64 = 3000) {

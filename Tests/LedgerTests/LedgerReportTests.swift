@@ -101,3 +101,28 @@ final class LedgerReportTests: XCTestCase {
         XCTAssertTrue(report.contains("  verdict: 4 findings: 3 duplicated"), report)
     }
 }
+
+extension LedgerReportTests {
+    /// `POST /reset` writes a `reset` record; a file spanning it reads as separate runs.
+    func testResetSplitsTheReportIntoRuns() throws {
+        let h = Harness()
+        let a = h.open("k", at: 0, profile: "p", seed: 1)
+        h.respond(a, at: 1)
+        h.relay(a, events(1...2), at: 2)
+        h.close(a, .upstreamEnd, at: 3)
+        h.ledger.reset(at: Harness.ns(10))
+        h.attempts.removeAll()   // as the proxy does on POST /reset
+        let b = h.open("k", at: 20, profile: "p", seed: 1)
+        h.respond(b, at: 21)
+        h.relay(b, events(1...2), at: 22)
+        h.close(b, .upstreamEnd, at: 23)
+        let lines = h.records.map { $0.jsonLine() }
+        XCTAssertTrue(lines.contains { $0.hasPrefix("{\"type\":\"reset\"") })
+        let parsed = try lines.map { try LedgerRecord(jsonLine: $0) }
+        XCTAssertEqual(parsed, h.records)
+        let report = LedgerReportRenderer.render(records: parsed)
+        XCTAssertTrue(report.contains("run 1 of 2"), report)
+        XCTAssertTrue(report.contains("run 2 of 2"), report)
+        XCTAssertFalse(report.contains("attempt 2"), "attempts start again at 1 after a reset: \(report)")
+    }
+}

@@ -329,3 +329,78 @@ extension RelayTests {
         }
     }
 }
+
+extension RelayTests {
+    /// An upstream that never completes the handshake: its accept queue is full, so SYNs go unanswered.
+    func testUpstreamConnectTimeoutGives504NamingIt() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &addr) { p in p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        listen(fd, 0)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { p in p.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        let port = Int(UInt16(bigEndian: addr.sin_port))
+        // Fill the accept queue (never accepted) with non-blocking connects.
+        var fillers: [Int32] = []
+        defer { fillers.forEach { close($0) } }
+        for _ in 0..<4 {
+            let c = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            _ = withUnsafePointer(to: &addr) { p in p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(c, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            fillers.append(c)
+        }
+        usleep(100_000)
+        let stack = try Stack { config, _ in
+            config.routes = [try! .init(parsing: "http://127.0.0.1:\(port)")]
+            config.connectTimeout = 300_000_000
+        }
+        let s = try TestSocket(port: stack.proxyPort)
+        s.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        let r = try s.readResponse()
+        XCTAssertEqual(r.head.status, 504)
+        let text = String(decoding: r.body, as: UTF8.self)
+        XCTAssertTrue(text.contains("http://127.0.0.1:\(port)"), text)
+        XCTAssertEqual(r.head.headers.first("Sputter-Error"), "upstream-timeout")
+    }
+}
+
+extension RelayTests {
+    func testSlowHeadGets408() throws {
+        let stack = try Stack { config, _ in config.headTimeout = 200_000_000 }
+        let s = try TestSocket(port: stack.proxyPort)
+        s.send("GET /json HTTP/1.1\r\nHost: x\r\n")   // never finished
+        let r = try s.readResponse()
+        XCTAssertEqual(r.head.status, 408)
+    }
+
+    func testShutdownLetsAPlainRequestFinishAndEndsStreams() throws {
+        let origin = try ScriptedOrigin { conn in
+            let head = conn.readHead()
+            if head.contains("/slow") {
+                usleep(300_000)
+                conn.send("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone")
+            } else {
+                conn.send("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: 1\n\n")
+                _ = conn.waitForPeerClose()
+            }
+            conn.close()
+        }
+        let stack = try Stack { config, _ in config.routes = [try! .init(parsing: "http://127.0.0.1:\(origin.port)")] }
+        let stream = try TestSocket(port: stack.proxyPort)
+        stream.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        XCTAssertTrue(try stream.read(until: "data: 1\n\n"))
+        let plain = try TestSocket(port: stack.proxyPort)
+        plain.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        eventually("both requests in flight") { stack.onProxy { $0.openSessions } == 2 }
+        let done = DispatchSemaphore(value: 0)
+        let server = stack.proxy.value
+        stack.proxy.handle.execute { server.shutdown { done.signal() } }
+        XCTAssertNil(stream.readToEnd(), "the stream ends with a clean close")
+        let r = try plain.readResponse()
+        XCTAssertEqual(r.body, Array("done".utf8), "the plain request finished")
+        XCTAssertEqual(done.wait(timeout: .now() + 20), .success)
+        XCTAssertThrowsError(try TestSocket(port: stack.proxyPort), "no longer accepting")
+    }
+}

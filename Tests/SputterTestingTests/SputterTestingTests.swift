@@ -1,0 +1,56 @@
+import Faults
+import Foundation
+import SputterTesting
+import XCTest
+
+/// The in-process library as a Swift test suite would use it.
+final class SputterTestingTests: XCTestCase {
+    func read(_ url: String) throws -> String {
+        // URLSession is not needed: a plain blocking read of the whole (finite) stream.
+        guard let u = URL(string: url), let host = u.host, let port = u.port else { throw URLError(.badURL) }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var tv = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        addr.sin_addr.s_addr = inet_addr(host)
+        _ = withUnsafePointer(to: &addr) { p in p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let target = u.path + (u.query.map { "?" + $0 } ?? "")
+        let request = "GET \(target) HTTP/1.1\r\nHost: \(host)\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n"
+        _ = request.withCString { send(fd, $0, strlen($0), 0) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = recv(fd, &buf, buf.count, 0)
+            if n <= 0 { break }
+            out += buf[0..<n]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    func testLedgerAsValues() throws {
+        let origin = try DemoOriginInstance.start()
+        defer { origin.stop() }
+        let sputter = try SputterInstance.start(upstream: origin.url, profiles: [
+            Profile(name: "drop-3rd", faults: [FaultSpec(.drop(DropFault(everyNth: 3)))]),
+        ])
+        defer { sputter.stop() }
+        let text = try read(sputter.url("/events?interval_ms=1&heartbeat_ms=0&count=6", profile: "drop-3rd", client: "swift-test"))
+        XCTAssertTrue(text.contains("id: 5\n"))
+        XCTAssertFalse(text.contains("id: 3\n"))
+        var summary: ClientSummary?
+        let deadline = Date().addingTimeInterval(20)
+        repeat {
+            summary = sputter.client("swift-test")?.summary
+            if summary?.openConnections == 0 { break }
+            usleep(5000)
+        } while Date() < deadline
+        XCTAssertEqual(summary?.expected, 6)
+        XCTAssertEqual(summary?.missingIDs, ["3", "6"])
+        XCTAssertEqual(sputter.findings("swift-test").map(\.kind), [.missing])
+        sputter.reset()
+        XCTAssertTrue(sputter.clients().isEmpty)
+    }
+}
