@@ -146,7 +146,7 @@ public final class Connection {
         let output = bufferevent_get_output(bev)
         var sent = 0
         let socket = bufferevent_getfd(bev)
-        if evbuffer_get_length(output) == 0, socket >= 0 {
+        if !isTLS, evbuffer_get_length(output) == 0, socket >= 0 {  // a TLS socket only takes what OpenSSL wrote
             var vectors = (iovec(iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress), iov_len: first.count),
                            iovec(iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress), iov_len: second.count),
                            iovec(iov_base: UnsafeMutableRawPointer(mutating: third.baseAddress), iov_len: third.count))
