@@ -7,6 +7,8 @@ final class ConnectionLedger {
     unowned let client: ClientLedger
     let id: UInt64
     let clientKey: String
+    /// 1-based position in the client's `connections`.
+    var ordinal: UInt32 = 0
     let attempt: Int
     let openedAt: UInt64
     let wallMs: UInt64
@@ -41,7 +43,8 @@ final class ConnectionLedger {
 
     var deliveredBytes = 0
     var deliveredWrites = 0
-    var predictor: PredictingClient?
+    /// The spec-exact client, fed the delivered bytes (nil until a response it opens, and after close).
+    var model: SSEClientModel?
     var dispatched = 0
     var intact = 0
     var unexpected = 0
@@ -90,7 +93,7 @@ final class ConnectionLedger {
     }
 
     /// The client's state now: at the end when closed, else as of the bytes delivered so far.
-    var state: SSEClientState { finalState ?? predictor?.state ?? startState }
+    var state: SSEClientState { finalState ?? model?.state ?? startState }
 
     var isOpen: Bool { closedAt == nil }
 
@@ -130,31 +133,17 @@ final class ConnectionLedger {
     var prediction: Prediction {
         Prediction(attempt: attempt, dispatched: dispatched, intact: intact, unexpected: unexpected,
                    lastEventID: state.lastEventID, reconnectionTimeMs: state.reconnectionTimeMs,
-                   discardedTail: closedAt == nil ? (predictor?.hasPendingTail ?? false) : discardedTail,
+                   discardedTail: closedAt == nil ? (model?.hasPendingTail ?? false) : discardedTail,
                    failReason: failReason)
     }
-}
-
-/// One event the upstream emitted with an id, as the ledger keeps it for a client.
-struct IdentifiedEvent {
-    var digest: UInt64
-    /// Times the upstream sent it (a replay after a reconnect counts again).
-    var sent: Int
-    /// Times a spec-exact client dispatched it intact, over all attempts.
-    var received: Int
-    /// Attempts that dispatched it (first few).
-    var receivedAttempts: [Int]
-    var lastReceivedConnection: UInt64?
 }
 
 /// What the ledger holds for one client key, across its attempts.
 final class ClientLedger {
     let key: String
     var connections: [ConnectionLedger] = []
-    /// Events with an id, by id (several when the upstream reused an id for other content).
-    var identified: [String: [IdentifiedEvent]] = [:]
-    /// Distinct ids in the order the upstream first sent them.
-    var idOrder: [String] = []
+    /// Events with an id, in the order the upstream first sent them.
+    var ids = IDTable()
     /// Totals of events without id, over closed connections.
     var anonSent = 0
     var anonIntact = 0

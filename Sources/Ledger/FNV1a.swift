@@ -1,3 +1,5 @@
+import SSE
+
 /// FNV-1a, 64 bits: the digest of a frame's raw bytes and of an event's (type, data).
 ///
 /// Not cryptographic: it tells two byte strings apart for a report, nothing more.
@@ -28,6 +30,19 @@ public struct FNV1a64: Sendable, Equatable {
         s.withUTF8 { add(UnsafeRawBufferPointer($0)) }
     }
 
+    /// Adds the bytes as `String(decoding: bytes, as: UTF8.self)` would hold them: the same bytes when
+    /// they are ASCII (the common case, no copy), else their decoding, with U+FFFD for invalid sequences.
+    /// So a digest of received bytes equals the digest of the Strings a client decodes from them.
+    public mutating func addDecoded(_ bytes: UnsafeBufferPointer<UInt8>) {
+        var high: UInt8 = 0
+        for b in bytes { high |= b }
+        if high < 0x80 {
+            add(UnsafeRawBufferPointer(bytes))
+        } else {
+            add(String(decoding: bytes, as: UTF8.self))
+        }
+    }
+
     public static func digest(_ bytes: [UInt8]) -> UInt64 {
         var h = FNV1a64()
         h.add(bytes)
@@ -52,6 +67,29 @@ public struct FNV1a64: Sendable, Equatable {
         for (i, line) in dataLines.enumerated() {
             if i > 0 { h.add(0x0A) }
             h.add(line)
+        }
+        return h.value
+    }
+
+    /// `event(type:data:)` of a message as the client model dispatches it, from its bytes.
+    public static func event(_ m: SSEDispatch) -> UInt64 {
+        var h = FNV1a64()
+        if m.typeBytes.isEmpty { h.add("message") } else { h.addDecoded(m.typeBytes) }
+        h.add(0xFF)
+        h.addDecoded(m.dataBytes)
+        return h.value
+    }
+
+    /// `event(type:dataLines:)` of an upstream frame, from its raw bytes (no String per data line).
+    public static func event(type: String, frame: SSEFrame) -> UInt64 {
+        var h = FNV1a64()
+        h.add(type)
+        h.add(0xFF)
+        var first = true
+        frame.forEachDataValue { line in
+            if !first { h.add(0x0A) }
+            first = false
+            h.addDecoded(line)
         }
         return h.value
     }

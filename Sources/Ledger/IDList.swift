@@ -14,7 +14,7 @@ public enum IDList {
             }
         }
         for id in ids {
-            if let v = plainInteger(id), runStart != nil, v == runEnd &+ 1 {
+            if let v = IDTable.plainInteger(id), runStart != nil, v == runEnd &+ 1 {
                 runEnd = v
                 shown += 1
                 continue
@@ -22,7 +22,7 @@ public enum IDList {
             flush()
             if parts.count >= limit { break }
             shown += 1
-            if let v = plainInteger(id) {
+            if let v = IDTable.plainInteger(id) {
                 runStart = v
                 runEnd = v
             } else {
@@ -39,12 +39,5 @@ public enum IDList {
     /// `id 7` or `ids 4-6, 9`.
     public static func labelled<C: Collection>(_ ids: C, total: Int? = nil, limit: Int = 12) -> String where C.Element == String {
         ((total ?? ids.count) == 1 ? "id " : "ids ") + describe(ids, total: total, limit: limit)
-    }
-
-    /// The value of an id made only of ASCII digits with no leading zero (so it prints back the same).
-    static func plainInteger(_ s: String) -> UInt64? {
-        guard let f = s.utf8.first, !(f == 0x30 && s.utf8.count > 1) else { return nil }
-        guard s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-        return UInt64(s)
     }
 }

@@ -98,7 +98,7 @@ public struct EventStatus: Sendable, Equatable {
     public var sent: Int
     /// Times a spec-exact client dispatched it intact, over all attempts (0: missing, > 1: duplicated).
     public var received: Int
-    /// The attempts that dispatched it (the first 8).
+    /// The attempt that first dispatched it, and the last one when another (empty while none did).
     public var receivedAttempts: [Int]
 }
 
@@ -122,11 +122,13 @@ extension Ledger {
     public func client(_ key: String) -> ClientReport? {
         guard let c = clientsByKey[key] else { return nil }
         var events: [EventStatus] = []
-        for id in c.idOrder {
-            for v in c.identified[id] ?? [] {
-                events.append(EventStatus(id: id, digest: v.digest, sent: v.sent, received: v.received,
-                                          receivedAttempts: v.receivedAttempts))
-            }
+        func attempt(_ ordinal: UInt32) -> Int { c.connections[Int(ordinal) - 1].attempt }
+        c.ids.forEachVersion { index, e in
+            let attempts = e.received == 0 ? [] : e.firstConnection == e.lastConnection
+                ? [attempt(e.firstConnection)] : [attempt(e.firstConnection), attempt(e.lastConnection)]
+            events.append(EventStatus(id: c.ids.name(index), digest: e.digest, sent: Int(e.sent), received: Int(e.received),
+                                      receivedAttempts: attempts))
+            return true
         }
         return ClientReport(summary: summary(c), connections: c.connections.map(report), findings: findings(c), events: events)
     }
@@ -157,7 +159,7 @@ extension Ledger {
         if all.isEmpty {
             let plural = reconnects == 1 ? "" : "s"
             verdict = "ok: \(h.expected) event\(h.expected == 1 ? "" : "s"), \(reconnects) reconnect\(plural), "
-                + (h.expected == 0 ? "nothing to receive" : c.idOrder.isEmpty ? "all received once" : "all ids received once")
+                + (h.expected == 0 ? "nothing to receive" : c.ids.isEmpty ? "all received once" : "all ids received once")
         } else {
             var parts: [String] = []
             for f in c.findings {

@@ -91,6 +91,7 @@ public final class Ledger {
                                     method: method, path: path, lastEventIDSent: lastEventIDSent, profile: profile,
                                     seed: seed, startState: start)
         client.connections.append(conn)
+        conn.ordinal = UInt32(truncatingIfNeeded: client.connections.count)
         connectionsByID[id] = conn
         emit(id, clientKey, at, .connectionOpen(.init(attempt: attempt, wallMs: wallMs, method: method, path: path,
                                                       lastEventIDSent: lastEventIDSent, profile: profile, seed: seed)))
@@ -110,7 +111,7 @@ public final class Ledger {
         conn.responseAt = at
         switch SSEClientModel.outcome(status: status, contentType: contentType) {
         case .open:
-            conn.predictor = PredictingClient(state: conn.startState)
+            conn.model = SSEClientModel(state: conn.startState)
         case .fail(let reason):
             conn.failReason = reason
         }
@@ -129,21 +130,11 @@ public final class Ledger {
             conn.eventCount += 1
             let t = (frame.eventType ?? "").isEmpty ? "message" : frame.eventType!
             type = t
-            let digest = FNV1a64.event(type: t, dataLines: frame.data)
+            let digest = FNV1a64.event(type: t, frame: frame)
             if let eid = frame.id, !eid.isEmpty {
                 if conn.firstID == nil { conn.firstID = eid }
                 conn.lastID = eid
-                if let slot = client.identified.index(forKey: eid) {
-                    // In place: one hash lookup, no copy of the array.
-                    if let i = client.identified.values[slot].firstIndex(where: { $0.digest == digest }) {
-                        client.identified.values[slot][i].sent += 1
-                    } else {
-                        client.identified.values[slot].append(IdentifiedEvent(digest: digest, sent: 1, received: 0, receivedAttempts: []))
-                    }
-                } else {
-                    client.identified[eid] = [IdentifiedEvent(digest: digest, sent: 1, received: 0, receivedAttempts: [])]
-                    client.idOrder.append(eid)
-                }
+                client.ids.sent(id: eid, digest: digest)
             } else {
                 conn.anonymous[digest, default: (0, 0)].sent += 1
             }
@@ -182,13 +173,13 @@ public final class Ledger {
         conn.deliveredBytes += bytes.count
         conn.deliveredWrites += 1
         var count = 0
-        if var p = conn.predictor {
-            conn.predictor = nil  // keep the model uniquely referenced while it is fed
-            p.feed(bytes) { message in
+        if var model = conn.model {
+            conn.model = nil  // keep the model uniquely referenced while it is fed
+            model.feed(bytes) { message in
                 count += 1
                 classify(message, conn, client)
             }
-            conn.predictor = p
+            conn.model = model
         }
         if level == .events {
             emit(id, conn.clientKey, at, .delivered(.init(bytes: bytes.count, total: conn.deliveredBytes, dispatched: count,
@@ -201,32 +192,28 @@ public final class Ledger {
         bytes.withUnsafeBytes { delivered(id: id, bytes: $0, at: at) }
     }
 
-    private func classify(_ m: SSEMessage, _ conn: ConnectionLedger, _ client: ClientLedger) {
+    /// Strings are built from the message only to be kept (`.events`) or quoted in a finding.
+    private func classify(_ m: SSEDispatch, _ conn: ConnectionLedger, _ client: ClientLedger) {
         conn.dispatched += 1
         let intact = match(m, conn, client)
         if intact {
             conn.intact += 1
         } else {
             conn.unexpected += 1
-            if conn.unexpectedSamples.count < 3 { conn.unexpectedSamples.append(m) }
+            if conn.unexpectedSamples.count < 3 { conn.unexpectedSamples.append(m.message) }
         }
-        if level == .events { conn.keep(m, intact: intact) }
+        if level == .events { conn.keep(m.message, intact: intact) }
     }
 
     /// Counts `m` as received when it matches an event the upstream sent; false when it matches nothing.
-    private func match(_ m: SSEMessage, _ conn: ConnectionLedger, _ client: ClientLedger) -> Bool {
-        let digest = FNV1a64.event(type: m.type, data: m.data)
-        let anon = conn.anonymous[digest]
-        if !m.lastEventId.isEmpty, let slot = client.identified.index(forKey: m.lastEventId),
-           let i = client.identified.values[slot].firstIndex(where: { $0.digest == digest }) {
+    private func match(_ m: SSEDispatch, _ conn: ConnectionLedger, _ client: ClientLedger) -> Bool {
+        let digest = FNV1a64.event(m)
+        let anon = conn.anonymous.isEmpty ? nil : conn.anonymous[digest]
+        if !m.lastEventId.isEmpty, let slot = client.ids.slot(id: m.lastEventId, digest: digest) {
             // An event without id that repeats the previous event's content: prefer it while it is owed.
-            let repeatsHere = client.identified.values[slot][i].lastReceivedConnection == conn.id
+            let repeatsHere = client.ids[slot].lastConnection == conn.ordinal
             if !(repeatsHere && anon.map { $0.dispatched < $0.sent } == true) {
-                client.identified.values[slot][i].received += 1
-                client.identified.values[slot][i].lastReceivedConnection = conn.id
-                if client.identified.values[slot][i].receivedAttempts.count < 8 {
-                    client.identified.values[slot][i].receivedAttempts.append(conn.attempt)
-                }
+                client.ids.received(slot, connection: conn.ordinal)
                 return true
             }
         }
@@ -243,13 +230,14 @@ public final class Ledger {
         let client = conn.client
         conn.end = end
         conn.closedAt = at
-        if var p = conn.predictor {
-            conn.discardedTail = p.end()
-            conn.finalState = p.state
+        if var model = conn.model {
+            conn.discardedTail = model.hasPendingTail
+            model.end()
+            conn.finalState = model.state
         } else {
             conn.finalState = conn.startState
         }
-        conn.predictor = nil
+        conn.model = nil
         let anon = conn.anonymousTotals
         client.anonSent += anon.sent
         client.anonIntact += anon.intact
@@ -365,9 +353,8 @@ public final class Ledger {
         if h.duplicated > 0 {
             var parts: [String] = []
             if !h.duplicatedIDs.isEmpty {
-                parts.append(h.duplicatedIDs.prefix(12).map { id in
-                    let n = client.identified[id]?.map(\.received).max() ?? 0
-                    return "\(IDList.describe([id])) ×\(n)"
+                parts.append(zip(h.duplicatedIDs, h.duplicatedTimes).prefix(12).map { id, n in
+                    "\(IDList.describe([id])) ×\(n)"
                 }.joined(separator: ", ") + (h.duplicatedIDs.count > 12 ? " …" : ""))
             }
             if h.anonDuplicated > 0 { parts.append("\(h.anonDuplicated) without id") }
@@ -387,23 +374,45 @@ public final class Ledger {
         var unexpected = 0
         var anonMissing = 0
         var anonDuplicated = 0
+        /// The first `Finding.maxIDs` ids with a missing version, and with a duplicated one.
         var missingIDs: [String] = []
         var duplicatedIDs: [String] = []
+        /// For each of `duplicatedIDs`: the most times one of its versions was dispatched.
+        var duplicatedTimes: [Int] = []
     }
 
     func history(_ client: ClientLedger) -> History {
         var h = History()
-        for id in client.idOrder {
-            guard let versions = client.identified[id] else { continue }
-            var missingHere = false
-            var dupHere = false
-            for v in versions {
-                h.expected += 1
-                if v.received > 0 { h.received += 1 } else { h.missing += 1; h.missingIdentified += 1; missingHere = true }
-                if v.received > 1 { h.duplicated += 1; dupHere = true }
+        let ids = client.ids
+        h.expected = ids.versions
+        h.received = ids.receivedVersions
+        h.missingIdentified = ids.versions - ids.receivedVersions
+        h.missing = h.missingIdentified
+        h.duplicated = ids.duplicatedVersions
+        if h.missing > 0 || h.duplicated > 0 {
+            // Scanned only when something is wrong, and only until both lists are full or all is found.
+            var missingLeft = h.missing
+            var duplicatedLeft = h.duplicated
+            var lastMissing = -1
+            var lastDuplicated = -1
+            ids.forEachVersion { index, e in
+                if e.received == 0 {
+                    missingLeft -= 1
+                    if h.missingIDs.count < Finding.maxIDs, lastMissing != index { h.missingIDs.append(ids.name(index)) }
+                    lastMissing = index
+                } else if e.received > 1 {
+                    duplicatedLeft -= 1
+                    if lastDuplicated == index {
+                        h.duplicatedTimes[h.duplicatedTimes.count - 1] = max(h.duplicatedTimes.last!, Int(e.received))
+                    } else if h.duplicatedIDs.count < Finding.maxIDs {
+                        h.duplicatedIDs.append(ids.name(index))
+                        h.duplicatedTimes.append(Int(e.received))
+                        lastDuplicated = index
+                    }
+                }
+                return (missingLeft > 0 && h.missingIDs.count < Finding.maxIDs)
+                    || (duplicatedLeft > 0 && h.duplicatedIDs.count < Finding.maxIDs)
             }
-            if missingHere, h.missingIDs.count < Finding.maxIDs { h.missingIDs.append(id) }
-            if dupHere, h.duplicatedIDs.count < Finding.maxIDs { h.duplicatedIDs.append(id) }
         }
         var anon = (sent: client.anonSent, intact: client.anonIntact, missing: client.anonMissing, duplicated: client.anonDuplicated)
         for c in client.connections where c.isOpen {

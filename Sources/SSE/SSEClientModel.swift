@@ -25,6 +25,20 @@ public struct SSEClientState: Sendable, Equatable {
     }
 }
 
+/// A message at the moment the model dispatches it, before any String is built. The bytes are the
+/// model's own buffers: valid only during the `onDispatch` call that receives the value, never to be kept.
+public struct SSEDispatch {
+    /// The event type as received; empty means `message`.
+    public let typeBytes: UnsafeBufferPointer<UInt8>
+    /// The data as received (lines joined by LF), possibly invalid UTF-8.
+    public let dataBytes: UnsafeBufferPointer<UInt8>
+    public let lastEventId: String
+
+    public var type: String { typeBytes.isEmpty ? "message" : String(decoding: typeBytes, as: UTF8.self) }
+    public var data: String { String(decoding: dataBytes, as: UTF8.self) }
+    public var message: SSEMessage { SSEMessage(type: type, data: data, lastEventId: lastEventId) }
+}
+
 public enum SSEConnectionOutcome: Sendable, Equatable {
     case open
     /// The `EventSource` fails the connection and does not reconnect.
@@ -71,6 +85,7 @@ public struct SSEClientModel: Sendable {
         return String(decoding: trimmed.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 
+    /// Every message dispatched through `feed(_:)` (`feed(_:onDispatch:)` keeps none).
     public private(set) var dispatched: [SSEMessage] = []
     private var lastEventIDString: String
     private var reconnectionTimeMs: UInt64
@@ -81,6 +96,8 @@ public struct SSEClientModel: Sendable {
     /// Bytes of a line whose end has not arrived yet.
     private var partialLine: [UInt8] = []
     private var skipLF = false
+    /// A non-empty, non-comment line was processed since the last dispatch.
+    private var blockOpen = false
     private var bomBytesSeen = 0
     private var bomDecided = false
     private var ended = false
@@ -98,12 +115,27 @@ public struct SSEClientModel: Sendable {
         lastEventIDBuffer = lastEventIDBufferStartsEmpty ? "" : state.lastEventID
     }
 
+    /// An unfinished line or block is pending: it would be discarded if the stream ended now.
+    public var hasPendingTail: Bool {
+        blockOpen || (!partialLine.isEmpty && partialLine[0] != SSELines.colon)
+    }
+
     public mutating func feed(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { feed($0) }
     }
 
-    /// Bytes the client received on this connection (payload). Ignored after `end()`.
+    /// Bytes the client received on this connection (payload), keeping each message in `dispatched`.
+    /// Ignored after `end()`.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
+        var out: [SSEMessage] = []
+        feed(bytes) { out.append($0.message) }
+        dispatched.append(contentsOf: out)
+    }
+
+    /// Bytes the client received on this connection (payload); `onDispatch` gets each message as it is
+    /// dispatched, and nothing is kept, so memory stays bounded however long the stream runs.
+    /// Ignored after `end()`.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, onDispatch: (SSEDispatch) -> Void) {
         guard !ended, let raw = bytes.baseAddress, bytes.count > 0 else { return }
         let base = raw.assumingMemoryBound(to: UInt8.self)
         let n = bytes.count
@@ -134,12 +166,12 @@ public struct SSEClientModel: Sendable {
                 return
             }
             if partialLine.isEmpty {
-                processLine(base, p, e)
+                processLine(base, p, e, onDispatch)
             } else {
                 partialLine.append(contentsOf: UnsafeBufferPointer(start: base + p, count: e - p))
                 let line = partialLine
                 partialLine.removeAll(keepingCapacity: true)
-                line.withUnsafeBufferPointer { processLine($0.baseAddress!, 0, $0.count) }
+                line.withUnsafeBufferPointer { processLine($0.baseAddress!, 0, $0.count, onDispatch) }
             }
             p = e + 1
             if base[e] == SSELines.cr {
@@ -158,15 +190,18 @@ public struct SSEClientModel: Sendable {
         partialLine = []
         dataBuffer = []
         hasData = false
+        blockOpen = false
         eventTypeBuffer = []
     }
 
-    private mutating func processLine(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int) {
+    private mutating func processLine(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int,
+                                      _ onDispatch: (SSEDispatch) -> Void) {
         if from == end {
-            dispatch()
+            dispatch(onDispatch)
             return
         }
         if base[from] == SSELines.colon { return }
+        blockOpen = true
         let c = SSELines.findColon(base, from, end)
         let v = SSELines.valueStart(base, colonAt: c, end)
         switch SSELines.field(base, from, c) {
@@ -185,16 +220,20 @@ public struct SSEClientModel: Sendable {
         }
     }
 
-    private mutating func dispatch() {
+    private mutating func dispatch(_ onDispatch: (SSEDispatch) -> Void) {
         lastEventIDString = lastEventIDBuffer
+        blockOpen = false
         if !hasData {
             eventTypeBuffer.removeAll(keepingCapacity: true)
             return
         }
         dataBuffer.removeLast()  // the LF after the last data line
-        let type = eventTypeBuffer.isEmpty ? "message" : String(decoding: eventTypeBuffer, as: UTF8.self)
-        dispatched.append(
-            SSEMessage(type: type, data: String(decoding: dataBuffer, as: UTF8.self), lastEventId: lastEventIDString))
+        let id = lastEventIDString
+        eventTypeBuffer.withUnsafeBufferPointer { type in
+            dataBuffer.withUnsafeBufferPointer { data in
+                onDispatch(SSEDispatch(typeBytes: type, dataBytes: data, lastEventId: id))
+            }
+        }
         dataBuffer.removeAll(keepingCapacity: true)
         hasData = false
         eventTypeBuffer.removeAll(keepingCapacity: true)

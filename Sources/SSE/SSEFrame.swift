@@ -59,6 +59,17 @@ public struct SSEFrame: Sendable, Equatable {
         set { storedComments = newValue }
     }
 
+    /// Hands each `data` value to `body` as UTF-8 bytes, in order, without building Strings (the bytes as
+    /// they crossed the wire, so possibly invalid UTF-8; `data` is their decoding). The buffer is valid
+    /// only during the call.
+    public func forEachDataValue(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        if let storedData {
+            for var line in storedData { line.withUTF8(body) }
+        } else {
+            SSELines.visitFieldValues(of: raw, from: bodyStart, wantComments: false, body)
+        }
+    }
+
     public init(
         raw: [UInt8], kind: Kind, eventType: String? = nil, data: [String] = [], id: String? = nil,
         retry: UInt64? = nil, comments: [String] = [], index: Int = 0

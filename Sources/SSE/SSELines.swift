@@ -116,26 +116,35 @@ enum SSELines {
     /// Decodes the `data` values (or the comment texts) of one complete block, in order.
     /// `raw[from...]` is split into lines at CRLF, LF or CR.
     static func fieldValues(of raw: [UInt8], from: Int, wantComments: Bool) -> [String] {
-        raw.withUnsafeBufferPointer { buf -> [String] in
-            guard let base = buf.baseAddress else { return [] }
-            var out: [String] = []
+        var out: [String] = []
+        visitFieldValues(of: raw, from: from, wantComments: wantComments) { out.append(String(decoding: $0, as: UTF8.self)) }
+        return out
+    }
+
+    /// Hands each `data` value (or comment text) of one complete block to `body` as raw bytes, in order,
+    /// without copying; the buffer is valid only during the call.
+    static func visitFieldValues(of raw: [UInt8], from: Int, wantComments: Bool, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        raw.withUnsafeBufferPointer { buf in
+            guard let base = buf.baseAddress else { return }
             var i = from
             let n = buf.count
             while i < n {
                 let e = findLineEnd(base, i, n)
                 if e > i {
                     if base[i] == colon {
-                        if wantComments { out.append(decode(base, i + 1, e)) }
+                        if wantComments { body(UnsafeBufferPointer(start: base + i + 1, count: e - i - 1)) }
                     } else if !wantComments {
                         let c = findColon(base, i, e)
-                        if field(base, i, c) == .data { out.append(decode(base, valueStart(base, colonAt: c, e), e)) }
+                        if field(base, i, c) == .data {
+                            let v = valueStart(base, colonAt: c, e)
+                            body(UnsafeBufferPointer(start: base + v, count: e - v))
+                        }
                     }
                 }
                 if e >= n { break }
                 i = e + 1
                 if base[e] == cr && i < n && base[i] == lf { i += 1 }
             }
-            return out
         }
     }
 }
