@@ -9,7 +9,7 @@
 /// other content (another digest) gets further versions, kept aside (rare).
 struct IDTable {
     struct Entry {
-        /// Digest of (type, data): `FNV1a64.event`.
+        /// Digest of (type, data): `Digest64.event`.
         var digest: UInt64
         /// Times the upstream sent it (a replay after a reconnect counts again).
         var sent: UInt32

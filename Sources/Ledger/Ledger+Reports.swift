@@ -92,7 +92,7 @@ public struct ConnectionReport: Sendable, Equatable {
 /// One event with an id that the upstream sent to a client, and what became of it.
 public struct EventStatus: Sendable, Equatable {
     public var id: String
-    /// FNV-1a 64 of (type, data); two entries share an id when the upstream reused it for other content.
+    /// `Digest64` of (type, data); two entries share an id when the upstream reused it for other content.
     public var digest: UInt64
     /// Times the upstream sent it (a backend replay after a reconnect counts again).
     public var sent: Int
@@ -219,7 +219,7 @@ extension Ledger {
         w.raw("events", "[" + r.events.prefix(maxEvents).map { e in
             var ew = JSONWriter()
             ew.string("id", e.id)
-            ew.string("digest", FNV1a64.hex(e.digest))
+            ew.string("digest", Digest64.hex(e.digest))
             ew.int("sent", e.sent)
             ew.int("received", e.received)
             ew.raw("attempts", "[" + e.receivedAttempts.map(String.init).joined(separator: ",") + "]")
@@ -282,7 +282,7 @@ extension FrameInfo {
         w.string("event", eventType)
         w.optUInt("retry", retry)
         w.int("size", size)
-        w.string("digest", FNV1a64.hex(digest))
+        w.string("digest", Digest64.hex(digest))
         w.uint("t", at)
         return w.finish()
     }

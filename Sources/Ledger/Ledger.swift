@@ -130,7 +130,7 @@ public final class Ledger {
             conn.eventCount += 1
             let t = (frame.eventType ?? "").isEmpty ? "message" : frame.eventType!
             type = t
-            let digest = FNV1a64.event(type: t, frame: frame)
+            let digest = Digest64.event(type: t, frame: frame)
             if let eid = frame.id, !eid.isEmpty {
                 if conn.firstID == nil { conn.firstID = eid }
                 conn.lastID = eid
@@ -140,7 +140,7 @@ public final class Ledger {
             }
         }
         let info = FrameInfo(index: frame.index, kind: FrameInfo.kindName(frame.kind), id: frame.id, eventType: type,
-                             retry: frame.retry, size: frame.raw.count, digest: FNV1a64.digest(frame.raw), at: at)
+                             retry: frame.retry, size: frame.raw.count, digest: Digest64.digest(frame.raw), at: at)
         switch level {
         case .events:
             conn.frames.append(info)
@@ -207,7 +207,7 @@ public final class Ledger {
 
     /// Counts `m` as received when it matches an event the upstream sent; false when it matches nothing.
     private func match(_ m: SSEDispatch, _ conn: ConnectionLedger, _ client: ClientLedger) -> Bool {
-        let digest = FNV1a64.event(m)
+        let digest = Digest64.event(m)
         let anon = conn.anonymous.isEmpty ? nil : conn.anonymous[digest]
         if !m.lastEventId.isEmpty, let slot = client.ids.slot(id: m.lastEventId, digest: digest) {
             // An event without id that repeats the previous event's content: prefer it while it is owed.

@@ -157,7 +157,7 @@ public struct LedgerRecord: Sendable, Equatable {
             w.string("event", f.eventType)
             w.optUInt("retry", f.retry)
             w.int("size", f.size)
-            w.string("digest", FNV1a64.hex(f.digest))
+            w.string("digest", Digest64.hex(f.digest))
         case .fault(let frameIndex, let fault, let action):
             w.int("frame", frameIndex)
             w.string("fault", fault)

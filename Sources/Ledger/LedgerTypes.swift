@@ -123,7 +123,7 @@ public struct FrameInfo: Sendable, Equatable {
     public var retry: UInt64?
     /// Raw bytes, as the upstream sent them.
     public var size: Int
-    /// FNV-1a 64 of the raw bytes.
+    /// `Digest64` of the raw bytes.
     public var digest: UInt64
     public var at: UInt64
 

@@ -97,12 +97,12 @@ final class IDTableTests: XCTestCase {
         var model = SSEClientModel()
         var fromDispatch: UInt64?
         var message: SSEMessage?
-        text.withUnsafeBytes { model.feed($0) { fromDispatch = FNV1a64.event($0); message = $0.message } }
-        let fromStrings = FNV1a64.event(type: message!.type, data: message!.data)
+        text.withUnsafeBytes { model.feed($0) { fromDispatch = Digest64.event($0); message = $0.message } }
+        let fromStrings = Digest64.event(type: message!.type, data: message!.data)
         XCTAssertEqual(message!.data, "a\nb\u{FFFD}\u{FFFD}")
         XCTAssertEqual(fromDispatch, fromStrings)
-        XCTAssertEqual(FNV1a64.event(type: frame!.eventType!, frame: frame!), fromStrings)
-        XCTAssertEqual(FNV1a64.event(type: frame!.eventType!, dataLines: frame!.data), fromStrings)
+        XCTAssertEqual(Digest64.event(type: frame!.eventType!, frame: frame!), fromStrings)
+        XCTAssertEqual(Digest64.event(type: frame!.eventType!, dataLines: frame!.data), fromStrings)
     }
 
     /// At summary level a long stream keeps bounded memory per connection: frames kept are the faulted

@@ -54,12 +54,34 @@ final class LedgerRecordTests: XCTestCase {
         XCTAssertTrue(err.contains(#""end":"upstream_error","error":"connect: refused \"x\"""#), err)
     }
 
-    func testDigestIsFNV1a64OfTheRawBytes() {
-        XCTAssertEqual(FNV1a64.digest([]), 0xcbf29ce484222325)
-        XCTAssertEqual(FNV1a64.digest(Array("a".utf8)), 0xaf63dc4c8601ec8c)
-        XCTAssertEqual(FNV1a64.hex(0xaf63dc4c8601ec8c), "af63dc4c8601ec8c")
-        XCTAssertEqual(FNV1a64.hex(1), "0000000000000001")
-        XCTAssertEqual(FNV1a64.event(type: "m", dataLines: ["a", "b"]), FNV1a64.event(type: "m", data: "a\nb"))
+    func testDigestDoesNotDependOnHowBytesAreSplit() {
+        let bytes = Array("id: 17\nevent: tick\ndata: 0123456789abcdef and then some more\n\n".utf8)
+        let whole = Digest64.digest(bytes)
+        for cut1 in 0...bytes.count {
+            for cut2 in stride(from: cut1, through: bytes.count, by: 5) {
+                var h = Digest64()
+                h.add(Array(bytes[..<cut1]))
+                for b in bytes[cut1..<cut2] { h.add(b) }
+                h.add(Array(bytes[cut2...]))
+                XCTAssertEqual(h.value, whole, "cut at \(cut1), \(cut2)")
+            }
+        }
+        XCTAssertEqual(Digest64.event(type: "m", dataLines: ["a", "b"]), Digest64.event(type: "m", data: "a\nb"))
+    }
+
+    func testDigestTellsCloseInputsApart() {
+        var seen = Set<UInt64>()
+        var inputs: [[UInt8]] = [[], [0], [0, 0], Array(repeating: 0, count: 8), Array(repeating: 0, count: 9)]
+        for n in 0..<64 {
+            var b = Array(repeating: UInt8(ascii: "x"), count: 24)
+            b[n % 24] ^= UInt8(1 << (n / 24 % 8))
+            inputs.append(b)
+        }
+        inputs.append(Array(repeating: UInt8(ascii: "x"), count: 24))
+        for i in inputs { seen.insert(Digest64.digest(i)) }
+        XCTAssertEqual(seen.count, Set(inputs).count, "zero-length, trailing zeros and single-bit flips all differ")
+        XCTAssertEqual(Digest64.hex(0xaf63dc4c8601ec8c), "af63dc4c8601ec8c")
+        XCTAssertEqual(Digest64.hex(1), "0000000000000001")
     }
 
     func testBadLinesAreReported() {
