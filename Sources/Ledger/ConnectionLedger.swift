@@ -143,7 +143,7 @@ final class ClientLedger {
     let key: String
     var connections: [ConnectionLedger] = []
     /// Events with an id, in the order the upstream first sent them.
-    var ids = IDTable()
+    let ids = IDTable()
     /// Totals of events without id, over closed connections.
     var anonSent = 0
     var anonIntact = 0

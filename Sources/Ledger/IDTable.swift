@@ -7,7 +7,10 @@
 ///
 /// Each distinct id has one entry, in the order the upstream first sent it; an id the upstream reused for
 /// other content (another digest) gets further versions, kept aside (rare).
-struct IDTable {
+///
+/// A class: the ledger reaches it through its client on every event, and a struct there would be
+/// copied (and its storage retained) on each read.
+final class IDTable {
     struct Entry {
         /// Digest of (type, data): `Digest64.event`.
         var digest: UInt64
@@ -76,7 +79,7 @@ struct IDTable {
     }
 
     /// The upstream sent (id, digest): counts it as sent once more.
-    mutating func sent(id: String, digest: UInt64) {
+    func sent(id: String, digest: UInt64) {
         if let index = find(id) {
             if entries[index].digest == digest {
                 entries[index].sent &+= 1
@@ -120,7 +123,7 @@ struct IDTable {
     }
 
     /// Counts one intact dispatch of the entry at `slot` by the client's connection `connection` (1-based).
-    mutating func received(_ slot: Slot, connection: UInt32) {
+    func received(_ slot: Slot, connection: UInt32) {
         func update(_ e: inout Entry) {
             e.received &+= 1
             if e.received == 1 { receivedVersions += 1; e.firstConnection = connection }

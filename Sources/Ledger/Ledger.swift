@@ -119,8 +119,9 @@ public final class Ledger {
                                                      failReason: conn.failReason)))
     }
 
-    /// A frame the upstream sent (every one, whether a fault changes it or not).
-    public func upstreamFrame(id: UInt64, frame: SSEFrame, at: UInt64) {
+    /// A frame the upstream sent (every one, whether a fault changes it or not). `shaped`: false when no
+    /// fault can act on the stream's frames (passthrough), so no later `fault` call will name this one.
+    public func upstreamFrame(id: UInt64, frame: SSEFrame, at: UInt64, shaped: Bool = true) {
         guard let conn = connectionsByID[id] else { return }
         let client = conn.client
         conn.frameCount += 1
@@ -139,6 +140,8 @@ public final class Ledger {
                 conn.anonymous[digest, default: (0, 0)].sent += 1
             }
         }
+        // At summary level a frame is kept only in case a fault names it, which cannot happen when unshaped.
+        if level == .summary && !shaped { return }
         let info = FrameInfo(index: frame.index, kind: FrameInfo.kindName(frame.kind), id: frame.id, eventType: type,
                              retry: frame.retry, size: frame.raw.count, digest: Digest64.digest(frame.raw), at: at)
         switch level {

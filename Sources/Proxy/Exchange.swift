@@ -201,16 +201,18 @@ final class Exchange {
 
     func observe(_ payload: UnsafeRawBufferPointer) {
         let now = ledgerID == nil ? 0 : monotonicNanos()
+        var events = 0
         observer?.feed(payload) { output in
             switch output {
             case .frame(let frame):
                 framesObserved += 1
-                if frame.kind == .event { metrics?.events.increment() }
-                if let ledgerID { ledger?.upstreamFrame(id: ledgerID, frame: frame, at: now) }
+                if frame.kind == .event { events += 1 }
+                if let ledgerID { ledger?.upstreamFrame(id: ledgerID, frame: frame, at: now, shaped: false) }
             case .oversized(_, _, let isEnd):
                 if isEnd { oversizedBlocks += 1 }
             }
         }
+        if events > 0 { metrics?.events.increment(by: Int64(events)) }
         if let ledgerID { ledger?.delivered(id: ledgerID, bytes: payload, at: now) }
     }
 

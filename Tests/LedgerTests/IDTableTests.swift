@@ -5,7 +5,7 @@ import XCTest
 
 final class IDTableTests: XCTestCase {
     func testConsecutiveIntegersShareOneRunAndOthersAreNamed() {
-        var t = IDTable()
+        let t = IDTable()
         for i in 1...1000 { t.sent(id: String(i), digest: UInt64(i)) }
         t.sent(id: "a7", digest: 1)
         t.sent(id: "x07", digest: 2)
@@ -25,7 +25,7 @@ final class IDTableTests: XCTestCase {
     }
 
     func testReplaysCountAsSentAgainAndReusedIDsAreVersions() {
-        var t = IDTable()
+        let t = IDTable()
         t.sent(id: "1", digest: 10)
         t.sent(id: "2", digest: 20)
         t.sent(id: "1", digest: 10)  // a replay
@@ -48,7 +48,7 @@ final class IDTableTests: XCTestCase {
     }
 
     func testIntegersThatKeepJumpingFallBackToNames() {
-        var t = IDTable()
+        let t = IDTable()
         for i in 0..<(IDTable.maxRuns * 3) { t.sent(id: String(i * 10), digest: UInt64(i)) }
         for i in 0..<(IDTable.maxRuns * 3) {
             XCTAssertEqual(t.slot(id: String(i * 10), digest: UInt64(i))?.index, i)
@@ -72,7 +72,7 @@ final class IDTableTests: XCTestCase {
     }
 
     func testZeroPaddedIDsFormTheirOwnRun() {
-        var t = IDTable()
+        let t = IDTable()
         for i in 1...120 { t.sent(id: String(repeating: "0", count: 4 - String(i).count) + String(i), digest: UInt64(i)) }
         t.sent(id: "7", digest: 700)  // another id than "0007"
         t.sent(id: "10000", digest: 800)  // past four digits: a new run
@@ -131,5 +131,24 @@ final class IDTableTests: XCTestCase {
         XCTAssertEqual(s.missingIDs, ["1000", "2000", "3000", "4000", "5000"])
         XCTAssertEqual(h.ledger.connection(a)!.prediction.lastEventID, "4999")
         XCTAssertEqual(h.ledger.connection(a)!.prediction.dispatched, 4995)
+    }
+
+    /// A passthrough stream at summary level keeps nothing per frame (no fault can name one).
+    func testUnshapedFramesAreNotKeptAtSummaryLevel() {
+        let h = Harness(level: .summary)
+        let a = h.open(at: 0)
+        h.respond(a, at: 0)
+        var parser = SSEParser()
+        parser.feed(Array("id: 1\ndata: a\n\n: beat\n\nid: 2\ndata: b\n\n".utf8)) {
+            if case .frame(let f) = $0 { h.ledger.upstreamFrame(id: a, frame: f, at: 1, shaped: false) }
+        }
+        h.deliver(a, "id: 1\ndata: a\n\n: beat\n\nid: 2\ndata: b\n\n", at: 2)
+        let c = h.ledger.connectionsByID[a]!
+        XCTAssertTrue(c.recent.isEmpty)
+        XCTAssertEqual(c.frameCount, 3)
+        XCTAssertEqual(c.eventCount, 2)
+        h.close(a, at: 3)
+        XCTAssertEqual(h.summary().received, 2)
+        XCTAssertEqual(h.findings(), [])
     }
 }
