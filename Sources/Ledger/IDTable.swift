@@ -80,7 +80,8 @@ final class IDTable {
 
     /// The upstream sent (id, digest): counts it as sent once more.
     func sent(id: String, digest: UInt64) {
-        if let index = find(id) {
+        let numeral = Self.numeral(id)
+        if let index = find(id, numeral) {
             if entries[index].digest == digest {
                 entries[index].sent &+= 1
             } else if let k = more[index]?.firstIndex(where: { $0.digest == digest }) {
@@ -94,11 +95,10 @@ final class IDTable {
         let index = entries.count
         entries.append(Entry(digest: digest))
         versions += 1
-        if let n = Self.numeral(id) {
-            if var last = runs.last, n.width == last.width, n.value == last.base &+ UInt64(last.count),
+        if let n = numeral {
+            if let last = runs.last, n.width == last.width, n.value == last.base &+ UInt64(last.count),
                last.start + last.count == index {
-                last.count += 1
-                runs[runs.count - 1] = last
+                runs[runs.count - 1].count += 1
                 return
             }
             if runs.count < Self.maxRuns {
@@ -112,7 +112,7 @@ final class IDTable {
 
     /// The version of `id` with `digest`, if the upstream sent it.
     func slot(id: String, digest: UInt64) -> Slot? {
-        guard let index = find(id) else { return nil }
+        guard let index = find(id, runs.isEmpty ? nil : Self.numeral(id)) else { return nil }
         if entries[index].digest == digest { return Slot(index: index, version: 0) }
         guard let k = more[index]?.firstIndex(where: { $0.digest == digest }) else { return nil }
         return Slot(index: index, version: k + 1)
@@ -153,8 +153,8 @@ final class IDTable {
         }
     }
 
-    private func find(_ id: String) -> Int? {
-        if !runs.isEmpty, let n = Self.numeral(id) {
+    private func find(_ id: String, _ numeral: Numeral?) -> Int? {
+        if let n = numeral {
             for run in runs.reversed() where run.holds(n) {
                 return run.start + Int(n.value - run.base)
             }
