@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import REPO_ROOT, SPUTTER, ControlAPI, DemoOriginClient, Process, Sputter
+from harness import REPO_ROOT, SPUTTER, START_TIMEOUT, ControlAPI, DemoOriginClient, DemoOriginProcess, Sputter, SputterProcess
 
 E2E_DIR = Path(__file__).resolve().parent
 RESULTS: list[dict] = []
@@ -31,11 +31,8 @@ def sputter_binary() -> Path:
 @pytest.fixture(scope="session")
 def demo_origin(sputter_binary: Path, tmp_path_factory: pytest.TempPathFactory):
     logs = tmp_path_factory.mktemp("origin")
-    origin = Process("demo-origin", [str(sputter_binary), "demo-origin", "--listen", "127.0.0.1:0"], logs)
-    try:
-        yield DemoOriginClient(origin.wait_for_line(r"listening on (http://[\d.]+:\d+)").group(1))
-    finally:
-        origin.stop()
+    with DemoOriginProcess(sputter_binary, log_dir=logs, start_timeout=START_TIMEOUT) as origin:
+        yield DemoOriginClient(origin.url)
 
 
 @pytest.fixture(scope="session")
@@ -53,19 +50,11 @@ def sputter_server(sputter_binary: Path, demo_origin: DemoOriginClient, profiles
                    tmp_path_factory: pytest.TempPathFactory):
     logs = tmp_path_factory.mktemp("sputter")
     ledger = logs / "ledger.jsonl"
-    process = Process("sputter", [
-        str(sputter_binary), "serve",
-        "--listen", "127.0.0.1:0",
-        "--control", "127.0.0.1:0",
-        "--upstream", demo_origin.url,
-        "--profiles", str(profiles_dir),
-        "--ledger", str(ledger),
-        "--log-level", "warning",
-    ], logs)
+    process = SputterProcess(sputter_binary, [demo_origin.url], log_dir=logs, profiles=profiles_dir, ledger=ledger,
+                             extra_args=["--log-level", "warning"], start_timeout=START_TIMEOUT)
     try:
-        url = process.wait_for_line(r"sputter listening on (http://[\d.]+:\d+)").group(1)
-        control = process.wait_for_line(r"control API on (http://[\d.]+:\d+)").group(1)
-        server = Sputter(url=url, control=ControlAPI(control), origin=demo_origin, ledger_file=ledger, process=process)
+        server = Sputter(url=process.url, control=ControlAPI(process.control_url), origin=demo_origin, ledger_file=ledger,
+                         process=process)
         assert server.control.health()
         yield server
     finally:

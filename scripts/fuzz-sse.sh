@@ -14,7 +14,7 @@ mkdir -p "$OUT" "$CORPUS" "$FINDINGS"
 
 # (ld.gold prints "Cannot export local symbol '__asan_…'" for the sanitizer runtime: noise, kept in build.log.)
 if ! swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name SSEFuzz \
-    Sources/SSE/*.swift fuzz/SSEFuzz/main.swift -o "$OUT/sse-fuzz" >"$OUT/build.log" 2>&1; then
+    Sources/SSE/*.swift Tests/SSETests/FrameChecks.swift fuzz/SSEFuzz/main.swift -o "$OUT/sse-fuzz" >"$OUT/build.log" 2>&1; then
     grep -v 'Cannot export local symbol' "$OUT/build.log"
     exit 1
 fi

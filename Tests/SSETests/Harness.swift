@@ -36,51 +36,6 @@ func client(_ s: String, state: SSEClientState = SSEClientState(), end: Bool = t
     client([b(s)], state: state, end: end)
 }
 
-/// What a spec-exact client does with a sequence of frames, computed from the frames' fields only
-/// (an independent check of `SSEClientModel`).
-func replay(_ frames: [SSEFrame], from start: SSEClientState = SSEClientState()) -> ([SSEMessage], SSEClientState) {
-    var idBuffer = start.lastEventID
-    var state = start
-    var messages: [SSEMessage] = []
-    for f in frames {
-        if let id = f.id { idBuffer = id }
-        if let r = f.retry { state.reconnectionTimeMs = r }
-        state.lastEventID = idBuffer
-        if f.kind == .event {
-            let type = (f.eventType ?? "").isEmpty ? "message" : f.eventType!
-            messages.append(SSEMessage(type: type, data: f.data.joined(separator: "\n"), lastEventId: idBuffer))
-        }
-    }
-    return (messages, state)
-}
-
-/// A frame with its raw bytes normalised for comparison across splits: the LF that completes a final
-/// CR may sit at the end of one frame or at the start of the next (see `SSEParser`).
-struct FrameMeaning: Equatable {
-    var raw: [UInt8]
-    var kind: SSEFrame.Kind
-    var eventType: String?
-    var id: String?
-    var retry: UInt64?
-    var data: [String]
-    var comments: [String]
-    var index: Int
-
-    init(_ f: SSEFrame) {
-        var r = f.raw
-        if f.bodyStart == 1 { r.removeFirst() }
-        if r.count >= 2 && r[r.count - 2] == 0x0D && r[r.count - 1] == 0x0A { r.removeLast() }
-        raw = r
-        kind = f.kind
-        eventType = f.eventType
-        id = f.id
-        retry = f.retry
-        data = f.data
-        comments = f.comments
-        index = f.index
-    }
-}
-
 /// Drip-feed verifier (after swift-nio's ByteToMessageDecoderVerifier): the input whole, one byte at a
 /// time, and split into two at every offset must give the same frames, lossless bytes, and the same
 /// client behaviour. Returns the whole-input run.

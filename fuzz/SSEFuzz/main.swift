@@ -1,41 +1,22 @@
-// libFuzzer target for the SSE module. Built by scripts/fuzz-sse.sh together with Sources/SSE/*.swift
-// (one module, so no import). Input: byte 0 picks maxFrameBytes, byte 1 seeds the split points, the rest
+// libFuzzer target for the SSE module. Built by scripts/fuzz-sse.sh together with Sources/SSE/*.swift and
+// Tests/SSETests/FrameChecks.swift (one module, so no import). Input: byte 0 picks maxFrameBytes, byte 1 seeds the split points, the rest
 // is the stream. Traps when:
 // - the outputs' bytes + unfinishedTail differ from the input (fed whole or in pieces);
 // - frames' meanings, or the oversized count, differ between whole and split feeding;
 // - the client model's messages or state differ between whole and split feeding;
 // - without oversized blocks, the messages replayed from the frames differ from the client model's.
 
-struct FuzzFrame: Equatable {
-    var raw: [UInt8]
-    var kind: SSEFrame.Kind
-    var eventType: String?
-    var id: String?
-    var retry: UInt64?
-    var data: [String]
-    var comments: [String]
-    var index: Int
-
-    init(_ f: SSEFrame) {
-        var r = f.raw
-        if f.bodyStart == 1 { r.removeFirst() }
-        if r.count >= 2 && r[r.count - 2] == 0x0D && r[r.count - 1] == 0x0A { r.removeLast() }
-        (raw, kind, eventType, id, retry, data, comments, index) =
-            (r, f.kind, f.eventType, f.id, f.retry, f.data, f.comments, f.index)
-    }
-}
-
-func run(_ chunks: [[UInt8]], max: Int) -> (bytes: [UInt8], frames: [FuzzFrame], oversized: Int, raw: [SSEFrame]) {
+func run(_ chunks: [[UInt8]], max: Int) -> (bytes: [UInt8], frames: [FrameMeaning], oversized: Int, raw: [SSEFrame]) {
     var parser = SSEParser(maxFrameBytes: max)
     var bytes: [UInt8] = []
-    var frames: [FuzzFrame] = []
+    var frames: [FrameMeaning] = []
     var raw: [SSEFrame] = []
     for c in chunks {
         parser.feed(c) { out in
             bytes += out.bytes
             if case .oversized(let piece, _, _) = out, piece.count > max + 2 || piece.isEmpty { fatalError("piece size") }
             if case .frame(let f) = out {
-                frames.append(FuzzFrame(f))
+                frames.append(FrameMeaning(f))
                 raw.append(f)
             }
         }
@@ -49,20 +30,6 @@ func model(_ chunks: [[UInt8]]) -> SSEClientModel {
     for c in chunks { m.feed(c) }
     m.end()
     return m
-}
-
-func replay(_ frames: [SSEFrame]) -> [SSEMessage] {
-    var idBuffer = ""
-    var messages: [SSEMessage] = []
-    for f in frames {
-        if let id = f.id { idBuffer = id }
-        if f.kind == .event {
-            let t = f.eventType ?? ""
-            messages.append(SSEMessage(type: t.isEmpty ? "message" : t, data: f.data.joined(separator: "\n"),
-                                       lastEventId: idBuffer))
-        }
-    }
-    return messages
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -94,6 +61,6 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let m1 = model([input])
     let m2 = model(chunks)
     if m1.dispatched != m2.dispatched || m1.state != m2.state { fatalError("client model depends on the split") }
-    if whole.oversized == 0 && replay(whole.raw) != m1.dispatched { fatalError("frames and client model disagree") }
+    if whole.oversized == 0 && replay(whole.raw).0 != m1.dispatched { fatalError("frames and client model disagree") }
     return 0
 }
