@@ -68,6 +68,8 @@ final class Harness {
     let peers: [Peer]
     /// `--sputter-threads N`: Sputter runs `--threads N`, so without a ledger (nil: one loop, ledger on).
     var sputterThreads: Int?
+    /// `--sputter-ledger LEVEL`: Sputter's `--ledger-level` (summary, events or off).
+    var sputterLedger = "summary"
     /// `--shared-client-key`: no `Sputter-Client` header, so all streams share one ledger client.
     var sharedClientKey = false
 
@@ -127,7 +129,8 @@ final class Harness {
             guard let nginxPath else { throw BenchError(description: "nginx is not installed") }
             proxy = try Launch.nginx(path: nginxPath, originPort: originPort, work: work, maxFiles: fdLimit)
         case .sputter, .engine, .delay:
-            proxy = try Launch.sputter(path: sputterPath, profile: peer.profile!, originPort: originPort, work: work, threads: sputterThreads)
+            proxy = try Launch.sputter(path: sputterPath, profile: peer.profile!, originPort: originPort, work: work, threads: sputterThreads,
+                                          ledger: sputterLedger)
         }
         defer { proxy?.child.stop() }
         defer { client.sync { $0.closeAll() } }

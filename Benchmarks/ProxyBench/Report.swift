@@ -130,8 +130,11 @@ struct Report {
         let eps = median(.sputter, "s2.eps"), neps = median(.nginx, "s2.eps"), eeps = median(.engine, "s2.eps")
         t.append(Target(text: "single-stream throughput (passthrough) ≥ nginx's", verdict: judge(eps.flatMap { a in neps.map { a >= $0 } }),
                         figure: "\(Self.format(eps, .count)) vs nginx \(Self.format(neps, .count)) events/s (engine \(Self.format(eeps, .count)))"))
-        t.append(Target(text: "≥ 1,000,000 events/s of \(harness.plan.eventBytes) B, ledger at summary level", verdict: judge(eps.map { $0 >= 1_000_000 }),
-                        figure: "\(Self.format(eps, .count)) events/s"))
+        // The target is stated for the ledger at its summary level: another level does not judge it.
+        let summaryLedger = harness.sputterThreads == nil && harness.sputterLedger == "summary"
+        t.append(Target(text: "≥ 1,000,000 events/s of \(harness.plan.eventBytes) B, ledger at summary level",
+                        verdict: summaryLedger ? judge(eps.map { $0 >= 1_000_000 }) : .notRun,
+                        figure: "\(Self.format(eps, .count)) events/s" + (summaryLedger ? "" : " (not at summary level)")))
         let cpu = median(.sputter, "s2.cpuPerM"), ncpu = median(.nginx, "s2.cpuPerM"), ecpu = median(.engine, "s2.cpuPerM")
         t.append(Target(text: "CPU per million events ≤ nginx's", verdict: judge(cpu.flatMap { a in ncpu.map { a <= $0 } }),
                         figure: "passthrough \(Self.format(cpu, .cpu)) s, engine \(Self.format(ecpu, .cpu)) s, nginx \(Self.format(ncpu, .cpu)) s"))

@@ -15,7 +15,7 @@ func usage() -> Never {
     FileHandleOutput.stderr("""
     usage: sputter-bench [--quick] [--reps N] [--scenarios 1,2,3,4] [--streams N,N] [--sputter PATH]
                          [--nginx PATH | --no-nginx] [--peers direct,nginx,sputter,engine,delay] [--json FILE] [--keep]
-                         [--sputter-threads N] [--shared-client-key]
+                         [--sputter-threads N] [--sputter-ledger summary|events|off] [--shared-client-key]
            sputter-bench origin [--port N]
            sputter-bench micro
 
@@ -60,6 +60,8 @@ let jsonPath = value("--json")
 let keep = flag("--keep")
 let sputterThreads = value("--sputter-threads").map { Int($0) ?? { usage() }() }
 let sharedClientKey = flag("--shared-client-key")
+let sputterLedger = value("--sputter-ledger") ?? "summary"
+if !["summary", "events", "off"].contains(sputterLedger) { usage() }
 let onlyPeers = value("--peers").map { list in list.split(separator: ",").map { Peer(rawValue: String($0)) ?? { usage() }() } }
 if !args.isEmpty { usage() }
 
@@ -125,6 +127,7 @@ do {
 }
 harness.sputterThreads = sputterThreads
 harness.sharedClientKey = sharedClientKey
+harness.sputterLedger = sputterLedger
 if let sputterThreads {
     harness.notes.append("Sputter ran with --threads \(sputterThreads): one loop per thread and no ledger.")
 }
@@ -160,7 +163,7 @@ let header = """
 \(ProcessInfo.processInfo.activeProcessorCount) cores (\(cpuModel())), Linux \(kernel); release build; \
 \(plan.reps) run\(plan.reps == 1 ? "" : "s") per figure, median shown; \(plan.eventBytes)-byte events; \
 nginx \(nginxPath.map(nginxVersion) ?? "not installed") with 1 worker; \
-Sputter with \(sputterThreads.map { "`--threads \($0)` (no ledger)" } ?? "`--ledger FILE --ledger-level summary`"); \
+Sputter with \(sputterThreads.map { "`--threads \($0)` (no ledger)" } ?? (sputterLedger == "off" ? "`--ledger-level off`" : "`--ledger FILE --ledger-level \(sputterLedger)`")); \
 open-file limit \(harness.fdLimit); load average before \(loadBefore), after \(loadAfter); took \(Int(elapsed)) s. \
 Latency is receive time minus the send time each event carries (same machine, monotonic clock); \
 "added" is a peer's median figure minus direct's.

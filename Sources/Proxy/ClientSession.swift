@@ -399,7 +399,8 @@ final class ClientSession: ConnectionDelegate {
             } else {
                 let moved: Int
                 if exchange.observer != nil {
-                    moved = try relay(&exchange.responseBody, from: upstream, to: client.output, sendingDirectlyTo: client) { exchange.observe($0) }
+                    moved = try relay(&exchange.responseBody, from: upstream, to: client.output, sendingDirectlyTo: client,
+                                      observingAfter: { exchange.observe($0) }, scratch: &server.relayScratch)
                 } else {
                     moved = try relay(&exchange.responseBody, from: upstream, to: client.output, sendingDirectlyTo: client)
                 }
@@ -665,6 +666,16 @@ func relay(_ tracker: inout BodyTracker, from source: Connection, to destination
     }
     if let failure { throw failure }
     return consumed
+}
+
+/// As `relay`, with `observe` called once the bytes are on their way (sent, or queued behind others): the
+/// observer's work (the SSE parse, the ledger) stays off the event's path. The payload is copied into
+/// `scratch` first (the input's bytes are gone once sent); `scratch` is the caller's, reused between calls.
+func relay(_ tracker: inout BodyTracker, from source: Connection, to destination: Buffer, sendingDirectlyTo direct: Connection?,
+           observingAfter observe: (UnsafeRawBufferPointer) -> Void, scratch: inout [UInt8]) throws(HTTPParseError) -> Int {
+    scratch.removeAll(keepingCapacity: scratch.capacity <= 1 << 20)
+    defer { scratch.withUnsafeBytes(observe) }
+    return try relay(&tracker, from: source, to: destination, sendingDirectlyTo: direct) { scratch.append(contentsOf: $0) }
 }
 
 /// Like `relay`, but writes only the payload (a chunked body to an HTTP/1.0 client).

@@ -42,6 +42,8 @@ final class ControlAPI {
             return updateSettings(request.body)
         case ("GET", "/metrics"):
             return .response(status: 200, contentType: "text/plain; version=0.0.4", body: proxy.metrics.text())
+        case ("GET", let path) where !proxy.config.recordLedger && (path == "/clients" || path.hasPrefix("/clients/") || path.hasPrefix("/connections/")):
+            return json(["error": "the ledger is off (--ledger-level off): nothing is recorded"], status: 409)
         case ("GET", "/clients"):
             return raw(proxy.ledger.clientsJSON())
         case ("GET", let path) where path.hasPrefix("/clients/"):

@@ -7,6 +7,8 @@ import Profiles
 /// The proxy on one event loop: a listener, its client sessions, and orderly shutdown.
 /// Loop-confined: create it in the loop's thread (or through `LoopThread`).
 public final class ProxyServer: LoopResident {
+    /// The payload of one read of a passthrough stream, held for its observer until the bytes are sent.
+    var relayScratch: [UInt8] = []
     public let config: ProxyConfig
     let loop: EventLoop
     let logger: Logger

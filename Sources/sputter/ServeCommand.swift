@@ -63,7 +63,7 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "Write the ledger to this file as JSON Lines (one record per happening, flushed at each connection end).")
     var ledger: String?
 
-    @Option(name: .long, help: "Ledger detail: events (every frame and write) or summary (counts, id ranges, faulted frames only).")
+    @Option(name: .long, help: "Ledger detail: events (every frame and write), summary (counts, id ranges, faulted frames only), or off (nothing recorded: the relay and the faults alone).")
     var ledgerLevel: String = "events"
 
     @Option(name: .long, help: "Control API address HOST:PORT, or 'off' (default: the --listen host, port + 1; port 0 when --listen uses 0).")
@@ -114,10 +114,15 @@ struct Serve: ParsableCommand {
         }
         config.limits = HTTPLimits(maxRequestLineBytes: maxRequestLine, maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
         config.maxFrameBytes = maxEventBytes
-        guard let level = LedgerLevel(rawValue: ledgerLevel) else {
-            throw ValidationError("--ledger-level '\(ledgerLevel)': expected events or summary")
+        if ledgerLevel == "off" {
+            if let ledger { throw ValidationError("--ledger \(ledger) with --ledger-level off: nothing would be written; drop one of them") }
+            config.recordLedger = false
+        } else {
+            guard let level = LedgerLevel(rawValue: ledgerLevel) else {
+                throw ValidationError("--ledger-level '\(ledgerLevel)': expected events, summary or off")
+            }
+            config.ledgerLevel = level
         }
-        config.ledgerLevel = level
         config.ledgerPath = ledger
         // Several loops: the ledger and the control API are single-loop objects (not thread-safe, and a
         // client's reconnect may land on another loop), so they are not offered; see --threads.
@@ -199,8 +204,12 @@ struct Serve: ParsableCommand {
         }
         let routes = config.routes.map { $0.prefix.isEmpty ? "\($0.upstream.scheme)://\($0.upstream.authority)\($0.upstream.basePath)" : "\($0.prefix) -> \($0.upstream.scheme)://\($0.upstream.authority)\($0.upstream.basePath)" }
         say("sputter listening on http://\(server.address) -> \(routes.joined(separator: ", "))\(threads > 1 ? " (\(threads) event loops, no ledger)" : "")")
-        say("control API on http://\(server.controlAddress)")
-        if let ledger = config.ledgerPath { say("ledger (\(config.ledgerLevel.rawValue)) -> \(ledger)") }
+        say(server.controlAddress == "off" ? "control API off" : "control API on http://\(server.controlAddress)")
+        if !config.recordLedger {
+            say("ledger off")
+        } else if let ledger = config.ledgerPath {
+            say("ledger (\(config.ledgerLevel.rawValue)) -> \(ledger)")
+        }
         say("profile \(config.profile ?? "passthrough") (\(config.profiles.names.count) profiles from \(config.profilesDirectory ?? "built-in")), seed \(config.seed.map(String.init) ?? "\(config.startupSeed) (chosen at start-up; pass --seed \(config.startupSeed) to repeat)")")
         loop.run()
         server.tearDown()

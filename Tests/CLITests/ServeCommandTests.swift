@@ -283,3 +283,41 @@ final class RawClient {
         fd = -1
     }
 }
+
+extension ServeCommandTests {
+    /// `--ledger-level off`: streams are relayed (faults still act), nothing is recorded, and the control
+    /// API says so instead of answering an empty ledger.
+    func testLedgerLevelOff() throws {
+        let both = try CLI.run(["serve", "--upstream", "http://127.0.0.1:1", "--ledger-level", "off", "--ledger", "/tmp/never.jsonl"])
+        XCTAssertEqual(both.status, 64, both.stderr)
+        XCTAssertEqual(both.errorLines.first, "Error: --ledger /tmp/never.jsonl with --ledger-level off: nothing would be written; drop one of them")
+        let unknown = try CLI.run(["serve", "--upstream", "http://127.0.0.1:1", "--ledger-level", "none"])
+        XCTAssertEqual(unknown.errorLines.first, "Error: --ledger-level 'none': expected events, summary or off")
+
+        let originPort = try freePort()
+        let origin = try LiveProcess(["demo-origin", "--listen", "127.0.0.1:\(originPort)"])
+        defer { origin.kill() }
+        XCTAssertTrue(origin.waitForOutput("listening"), origin.stderr)
+        let proxyPort = try freePort()
+        let controlPort = try freePort()
+        let sputter = try LiveProcess([
+            "serve", "--listen", "127.0.0.1:\(proxyPort)", "--upstream", "http://127.0.0.1:\(originPort)",
+            "--control", "127.0.0.1:\(controlPort)", "--ledger-level", "off", "--profile", "lossy", "--log-level", "warning",
+        ])
+        defer { sputter.kill() }
+        XCTAssertTrue(sputter.waitForOutput("ledger off"), sputter.stdout + sputter.stderr)
+
+        let stream = try RawClient(port: proxyPort)
+        defer { stream.close() }
+        try stream.send("GET /events?interval_ms=0&heartbeat_ms=0&count=8 HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+        let body = try stream.read(until: "id: 7\n")
+        XCTAssertFalse(body.contains("id: 4\n"), "lossy still drops every 4th event: \(body)")
+
+        let control = try RawClient(port: controlPort)
+        defer { control.close() }
+        try control.send("GET /clients HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let answer = try control.read(until: "}")
+        XCTAssertTrue(answer.hasPrefix("HTTP/1.1 409"), answer)
+        XCTAssertTrue(answer.contains("the ledger is off (--ledger-level off)"), answer)
+    }
+}
