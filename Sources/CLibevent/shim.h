@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/select.h>
 #include <sys/resource.h>
+#include <sys/timerfd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -45,6 +46,25 @@ static inline int sputter_event_add_usec(struct event *ev, long long usec) {
     return event_add(ev, &tv);
 }
 static inline int sputter_socket_error(void) { return errno; }
+
+/* The loop's timer queue: one CLOCK_MONOTONIC timerfd, armed at absolute deadlines (ns). */
+static inline int sputter_timerfd_create(void) {
+    return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+}
+static inline int sputter_timerfd_arm(int fd, unsigned long long deadline_ns) {
+    struct itimerspec spec;
+    memset(&spec, 0, sizeof spec);
+    /* 0 would disarm: a deadline already past is made 1 ns, which fires at once. */
+    if (deadline_ns == 0) deadline_ns = 1;
+    spec.it_value.tv_sec = (time_t)(deadline_ns / 1000000000ULL);
+    spec.it_value.tv_nsec = (long)(deadline_ns % 1000000000ULL);
+    return timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, NULL);
+}
+static inline void sputter_timerfd_clear(int fd) {
+    unsigned long long expirations;
+    ssize_t n = read(fd, &expirations, sizeof expirations);
+    (void)n;
+}
 
 /* TCP_NODELAY: libevent does not set it. */
 static inline int sputter_set_nodelay(int fd) {

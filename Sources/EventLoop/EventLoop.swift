@@ -23,38 +23,45 @@ private let threadingReady: Bool = {
 public final class EventLoop {
     let base: OpaquePointer
     private var signalEvents: [SignalHandler] = []
+    /// `Timer`s run on the loop's own timerfd (µs-precise; see `TimerQueue`), made on first use.
+    private var timerQueue: TimerQueue?
 
     public init() {
         precondition(threadingReady, "evthread_use_pthreads failed")
-        // Precise timers: epoll's own timeout is whole milliseconds (libevent rounds up), so a fault's
-        // 100 ms delay came out 1–5 ms late; with this flag libevent arms a timerfd (µs) instead.
-        guard let config = event_config_new() else { fatalError("event_config_new failed") }
-        defer { event_config_free(config) }
-        _ = event_config_set_flag(config, Int32(EVENT_BASE_FLAG_PRECISE_TIMER.rawValue))
-        guard let base = event_base_new_with_config(config) else { fatalError("event_base_new_with_config failed") }
+        guard let base = event_base_new() else { fatalError("event_base_new failed") }
         self.base = base
     }
 
     deinit {
         signalEvents.removeAll()
+        timerQueue = nil
         event_base_free(base)
     }
 
     /// A Sendable handle other threads may use to stop this loop or run work on it.
     public var handle: LoopHandle { LoopHandle(base: base) }
 
-    /// Runs until `stop()` (or the handle's `stop()`) or until no events remain.
+    /// Runs until `stop()` (or the handle's `stop()`): the timer queue's event keeps a loop that has made a
+    /// timer from ending by itself when nothing else is pending.
     public func run() { event_base_dispatch(base) }
 
     public func stop() { event_base_loopbreak(base) }
 
-    /// Runs `body` once after `delay` nanoseconds (0: on the next loop iteration).
+    /// Runs `body` once after `delay` nanoseconds (0: on the next loop iteration), on libevent's
+    /// millisecond clock (use a `Timer` for precise delays).
     public func schedule(after delay: Nanos, _ body: @escaping () -> Void) {
         runOnce(base: base, after: delay, body)
     }
 
-    /// A timer owned by the caller: dropping it cancels it.
-    public func makeTimer(_ body: @escaping () -> Void) -> Timer { Timer(base: base, body: body) }
+    /// A timer owned by the caller: dropping it cancels it. Fires within microseconds of its deadline.
+    public func makeTimer(_ body: @escaping () -> Void) -> Timer {
+        let queue = timerQueue ?? TimerQueue(base: base)
+        timerQueue = queue
+        return Timer(queue: queue, body: body)
+    }
+
+    /// Timers armed on this loop now.
+    public var pendingTimers: Int { timerQueue?.count ?? 0 }
 
     /// Calls `body` on this loop when `signal` arrives (persistent until the loop is freed).
     public func onSignal(_ signal: Int32, _ body: @escaping () -> Void) {
@@ -84,32 +91,37 @@ private func runOnce(base: OpaquePointer, after delay: Nanos, _ body: @escaping 
     if rc != 0 { Unmanaged<Box>.fromOpaque(ctx).release() }
 }
 
-/// A re-armable one-shot timer. Cancelled by `cancel()` or when released.
+/// A re-armable one-shot timer, µs-precise. Cancelled by `cancel()` or when released.
+/// Loop-confined: arm, cancel and release it on its loop's thread, before the loop is freed.
 public final class Timer {
-    private var event: OpaquePointer!
+    private let queue: TimerQueue
     private let body: () -> Void
+    /// Where the queue keeps it: its deadline and its place in the heap (-1: not armed).
+    var deadline: Nanos = 0
+    var heapIndex = -1
     public private(set) var isPending = false
 
-    init(base: OpaquePointer, body: @escaping () -> Void) {
+    init(queue: TimerQueue, body: @escaping () -> Void) {
+        self.queue = queue
         self.body = body
-        event = sputter_evtimer_new(base, { _, _, ctx in
-            let timer = Unmanaged<Timer>.fromOpaque(ctx!).takeUnretainedValue()
-            timer.isPending = false
-            timer.body()
-        }, Unmanaged.passUnretained(self).toOpaque())
     }
 
-    deinit { event_free(event) }
+    deinit { queue.remove(self) }
 
     /// Fires once after `delay`; re-arming replaces the previous deadline.
     public func arm(after delay: Nanos) {
-        _ = sputter_event_add_usec(event, Int64(delay / 1000))
         isPending = true
+        queue.schedule(self, at: monotonicNanos() &+ delay)
     }
 
     public func cancel() {
-        event_del(event)
         isPending = false
+        queue.remove(self)
+    }
+
+    func run() {
+        isPending = false
+        body()
     }
 }
 
