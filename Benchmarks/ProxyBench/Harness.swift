@@ -66,7 +66,7 @@ final class Harness {
     var runs: [Peer: [Figures]] = [:]
     let scenarios: Set<Int>
     let peers: [Peer]
-    /// `--sputter-threads N`: Sputter runs `--threads N`, so without a ledger (nil: one loop, ledger on).
+    /// `--sputter-threads N`: Sputter runs `--threads N` (nil: one loop).
     var sputterThreads: Int?
     /// `--sputter-ledger LEVEL`: Sputter's `--ledger-level` (summary, events or off).
     var sputterLedger = "summary"

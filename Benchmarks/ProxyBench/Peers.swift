@@ -86,17 +86,14 @@ enum Launch {
         return (child, port)
     }
 
-    /// `ledger`: the `--ledger-level` (a file is written unless it is `off` or there are several loops).
+    /// `ledger`: the `--ledger-level` (a file is written unless it is `off`).
     static func sputter(path: String, profile: String, originPort: Int, work: WorkDir, threads: Int?, ledger: String) throws -> RunningProxy {
         var args = ["serve", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:\(originPort)",
                     "--profiles", work.profiles, "--profile", profile, "--seed", "1",
                     "--control", "off", "--log-level", "warning"]
-        if let threads {
-            args += ["--threads", String(threads)]
-        } else {
-            args += ["--ledger-level", ledger]
-            if ledger != "off" { args += ["--ledger", work.path + "/ledger.jsonl"] }
-        }
+        if let threads { args += ["--threads", String(threads)] }
+        args += ["--ledger-level", ledger]
+        if ledger != "off" { args += ["--ledger", work.path + "/ledger.jsonl"] }
         let child = try Child(name: "sputter", path: path, arguments: args, stderrPath: work.path + "/sputter.err")
         let port = try child.waitForLine { line -> Int? in
             guard line.hasPrefix("sputter listening on http://"),

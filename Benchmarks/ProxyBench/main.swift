@@ -163,7 +163,7 @@ let header = """
 \(ProcessInfo.processInfo.activeProcessorCount) cores (\(cpuModel())), Linux \(kernel); release build; \
 \(plan.reps) run\(plan.reps == 1 ? "" : "s") per figure, median shown; \(plan.eventBytes)-byte events; \
 nginx \(nginxPath.map(nginxVersion) ?? "not installed") with 1 worker; \
-Sputter with \(sputterThreads.map { "`--threads \($0)` (no ledger)" } ?? (sputterLedger == "off" ? "`--ledger-level off`" : "`--ledger FILE --ledger-level \(sputterLedger)`")); \
+Sputter with \(sputterLedger == "off" ? "`--ledger-level off`" : "`--ledger FILE --ledger-level \(sputterLedger)`")\(sputterThreads.map { " `--threads \($0)`" } ?? ""); \
 open-file limit \(harness.fdLimit); load average before \(loadBefore), after \(loadAfter); took \(Int(elapsed)) s. \
 Latency is receive time minus the send time each event carries (same machine, monotonic clock); \
 "added" is a peer's median figure minus direct's.

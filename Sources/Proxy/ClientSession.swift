@@ -540,17 +540,19 @@ final class ClientSession: ConnectionDelegate {
     /// request, or a `text/event-stream` response).
     private func openRecord(_ exchange: Exchange) {
         guard config.recordLedger, exchange.ledgerID == nil, let selection = exchange.selection else { return }
-        let id = server.makeExchangeID()
+        let id = server.ledger.makeID()
         exchange.ledgerID = id
         exchange.ledger = server.ledger
-        server.ledger.connectionOpened(id: id, clientKey: selection.clientKey, attempt: selection.attempt, at: exchange.startedAt,
-                                       wallMs: exchange.wallMs, method: exchange.request.method, path: exchange.plan.path,
-                                       lastEventIDSent: exchange.request.headers.first("Last-Event-ID"),
-                                       profile: selection.profile.name, seed: selection.seed)
+        let lastEventID = exchange.request.headers.first("Last-Event-ID")
+        server.ledger.with {
+            $0.connectionOpened(id: id, clientKey: selection.clientKey, attempt: selection.attempt, at: exchange.startedAt,
+                                wallMs: exchange.wallMs, method: exchange.request.method, path: exchange.plan.path,
+                                lastEventIDSent: lastEventID, profile: selection.profile.name, seed: selection.seed)
+        }
     }
 
     private func record(_ exchange: Exchange, _ body: (Ledger, UInt64) -> Void) {
-        if let id = exchange.ledgerID { body(server.ledger, id) }
+        if let id = exchange.ledgerID { server.ledger.with { body($0, id) } }
     }
 
     /// The decisions the plan took before the stream (request and head faults).
@@ -578,7 +580,6 @@ final class ClientSession: ConnectionDelegate {
         guard let id = exchange.ledgerID else { return }
         exchange.shaper?.flushRecords()
         server.ledger.connectionClosed(id: id, end: end, at: monotonicNanos())
-        server.ledgerConnectionClosed()
     }
 
     // MARK: - Ends

@@ -26,7 +26,7 @@ final class ControlAPI {
         case ("GET", "/health"), ("GET", "/"):
             return json(["ok": true])
         case ("GET", "/profiles"):
-            return json(["profiles": proxy.profiles.all.map(describe), "default": proxy.effectiveProfileName])
+            return json(["profiles": proxy.settings.profiles.all.map(describe), "default": proxy.effectiveProfileName])
         case ("POST", "/profiles/reload"):
             do {
                 let names = try proxy.reloadProfiles()
@@ -45,15 +45,15 @@ final class ControlAPI {
         case ("GET", let path) where !proxy.config.recordLedger && (path == "/clients" || path.hasPrefix("/clients/") || path.hasPrefix("/connections/")):
             return json(["error": "the ledger is off (--ledger-level off): nothing is recorded"], status: 409)
         case ("GET", "/clients"):
-            return raw(proxy.ledger.clientsJSON())
+            return raw(proxy.ledger.with { $0.clientsJSON() })
         case ("GET", let path) where path.hasPrefix("/clients/"):
             let key = percentDecoded(String(path.dropFirst("/clients/".count)))
-            guard let body = proxy.ledger.clientJSON(key) else {
-                return json(["error": "no client '\(key)' in the ledger", "clients": proxy.ledger.clients().map(\.key)], status: 404)
+            guard let body = proxy.ledger.with({ $0.clientJSON(key) }) else {
+                return json(["error": "no client '\(key)' in the ledger", "clients": proxy.ledger.with { $0.clients().map(\.key) }], status: 404)
             }
             return raw(body)
         case ("GET", let path) where path.hasPrefix("/connections/"):
-            guard let id = UInt64(path.dropFirst("/connections/".count)), let body = proxy.ledger.connectionJSON(id) else {
+            guard let id = UInt64(path.dropFirst("/connections/".count)), let body = proxy.ledger.with({ $0.connectionJSON(id) }) else {
                 return json(["error": "no connection \(path.dropFirst("/connections/".count)) in the ledger"], status: 404)
             }
             return raw(body)
@@ -73,11 +73,12 @@ final class ControlAPI {
     }
 
     private func settings() -> [String: Any] {
-        [
-            "profile": proxy.runtime.profile ?? NSNull(),
-            "seed": proxy.runtime.seed.map { NSNumber(value: $0) } ?? NSNull(),
-            "effective_profile": proxy.effectiveProfileName,
-            "effective_seed": NSNumber(value: proxy.runtime.seed ?? proxy.config.seed ?? proxy.config.startupSeed),
+        let runtime = proxy.settings.runtime
+        return [
+            "profile": runtime.profile ?? NSNull(),
+            "seed": runtime.seed.map { NSNumber(value: $0) } ?? NSNull(),
+            "effective_profile": runtime.profile ?? proxy.config.profile ?? "passthrough",
+            "effective_seed": NSNumber(value: runtime.seed ?? proxy.config.seed ?? proxy.config.startupSeed),
             "cli_profile": proxy.config.profile ?? NSNull(),
             "locked": proxy.config.lockProfile,
         ]
@@ -90,32 +91,36 @@ final class ControlAPI {
         if let unknown = fields.keys.first(where: { $0 != "profile" && $0 != "seed" }) {
             return json(["error": "unknown field '\(unknown)'; expected profile, seed"], status: 400)
         }
-        var next = proxy.runtime
-        if let value = fields["profile"] {
-            if value is NSNull {
-                next.profile = nil
-            } else if let name = value as? String {
-                guard proxy.profiles[name] != nil else {
-                    return json(["error": "unknown profile '\(name)'; known profiles: \(proxy.profiles.names.joined(separator: ", "))"], status: 400)
+        // Checked and applied under one lock: a reload in between cannot leave an unknown profile in force.
+        let problem: MiniServer.Reply? = proxy.settings.with { state in
+            var next = state.runtime
+            if let value = fields["profile"] {
+                if value is NSNull {
+                    next.profile = nil
+                } else if let name = value as? String {
+                    guard state.profiles[name] != nil else {
+                        return json(["error": "unknown profile '\(name)'; known profiles: \(state.profiles.names.joined(separator: ", "))"], status: 400)
+                    }
+                    next.profile = name
+                } else {
+                    return json(["error": "profile: expected a profile name or null"], status: 400)
                 }
-                next.profile = name
-            } else {
-                return json(["error": "profile: expected a profile name or null"], status: 400)
             }
-        }
-        if let value = fields["seed"] {
-            if value is NSNull {
-                next.seed = nil
-            } else if let number = value as? NSNumber, let seed = UInt64(exactly: number.doubleValue) ?? UInt64(number.stringValue) {
-                next.seed = seed
-            } else if let text = value as? String, let seed = UInt64(text) {
-                next.seed = seed
-            } else {
-                return json(["error": "seed: expected a whole number from 0 to 18446744073709551615, or null"], status: 400)
+            if let value = fields["seed"] {
+                if value is NSNull {
+                    next.seed = nil
+                } else if let number = value as? NSNumber, let seed = UInt64(exactly: number.doubleValue) ?? UInt64(number.stringValue) {
+                    next.seed = seed
+                } else if let text = value as? String, let seed = UInt64(text) {
+                    next.seed = seed
+                } else {
+                    return json(["error": "seed: expected a whole number from 0 to 18446744073709551615, or null"], status: 400)
+                }
             }
+            state.runtime = next
+            return nil
         }
-        proxy.runtime = next
-        return json(settings())
+        return problem ?? json(settings())
     }
 
     private func raw(_ json: String) -> MiniServer.Reply {

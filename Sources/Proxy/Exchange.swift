@@ -169,7 +169,7 @@ final class Exchange {
     var firstByteDelay: UInt64 = 0
     /// The ledger's id for this exchange, when it is recorded (event streams only).
     var ledgerID: UInt64?
-    var ledger: Ledger?
+    var ledger: SharedLedger?
     var metrics: ProxyMetrics?
     /// The exchange's end has been recorded (and logged).
     var ledgerClosed = false
@@ -207,13 +207,13 @@ final class Exchange {
             case .frame(let frame):
                 framesObserved += 1
                 if frame.kind == .event { events += 1 }
-                if let ledgerID { ledger?.upstreamFrame(id: ledgerID, frame: frame, at: now, shaped: false) }
+                if let ledgerID { ledger?.with { $0.upstreamFrame(id: ledgerID, frame: frame, at: now, shaped: false) } }
             case .oversized(_, _, let isEnd):
                 if isEnd { oversizedBlocks += 1 }
             }
         }
         if events > 0 { metrics?.events.increment(by: Int64(events)) }
-        if let ledgerID { ledger?.delivered(id: ledgerID, bytes: payload, at: now) }
+        if let ledgerID { ledger?.with { $0.delivered(id: ledgerID, bytes: payload, at: now) } }
     }
 
     init(request: RequestHead, plan: ExchangePlan, requestFraming: BodyFraming, limits: HTTPLimits) {

@@ -1,24 +1,26 @@
 import Prometheus
 
 /// What `/metrics` on the control listener reports, in Prometheus text format.
-/// Counters are atomics (swift-prometheus); labelled ones are looked up once per label value.
+/// Counters are atomics (swift-prometheus); labelled ones are looked up once per label value. One per
+/// loop (its lookup caches are loop-confined), all on the registry the loops share.
 final class ProxyMetrics {
-    let registry = PrometheusCollectorRegistry()
+    let registry: PrometheusCollectorRegistry
     private var connectionsTotal: [String: Counter] = [:]
     private var connectionsOpen: [String: Gauge] = [:]
     private var faults: [String: Counter] = [:]
     private var upstreamErrors: [String: Counter] = [:]
     let events: Counter
     let bytesToClients: Counter
-    let ledgerRecords: Counter
 
-    init() {
+    static let ledgerRecordsDescriptor = MetricNameDescriptor(namespace: "sputter", metricName: "ledger_records", unitName: "total",
+                                                              helpText: "Ledger records written")
+
+    init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
         events = registry.makeCounter(descriptor: .init(namespace: "sputter", metricName: "events_relayed", unitName: "total",
                                                         helpText: "Upstream SSE events (frames with data) that passed through"))
         bytesToClients = registry.makeCounter(descriptor: .init(namespace: "sputter", metricName: "response_body", unitName: "bytes_total",
                                                                 helpText: "Response body bytes written to clients"))
-        ledgerRecords = registry.makeCounter(descriptor: .init(namespace: "sputter", metricName: "ledger_records", unitName: "total",
-                                                               helpText: "Ledger records written"))
     }
 
     /// An exchange began under `profile`.

@@ -21,17 +21,15 @@ public final class ProxyServer: LoopResident {
     private var shuttingDown = false
     private var onIdleAfterShutdown: (() -> Void)?
     private var graceTimer: Timer?
-    /// The profiles in force (reloadable), runtime defaults, and attempts per client key.
-    var profiles: ProfileLibrary
-    var runtime = RuntimeSettings()
-    var attempts: [String: Int] = [:]
-    /// What each client should have received, what it got, and what it will do next.
-    public let ledger: Ledger
-    let metrics = ProxyMetrics()
+    /// The ledger, profiles, settings and attempt counters: this loop's own, or shared with the other
+    /// loops of `--threads N` (the first loop owns them and finishes the ledger at its tear-down).
+    public let shared: SharedState
+    private let ownsShared: Bool
+    var ledger: SharedLedger { shared.ledger }
+    var settings: SharedSettings { shared.settings }
+    let metrics: ProxyMetrics
     /// For https:// upstreams (nil when no route uses https).
     let tlsContext: TLSClientContext?
-    private let ledgerFile: LedgerFile?
-    private var nextExchangeID: UInt64 = 0
 
     /// Connections currently open (for tests and metrics).
     public var openSessions: Int { sessions.count }
@@ -39,22 +37,17 @@ public final class ProxyServer: LoopResident {
     /// Bytes held in all sessions' buffers: what back-pressure keeps bounded.
     public var bufferedBytes: Int { sessions.values.reduce(0) { $0 + $1.bufferedBytes } }
 
-    public init(config: ProxyConfig, loop: EventLoop, logger: Logger = Logger(label: "sputter")) throws {
+    /// - Parameter sharing: the state of the proxy's first loop, for the other loops of `--threads N`;
+    ///   nil for the first (or only) loop, which makes it (and opens the ledger file).
+    public init(config: ProxyConfig, loop: EventLoop, logger: Logger = Logger(label: "sputter"), sharing: SharedState? = nil) throws {
         self.config = config
         self.loop = loop
         self.logger = logger
-        self.profiles = config.profiles
         tlsContext = config.routes.contains { $0.upstream.scheme == "https" }
             ? try TLSClientContext(verify: !config.insecure, caFile: config.upstreamCA) : nil
-        let file = try config.ledgerPath.map { try LedgerFile(path: $0) }
-        ledgerFile = file
-        let metrics = self.metrics
-        ledger = Ledger(level: config.ledgerLevel, sink: file.map { f in
-            { record in
-                f.write(record)
-                metrics.ledgerRecords.increment()
-            }
-        })
+        ownsShared = sharing == nil
+        shared = try sharing ?? SharedState(config: config)
+        metrics = ProxyMetrics(registry: shared.registry)
         listener = try Listener(loop: loop, host: config.listenHost, port: config.listenPort, reusePort: config.reusePort) { [unowned self] fd, peer in
             self.accept(fd: fd, peer: peer)
         }
@@ -72,14 +65,16 @@ public final class ProxyServer: LoopResident {
     public var controlPort: Int { control?.port ?? 0 }
 
     /// The profile requests get when they name none.
-    var effectiveProfileName: String { runtime.profile ?? config.profile ?? "passthrough" }
+    var effectiveProfileName: String { settings.runtime.profile ?? config.profile ?? "passthrough" }
 
     /// Re-reads the profile directory. On errors the previous profiles stay in force.
     func reloadProfiles() throws -> [String] {
-        guard let directory = config.profilesDirectory else { return profiles.names }
+        guard let directory = config.profilesDirectory else { return settings.profiles.names }
         let library = try Self.loadProfiles(directory: directory)
-        profiles = library
-        if let name = runtime.profile, profiles[name] == nil { runtime.profile = nil }
+        settings.with { s in
+            s.profiles = library
+            if let name = s.runtime.profile, library[name] == nil { s.runtime.profile = nil }
+        }
         logger.info("profiles reloaded", metadata: ["count": "\(library.names.count)"])
         return library.names
     }
@@ -93,22 +88,15 @@ public final class ProxyServer: LoopResident {
 
     /// Forgets attempt counters and the ledger (a new test starts from attempt 1).
     func resetRunState() {
-        attempts.removeAll()
-        ledger.reset(at: monotonicNanos())
-        ledgerFile?.flush()
+        settings.with { $0.attempts.removeAll() }
+        ledger.reset()
     }
 
     /// `POST /reset` for in-process users.
     public func resetForTests() { resetRunState() }
 
-    /// A new id for an exchange recorded in the ledger.
-    func makeExchangeID() -> UInt64 {
-        nextExchangeID += 1
-        return nextExchangeID
-    }
-
-    /// A recorded exchange ended: its records are on disk now.
-    func ledgerConnectionClosed() { ledgerFile?.flush() }
+    /// Reads the ledger (any thread: it is behind its lock).
+    public func withLedger<T>(_ body: (Ledger) throws -> T) rethrows -> T { try ledger.with(body) }
 
     /// The port clients connect to (the real one when `listenPort` was 0).
     public var port: Int { listener?.port ?? 0 }
@@ -176,7 +164,6 @@ public final class ProxyServer: LoopResident {
         control = nil
         for session in Array(sessions.values) { session.finish(reason: "loop stopped", clientClose: .rstNow, end: .shutdown) }
         graceTimer = nil
-        ledger.finish(at: monotonicNanos())
-        ledgerFile?.close()
+        if ownsShared { ledger.finish() }
     }
 }

@@ -21,6 +21,14 @@ extension ProxyServer {
     /// API's default, `--profile`, else passthrough. A profile whose `match` does not cover the
     /// request leaves it untouched. The attempt counter for the client key advances.
     func select(controls: SputterControls, method: String, path: String, peerHost: String) throws(ErrorResponse) -> Selection {
+        try settings.with { state in Result { () throws(ErrorResponse) in
+            try select(controls: controls, method: method, path: path, peerHost: peerHost, state: &state)
+        } }.get()
+    }
+
+    private func select(controls: SputterControls, method: String, path: String, peerHost: String,
+                        state: inout SharedSettings.State) throws(ErrorResponse) -> Selection {
+        let runtime = state.runtime, profiles = state.profiles
         var name = runtime.profile ?? config.profile
         var requestSeed: UInt64?
         if !config.lockProfile {
@@ -42,8 +50,8 @@ extension ProxyServer {
         }
         if let match = profile.match, !match.matches(method: method, path: path) { profile = .passthrough }
         let clientKey = controls.client ?? "\(peerHost) \(path)"
-        let attempt = (attempts[clientKey] ?? 0) + 1
-        attempts[clientKey] = attempt
+        let attempt = (state.attempts[clientKey] ?? 0) + 1
+        state.attempts[clientKey] = attempt
         let seed = requestSeed ?? runtime.seed ?? config.seed ?? profile.seed ?? config.startupSeed
         return Selection(profile: profile, seed: seed, clientKey: clientKey, attempt: attempt,
                          faults: profile.faults(forAttempt: attempt))

@@ -39,13 +39,13 @@ final class StreamShaper {
     /// SSE blocks larger than the limit, passed on untouched.
     private(set) var oversizedBlocks = 0
 
-    private var ledger: Ledger?
+    private var ledger: SharedLedger?
     private var ledgerID: UInt64 = 0
 
     private var metrics: ProxyMetrics?
 
     /// Reports frames, decisions and deliveries to the ledger (`target`, when recorded) and `metrics`.
-    func record(into target: (Ledger, UInt64)?, metrics: ProxyMetrics) {
+    func record(into target: (SharedLedger, UInt64)?, metrics: ProxyMetrics) {
         self.metrics = metrics
         if let target { (ledger, ledgerID) = target }
         flushRecords()
@@ -56,7 +56,7 @@ final class StreamShaper {
         let records = plan.drainRecords()
         for r in records {
             metrics?.faultFired(r.fault)
-            ledger?.fault(id: ledgerID, record: r)
+            ledger?.with { $0.fault(id: ledgerID, record: r) }
         }
     }
 
@@ -74,7 +74,7 @@ final class StreamShaper {
             case .frame(let frame):
                 framesSeen += 1
                 if frame.kind == .event { metrics?.events.increment() }
-                ledger?.upstreamFrame(id: ledgerID, frame: frame, at: now)
+                ledger?.with { $0.upstreamFrame(id: ledgerID, frame: frame, at: now) }
                 let first = queue.count
                 plan.frame(frame, now: now, into: &queue)  // straight into the queue: no array per frame
                 enqueued(from: first)
@@ -176,7 +176,7 @@ final class StreamShaper {
                 }
                 queuedBytes -= bytes.count
                 bytesDelivered += bytes.count
-                ledger?.delivered(id: ledgerID, bytes: bytes, at: now)
+                ledger?.with { $0.delivered(id: ledgerID, bytes: bytes, at: now) }
                 metrics?.bytesToClients.increment(by: Int64(bytes.count))
             case .pause(let until):
                 guard let until else { return .stalled }

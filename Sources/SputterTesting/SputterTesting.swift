@@ -75,10 +75,10 @@ public final class SputterInstance: @unchecked Sendable {
     }
 
     /// Every client the ledger knows.
-    public func clients() -> [ClientSummary] { onLoop { $0.ledger.clients() } }
+    public func clients() -> [ClientSummary] { onLoop { $0.withLedger { $0.clients() } } }
     /// One client's summary, connections (with predictions) and findings.
-    public func client(_ key: String) -> ClientReport? { onLoop { $0.ledger.client(key) } }
-    public func findings(_ key: String) -> [Finding] { onLoop { $0.ledger.findings(for: key) } }
+    public func client(_ key: String) -> ClientReport? { onLoop { $0.withLedger { $0.client(key) } } }
+    public func findings(_ key: String) -> [Finding] { onLoop { $0.withLedger { $0.findings(for: key) } } }
     /// Forgets the ledger and attempt counters.
     public func reset() { onLoop { $0.resetForTests() } }
 

@@ -70,7 +70,7 @@ struct Serve: ParsableCommand {
     var control: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Event loops, one per thread, sharing the port with SO_REUSEPORT (for machines with more cores). With N > 1 each loop is an independent proxy: no ledger and no control API, and attempts are counted per loop.",
+        "Event loops, one per thread, sharing the port with SO_REUSEPORT (for machines with more cores). The loops share one ledger, the attempt counters, the settings and the control API.",
         valueName: "N"))
     var threads: Int = 1
 
@@ -78,7 +78,6 @@ struct Serve: ParsableCommand {
 
     func controlAddress(_ config: ProxyConfig) throws -> (String, Int)? {
         guard let control else {
-            if threads > 1 { return nil }
             return (config.listenHost, config.listenPort == 0 ? 0 : config.listenPort + 1)
         }
         if control == "off" { return nil }
@@ -124,17 +123,10 @@ struct Serve: ParsableCommand {
             config.ledgerLevel = level
         }
         config.ledgerPath = ledger
-        // Several loops: the ledger and the control API are single-loop objects (not thread-safe, and a
-        // client's reconnect may land on another loop), so they are not offered; see --threads.
+        // Several loops share one ledger, the attempt counters and the settings (ProxyServer.shared): a
+        // client's reconnect may land on any loop.
         guard (1...256).contains(threads) else { throw ValidationError("--threads \(threads): expected 1 to 256") }
-        if threads > 1 {
-            if ledger != nil { throw ValidationError("--threads \(threads): the ledger belongs to one event loop; use --threads 1 with --ledger") }
-            if let control, control != "off" {
-                throw ValidationError("--threads \(threads): the control API sees one event loop; use --threads 1 with --control")
-            }
-            config.reusePort = true
-            config.recordLedger = false
-        }
+        if threads > 1 { config.reusePort = true }
         let directory: String?
         do {
             directory = try ProfileDirectory.resolve(profiles)
@@ -178,15 +170,15 @@ struct Serve: ParsableCommand {
         // --threads N: the other loops listen on the port the first one got, each on its own thread.
         var others: [LoopThread<ProxyServer>] = []
         if threads > 1 {
-            var shared = config
-            shared.listenPort = server.port
-            let frozen = shared
+            var sameConfig = config
+            sameConfig.listenPort = server.port
+            let frozen = sameConfig, shared = server.shared
             for i in 1..<threads {
                 var loopLogger = logger
                 loopLogger[metadataKey: "loop"] = "\(i)"  // connection numbers are per loop
                 do {
                     others.append(try LoopThread.start(name: "sputter-loop-\(i)") { [loopLogger] loop in
-                        try ProxyServer(config: frozen, loop: loop, logger: loopLogger)
+                        try ProxyServer(config: frozen, loop: loop, logger: loopLogger, sharing: shared)
                     })
                 } catch {
                     throw ValidationError("--threads: \(error)")
@@ -203,7 +195,7 @@ struct Serve: ParsableCommand {
             }
         }
         let routes = config.routes.map { $0.prefix.isEmpty ? "\($0.upstream.scheme)://\($0.upstream.authority)\($0.upstream.basePath)" : "\($0.prefix) -> \($0.upstream.scheme)://\($0.upstream.authority)\($0.upstream.basePath)" }
-        say("sputter listening on http://\(server.address) -> \(routes.joined(separator: ", "))\(threads > 1 ? " (\(threads) event loops, no ledger)" : "")")
+        say("sputter listening on http://\(server.address) -> \(routes.joined(separator: ", "))\(threads > 1 ? " (\(threads) event loops)" : "")")
         say(server.controlAddress == "off" ? "control API off" : "control API on http://\(server.controlAddress)")
         if !config.recordLedger {
             say("ledger off")
@@ -212,7 +204,8 @@ struct Serve: ParsableCommand {
         }
         say("profile \(config.profile ?? "passthrough") (\(config.profiles.names.count) profiles from \(config.profilesDirectory ?? "built-in")), seed \(config.seed.map(String.init) ?? "\(config.startupSeed) (chosen at start-up; pass --seed \(config.startupSeed) to repeat)")")
         loop.run()
-        server.tearDown()
+        // The first loop owns the shared ledger: it finishes it once every other loop has ended.
         for other in others { other.waitUntilFinished() }
+        server.tearDown()
     }
 }

@@ -250,6 +250,14 @@ final class RawClient {
         }
     }
 
+    /// Everything until the peer closes (what `read(until:)` left included).
+    func readAll() throws -> String {
+        var all = pending
+        pending.removeAll()
+        while case .some(let chunk) = try receive(), !chunk.isEmpty { all.append(chunk) }
+        return String(decoding: all, as: UTF8.self)
+    }
+
     /// Reads (and discards) until the peer closes; how the stream ended.
     func readToEOF() throws -> End {
         while true {
