@@ -67,10 +67,8 @@ final class ServeCommandTests: XCTestCase {
     /// demo-origin ← sputter serve ← a raw socket reading `/events`; the signal must end the
     /// stream (EOF at the client) and sputter must exit 0.
     func shutdownWithAStreamOpen(signal: Int32, file: StaticString = #filePath, line: UInt = #line) throws {
-        let originPort = try freePort()
-        let origin = try LiveProcess(["demo-origin", "--listen", "127.0.0.1:\(originPort)"])
+        let (origin, originPort) = try startDemoOrigin()
         defer { origin.kill() }
-        XCTAssertTrue(origin.waitForOutput("listening"), "demo-origin did not start: \(origin.stderr)", file: file, line: line)
 
         let proxyPort = try freePort()
         let sputter = try LiveProcess([
@@ -104,10 +102,8 @@ extension ServeCommandTests {
     func testLedgerSurvivesSIGTERMMidStream() throws {
         let ledger = FileManager.default.temporaryDirectory.appendingPathComponent("sputter-ledger-\(UUID().uuidString).jsonl").path
         defer { try? FileManager.default.removeItem(atPath: ledger) }
-        let originPort = try freePort()
-        let origin = try LiveProcess(["demo-origin", "--listen", "127.0.0.1:\(originPort)"])
+        let (origin, originPort) = try startDemoOrigin()
         defer { origin.kill() }
-        XCTAssertTrue(origin.waitForOutput("listening"), origin.stderr)
         let proxyPort = try freePort()
         let sputter = try LiveProcess([
             "serve", "--listen", "127.0.0.1:\(proxyPort)", "--upstream", "http://127.0.0.1:\(originPort)",
@@ -148,10 +144,8 @@ extension ServeCommandTests {
 extension ServeCommandTests {
     /// `--log-format json`: every stderr line is one JSON object; a stream's end names its client, attempt and profile.
     func testJSONLogs() throws {
-        let originPort = try freePort()
-        let origin = try LiveProcess(["demo-origin", "--listen", "127.0.0.1:\(originPort)"])
+        let (origin, originPort) = try startDemoOrigin()
         defer { origin.kill() }
-        XCTAssertTrue(origin.waitForOutput("listening"), origin.stderr)
         let proxyPort = try freePort()
         let sputter = try LiveProcess(["serve", "--listen", "127.0.0.1:\(proxyPort)", "--upstream", "http://127.0.0.1:\(originPort)",
                                        "--log-format", "json", "--control", "off"])
@@ -198,6 +192,14 @@ func freePort() throws -> Int {
     }
     guard bound == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
     return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// `sputter demo-origin` on a free port, listening; the caller kills it.
+func startDemoOrigin(file: StaticString = #filePath, line: UInt = #line) throws -> (LiveProcess, Int) {
+    let port = try freePort()
+    let origin = try LiveProcess(["demo-origin", "--listen", "127.0.0.1:\(port)"])
+    XCTAssertTrue(origin.waitForOutput("listening"), "demo-origin did not start: \(origin.stderr)", file: file, line: line)
+    return (origin, port)
 }
 
 /// A blocking TCP client with a receive timeout, so a test never hangs.
@@ -302,10 +304,8 @@ extension ServeCommandTests {
         let unknown = try CLI.run(["serve", "--upstream", "http://127.0.0.1:1", "--ledger-level", "none"])
         XCTAssertEqual(unknown.errorLines.first, "Error: --ledger-level 'none': expected events, summary or off")
 
-        let originPort = try freePort()
-        let origin = try LiveProcess(["demo-origin", "--listen", "127.0.0.1:\(originPort)"])
+        let (origin, originPort) = try startDemoOrigin()
         defer { origin.kill() }
-        XCTAssertTrue(origin.waitForOutput("listening"), origin.stderr)
         let proxyPort = try freePort()
         let controlPort = try freePort()
         let sputter = try LiveProcess([

@@ -21,10 +21,8 @@ final class ThreadsTests: XCTestCase {
     func testLoopsShareTheLedgerAttemptsAndControlAPI() throws {
         let ledger = FileManager.default.temporaryDirectory.appendingPathComponent("sputter-threads-\(UUID().uuidString).jsonl").path
         defer { try? FileManager.default.removeItem(atPath: ledger) }
-        let originPort = try freePort()
-        let origin = try LiveProcess(["demo-origin", "--listen", "127.0.0.1:\(originPort)"])
+        let (origin, originPort) = try startDemoOrigin()
         defer { origin.kill() }
-        XCTAssertTrue(origin.waitForOutput("listening"), origin.stderr)
         let proxyPort = try freePort()
         let controlPort = try freePort()
         let sputter = try LiveProcess([
