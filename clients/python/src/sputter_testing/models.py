@@ -274,7 +274,7 @@ class EventStatus:
     digest: str
     sent: int
     received: int
-    #: The attempts that dispatched it (the first 8).
+    #: The attempt that first dispatched it, and the last one when another (empty while none did).
     attempts: tuple[int, ...]
 
     @classmethod
