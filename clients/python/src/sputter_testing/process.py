@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence, TypeVar, Union
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
@@ -143,11 +143,46 @@ class _Child:
         self._stderr.close()
 
 
-class SputterProcess:
+_R = TypeVar("_R", bound="_Running")
+
+
+class _Running:
+    """A started `_Child`: its addresses read from its stdout, its output, `stop()`, and `with` support."""
+
+    _child: _Child
+
+    def _address(self, pattern: str, timeout: float) -> str:
+        """The first group of the first stdout line matching `pattern`; on failure the child is stopped."""
+        try:
+            return self._child.wait_for_line(pattern, timeout).group(1)
+        except BaseException:
+            try:
+                self._child.stop()
+            except SputterError:
+                pass
+            raise
+
+    def output(self) -> str:
+        """The command line, stdout and the tail of stderr, for error messages."""
+        return self._child.output()
+
+    def stop(self) -> int:
+        """SIGTERM and wait; returns the exit status."""
+        return self._child.stop()
+
+    def __enter__(self: _R) -> _R:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class SputterProcess(_Running):
     """A running `sputter serve` on loopback ports the kernel picked.
 
     `url` is where clients connect, `control_url` the control API, `ledger_path` the JSON Lines ledger.
-    Use as a context manager, or call `stop()`.
+    Use as a context manager, or call `stop()` (SIGTERM: Sputter ends its streams, flushes the ledger and
+    exits 0; the exit status is returned).
     """
 
     def __init__(self, binary: Path, upstream: Sequence[str], *, log_dir: Optional[PathLike] = None,
@@ -179,15 +214,8 @@ class SputterProcess:
             args += ["--ledger", str(self.ledger_path)]
         args += list(extra_args)
         self._child = _Child("sputter", args, self.log_dir, cwd=cwd)
-        try:
-            self.url: str = self._child.wait_for_line(r"sputter listening on (http://[^\s]+)", start_timeout).group(1)
-            self.control_url: str = self._child.wait_for_line(r"control API on (http://[^\s]+)", start_timeout).group(1)
-        except BaseException:
-            try:
-                self._child.stop()
-            except SputterError:
-                pass
-            raise
+        self.url: str = self._address(r"sputter listening on (http://[^\s]+)", start_timeout)
+        self.control_url: str = self._address(r"control API on (http://[^\s]+)", start_timeout)
 
     @property
     def running(self) -> bool:
@@ -197,44 +225,11 @@ class SputterProcess:
     def stdout_lines(self) -> list[str]:
         return list(self._child.lines)
 
-    def output(self) -> str:
-        """The command line, stdout and the tail of stderr, for error messages."""
-        return self._child.output()
 
-    def stop(self) -> int:
-        """SIGTERM; Sputter ends its streams, flushes the ledger and exits 0. Returns the exit status."""
-        return self._child.stop()
-
-    def __enter__(self) -> "SputterProcess":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-class DemoOriginProcess:
+class DemoOriginProcess(_Running):
     """A running `sputter demo-origin` (SSE at /events with ids, `count`, `interval_ms`, `retry`…; see the README)."""
 
     def __init__(self, binary: Path, *, log_dir: Optional[PathLike] = None, start_timeout: float = START_TIMEOUT):
         self.log_dir = Path(log_dir) if log_dir is not None else Path(tempfile.mkdtemp(prefix="sputter-origin-"))
         self._child = _Child("demo-origin", [str(binary), "demo-origin", "--listen", "127.0.0.1:0"], self.log_dir)
-        try:
-            self.url: str = self._child.wait_for_line(r"listening on (http://[^\s]+)", start_timeout).group(1)
-        except BaseException:
-            try:
-                self._child.stop()
-            except SputterError:
-                pass
-            raise
-
-    def output(self) -> str:
-        return self._child.output()
-
-    def stop(self) -> int:
-        return self._child.stop()
-
-    def __enter__(self) -> "DemoOriginProcess":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.url: str = self._address(r"listening on (http://[^\s]+)", start_timeout)
