@@ -445,7 +445,9 @@ final class ClientSession: ConnectionDelegate {
     private func pumpShaper(_ exchange: Exchange) {
         guard let shaper = exchange.shaper, phase == .exchanging else { return }
         let now = monotonicNanos()
-        switch shaper.pump(into: client, now: now) {
+        let next = shaper.pump(into: client, now: now)
+        shaper.recordPending()
+        switch next {
         case .idle, .blocked:
             break
         case .wake(let at):
@@ -578,7 +580,7 @@ final class ClientSession: ConnectionDelegate {
             ])
         }
         guard let id = exchange.ledgerID else { return }
-        exchange.shaper?.flushRecords()
+        exchange.shaper?.recordPending()
         server.ledger.connectionClosed(id: id, end: end, at: monotonicNanos())
     }
 

@@ -41,6 +41,14 @@ final class StreamShaper {
 
     private var ledger: SharedLedger?
     private var ledgerID: UInt64 = 0
+    /// What the ledger is told, in order, once the writes of a round are out (`recordPending`): so its work
+    /// stays off each event's path, as for passthrough streams, and takes the ledger's lock once a round.
+    private enum LedgerCall {
+        case frame(SSEFrame, at: UInt64)
+        case fault(FaultRecord)
+        case delivered([UInt8], at: UInt64)
+    }
+    private var pendingCalls: [LedgerCall] = []
 
     private var metrics: ProxyMetrics?
 
@@ -51,13 +59,30 @@ final class StreamShaper {
         flushRecords()
     }
 
-    /// Hands the plan's pending decisions to the ledger and the metrics.
-    func flushRecords() {
+    /// Hands the plan's pending decisions to the metrics now and to the ledger with the round's other calls.
+    private func flushRecords() {
         let records = plan.drainRecords()
         for r in records {
             metrics?.faultFired(r.fault)
-            ledger?.with { $0.fault(id: ledgerID, record: r) }
+            if ledger != nil { pendingCalls.append(.fault(r)) }
         }
+    }
+
+    /// Tells the ledger what this round saw and wrote (call after `pump`, and before the stream's end is recorded).
+    func recordPending() {
+        flushRecords()
+        guard let ledger, !pendingCalls.isEmpty else { return }
+        let id = ledgerID
+        ledger.with { l in
+            for call in pendingCalls {
+                switch call {
+                case .frame(let frame, let at): l.upstreamFrame(id: id, frame: frame, at: at)
+                case .fault(let record): l.fault(id: id, record: record)
+                case .delivered(let bytes, let at): l.delivered(id: id, bytes: bytes, at: at)
+                }
+            }
+        }
+        pendingCalls.removeAll(keepingCapacity: pendingCalls.capacity <= 4096)
     }
 
     init(plan: FaultPlan, chunked: Bool, maxFrameBytes: Int, highWater: Int) {
@@ -74,7 +99,7 @@ final class StreamShaper {
             case .frame(let frame):
                 framesSeen += 1
                 if frame.kind == .event { metrics?.events.increment() }
-                ledger?.with { $0.upstreamFrame(id: ledgerID, frame: frame, at: now) }
+                if ledger != nil { pendingCalls.append(.frame(frame, at: now)) }
                 let first = queue.count
                 plan.frame(frame, now: now, into: &queue)  // straight into the queue: no array per frame
                 enqueued(from: first)
@@ -176,7 +201,7 @@ final class StreamShaper {
                 }
                 queuedBytes -= bytes.count
                 bytesDelivered += bytes.count
-                ledger?.with { $0.delivered(id: ledgerID, bytes: bytes, at: now) }
+                if ledger != nil { pendingCalls.append(.delivered(bytes, at: now)) }
                 metrics?.bytesToClients.increment(by: Int64(bytes.count))
             case .pause(let until):
                 guard let until else { return .stalled }
