@@ -58,7 +58,7 @@ public struct LedgerMerge: Sendable {
         runs = perSource.map(\.count).max() ?? 1
         var maxID: UInt64 = 0
         var idsInOrder: [[UInt64]] = []
-        for input in inputs {
+        for (input, runs) in zip(inputs, perSource) {
             var seen = Set<UInt64>()
             var ids: [UInt64] = []
             var keys = Set<String>()
@@ -72,7 +72,7 @@ public struct LedgerMerge: Sendable {
             maxID = max(maxID, ids.max() ?? 0)
             idsInOrder.append(ids)
             let range = ids.min().flatMap { lo in ids.max().map { lo...$0 } }
-            sources.append(Source(label: input.label, records: input.records.count, runs: Self.runs(of: input.records).count,
+            sources.append(Source(label: input.label, records: input.records.count, runs: runs.count,
                                   connections: ids.count, clients: keys.count, connectionRange: range))
         }
         mapConnections(idsInOrder, maxID: maxID)
