@@ -52,8 +52,18 @@ public struct LedgerMerge: Sendable {
     private var mapped: [[UInt64: UInt64]] = []
     private var origins: [UInt64: (source: Int, connection: UInt64)] = [:]
 
-    /// `inputs`: each source's label and its records, in file order. Labels should be distinct.
+    /// `inputs`: each source's label and its records, in file order. A label given twice gets `#2`, `#3`…
     public init(_ inputs: [(label: String, records: [LedgerRecord])]) {
+        var taken = Set<String>()
+        let inputs = inputs.map { input in
+            var label = input.label
+            var n = 1
+            while !taken.insert(label).inserted {
+                n += 1
+                label = "\(input.label)#\(n)"
+            }
+            return (label: label, records: input.records)
+        }
         let perSource = inputs.map { Self.runs(of: $0.records) }
         runs = perSource.map(\.count).max() ?? 1
         var maxID: UInt64 = 0
@@ -251,9 +261,10 @@ extension LedgerMerge {
     public func textHeader() -> String {
         var out = "Sputter fleet: \(sources.count) ledger\(sources.count == 1 ? "" : "s") merged by client key\n"
         for line in sourceLines() { out += "  \(line)\n" }
-        if warnings.isEmpty {
+        if !warnings.contains(where: { if case .clientOnSeveralInstances = $0 { return true } else { return false } }) {
             out += "  every client key is in one file\n"
-        } else {
+        }
+        if !warnings.isEmpty {
             out += "warnings:\n"
             for w in warnings { out += "  - \(text(w))\n" }
         }

@@ -16,6 +16,10 @@ struct LedgerFiles {
 
     static func read(_ paths: [String]) throws -> LedgerFiles {
         guard !paths.isEmpty else { throw ValidationError("give at least one ledger file") }
+        var given = Set<String>()
+        for path in paths where !given.insert(URL(fileURLWithPath: path).standardizedFileURL.path).inserted {
+            throw ValidationError("\(path) is given twice: give each instance's ledger once")
+        }
         let labels = Self.labels(paths)
         var inputs: [(label: String, records: [LedgerRecord])] = []
         var unreadable: [(line: Int, error: String)] = []

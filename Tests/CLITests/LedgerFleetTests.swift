@@ -119,5 +119,8 @@ final class LedgerFleetTests: XCTestCase {
         let result = try CLI.run(["ledger", "a.jsonl", "nope.jsonl"], in: directory)
         XCTAssertNotEqual(result.status, 0)
         XCTAssertEqual(result.errorLines.first, "Error: cannot read nope.jsonl")
+        let twice = try CLI.run(["ledger", "a.jsonl", "./a.jsonl"], in: directory)
+        XCTAssertNotEqual(twice.status, 0)
+        XCTAssertEqual(twice.errorLines.first, "Error: ./a.jsonl is given twice: give each instance's ledger once")
     }
 }

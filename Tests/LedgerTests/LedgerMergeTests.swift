@@ -185,6 +185,20 @@ final class LedgerMergeTests: XCTestCase {
         XCTAssertTrue(merge.warnings.contains { if case .clientOnSeveralInstances(key: "a1", _, _, _) = $0 { return true } else { return false } })
     }
 
+    func testALabelGivenTwiceIsMadeDistinct() {
+        let a = instance(["k"]), b = instance(["k"], attempts: 1)
+        let merge = LedgerMerge([("ledger.jsonl", a.records), ("ledger.jsonl", b.records)])
+        XCTAssertEqual(merge.sources.map(\.label), ["ledger.jsonl", "ledger.jsonl#2"])
+        XCTAssertEqual(Set(opens(merge.records).map(\.key)), ["k @ ledger.jsonl", "k @ ledger.jsonl#2"])
+    }
+
+    func testRunCountsAloneStillSayEveryKeyIsInOneFile() {
+        let a = instance(["a1"])
+        a.ledger.reset(at: Harness.ns(50_000))
+        let header = LedgerMerge([("a", a.records), ("b", instance(["b1"]).records)]).textHeader()
+        XCTAssertTrue(header.contains("  every client key is in one file\nwarnings:\n  - the files have different numbers of runs"), header)
+    }
+
     func testHTMLNoticeIsEscapedAndGoesAfterTheBodyTag() {
         let a = instance(["<b>&\"x\""]), b = instance(["<b>&\"x\""], attempts: 1)
         let merge = LedgerMerge([("a", a.records), ("b", b.records)])
