@@ -157,6 +157,7 @@ class Client:
     send: str
     attempts: int = 0
     instances: list[str] = field(default_factory=list)   # the Sputter-Instance header of each attempt
+    statuses: list[int] = field(default_factory=list)    # not 200 (nginx's 502 for an instance that reset too early): just another attempt
     last_id: str = ""
     error: Optional[str] = None
 
@@ -184,8 +185,8 @@ class Client:
             try:
                 conn.request("GET", path, headers=headers)
                 response = conn.getresponse()
-                assert response.status == 200, f"attempt {self.attempts}: status {response.status}"
                 self.instances.append(response.getheader("Sputter-Instance", ""))
+                self.statuses.append(response.status)
                 pending_id, data = None, False
                 while True:
                     line = response.readline()
