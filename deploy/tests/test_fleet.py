@@ -10,6 +10,7 @@ hash line removed: a mis-configured balancer) must be reported as split clients.
 
 from __future__ import annotations
 
+import bisect
 import http.client
 import json
 import re
@@ -18,6 +19,7 @@ import socket
 import subprocess
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -70,6 +72,23 @@ http {{
 }}
 """)
     return main
+
+
+def chash_server(key: str, servers: list[str]) -> str:
+    """Which `server` nginx's `hash KEY consistent` picks for `key` (ngx_http_upstream_hash_module: 160
+    points per server on a CRC32 ring, point i = crc32(host \\0 port point(i-1) as 4 little-endian bytes);
+    the key goes to the first point at or above crc32(key), wrapping around)."""
+    points = []
+    for server in servers:
+        host, _, port = server.rpartition(":")
+        base, prev = (host + "\0" + port).encode(), 0
+        for _ in range(160):
+            prev = zlib.crc32(base + prev.to_bytes(4, "little"))
+            points.append((prev, server))
+    points.sort(key=lambda p: p[0])
+    h = zlib.crc32(key.encode())
+    hashes = [p[0] for p in points]
+    return points[bisect.bisect_left(hashes, h) % len(points)][1]
 
 
 def free_port() -> int:
@@ -275,6 +294,10 @@ def test_every_attempt_of_a_client_reaches_one_instance_and_the_merged_report_co
         assert client.attempts >= 4, f"client {key!r}: fleet-churn cuts every 5 events, {LAST_ID} events need 4 attempts"
         # The client's own view agrees: every response came from that instance.
         assert set(client.instances) == {f"127.0.0.1:{fleet.ports[instance]}"}, (key, client.instances)
+        # And it is the instance nginx's ring gives the key, however the key travelled (header, parameter
+        # or, for the keyless client, the address and path the balancer hashed instead).
+        servers = [f"127.0.0.1:{p}" for p in fleet.ports]
+        assert chash_server(key, servers) == servers[instance], f"client {key!r} is not where the key hashes"
     used = {i for per in seen.values() for i in per}
     assert len(used) >= 2, f"12 keys all hashed to one instance ({used}): the test proves nothing about the spread"
 
