@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Module map (arrows point down only; see ../shared/DESIGN.md and docs/ARCHITECTURE in README):
+// Module map (arrows point down only; the full map, the flow of a stream and the libevent facts: docs/ARCHITECTURE.md):
 //   sputter (CLI) -> Proxy -> EventLoop -> CLibevent
 //                         -> HTTP1, SSE, Faults, Profiles, Ledger   (pure: no libevent, no sockets)
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
