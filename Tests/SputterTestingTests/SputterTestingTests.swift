@@ -77,4 +77,25 @@ final class SputterTestingTests: XCTestCase {
         XCTAssertEqual(done.wait(timeout: .now() + 20), .success)
         XCTAssertEqual(try read(sputter.url("/json")), "", "no longer accepting")
     }
+
+    /// The README's "From a Swift test suite" example, with a small reconnecting client as the client under
+    /// test: it resumes with `Last-Event-ID` after each cut (`retry=0`: the stream asks for no wait).
+    func testReadmeExample() throws {
+        let profiles = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Profiles").path
+        let origin = try DemoOriginInstance.start()            // or your own backend's URL
+        let sputter = try SputterInstance.start(upstream: origin.url, profilesDirectory: profiles)
+        defer { sputter.stop(); origin.stop() }
+        let url = sputter.url("/events?count=12&interval_ms=5&heartbeat_ms=0&retry=0", profile: "abrupt-disconnects", client: "test-1")
+        var lastID: String?
+        var attempts = 0
+        while lastID != "12", attempts < 10 {
+            attempts += 1
+            let text = try read(url, headers: lastID.map { ["Last-Event-ID: \($0)"] } ?? [])
+            lastID = text.split { $0 == "\n" || $0 == "\r\n" }.last { $0.hasPrefix("id: ") }.map { String($0.dropFirst(4)) } ?? lastID
+        }
+        XCTAssertEqual(attempts, 3, "abrupt-disconnects resets every connection after 5 events")
+        XCTAssertEqual(sputter.waitUntilSettled("test-1", connections: 3)?.summary.missingIDs, [])
+        XCTAssertTrue(sputter.findings("test-1").isEmpty, "\(sputter.findings("test-1"))")
+    }
 }

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from typing import Iterator, Optional, Sequence, Union
 
 from .client import UNSET, ControlAPIError, Sputter, wait_until
-from .models import (ClientReport, ClientSummary, Connection, EventStatus, FaultAction, Finding, Frame, Prediction,
+from .models import (ClientReport, ClientSummary, Connection, DispatchedMessage, EventStatus, FaultAction, Finding, Frame, Prediction,
                      Profile, Settings)
 from .process import (DemoOriginProcess, OriginRequest, PathLike, SputterError, SputterNotFound, SputterProcess,
                       find_binary)
@@ -29,7 +29,7 @@ from .process import (DemoOriginProcess, OriginRequest, PathLike, SputterError, 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ClientReport", "ClientSummary", "Connection", "ControlAPIError", "DemoOriginProcess", "EventStatus", "FaultAction",
+    "ClientReport", "ClientSummary", "Connection", "ControlAPIError", "DemoOriginProcess", "DispatchedMessage", "EventStatus", "FaultAction",
     "Finding", "Frame", "OriginRequest", "Prediction", "Profile", "Settings", "Sputter", "SputterError", "SputterNotFound",
     "SputterProcess", "UNSET", "find_binary", "launch", "wait_until",
 ]
