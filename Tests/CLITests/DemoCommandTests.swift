@@ -10,14 +10,6 @@ import Darwin
 /// `sputter demo` (what `scripts/demo` runs): the demo origin and Sputter in one process, taking every
 /// `sputter serve` option.
 final class DemoCommandTests: XCTestCase {
-    /// One request to `port`, `Connection: close`; the whole response as text.
-    func get(_ port: Int, _ target: String, headers: String = "") throws -> String {
-        let client = try RawClient(port: port)
-        defer { client.close() }
-        try client.send("GET \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\(headers)\r\n")
-        return try client.readAll()
-    }
-
     /// The README's demo: it prints the line to try, and that line works (on free ports, not 8080/5000).
     func testDemoPrintsTheLineToTryAndItWorks() throws {
         let port = try freePort()
@@ -73,4 +65,12 @@ final class DemoCommandTests: XCTestCase {
         XCTAssertNotEqual(bogus.status, 0)
         XCTAssertTrue(bogus.stderr.contains("--no-such-option"), bogus.stderr)
     }
+}
+
+/// One GET to `port`, `Connection: close`; the whole response as text. `headers`: CRLF-terminated lines.
+func get(_ port: Int, _ target: String, headers: String = "") throws -> String {
+    let client = try RawClient(port: port)
+    defer { client.close() }
+    try client.send("GET \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\(headers)\r\n")
+    return try client.readAll()
 }

@@ -103,13 +103,6 @@ final class ReadmeTests: XCTestCase {
         return String(decoding: data, as: UTF8.self)
     }
 
-    func get(_ port: Int, _ target: String, headers: String = "") throws -> String {
-        let client = try RawClient(port: port)
-        defer { client.close() }
-        try client.send("GET \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\(headers)\r\n")
-        return try client.readAll()
-    }
-
     func start(_ arguments: [String], waitingFor line: String) throws -> LiveProcess {
         let process = try LiveProcess(arguments, in: CLI.packageRoot)
         XCTAssertTrue(process.waitForOutput(line), "sputter \(arguments.joined(separator: " ")): \(process.stdout)\(process.stderr)")
