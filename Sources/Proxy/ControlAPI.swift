@@ -82,7 +82,7 @@ final class ControlAPI {
             "profile": runtime.profile ?? NSNull(),
             "seed": runtime.seed.map { NSNumber(value: $0) } ?? NSNull(),
             "effective_profile": runtime.profile ?? proxy.config.profile ?? "passthrough",
-            "effective_seed": NSNumber(value: runtime.seed ?? proxy.config.seed ?? proxy.config.startupSeed),
+            "effective_seed": NSNumber(value: proxy.effectiveSeed),
             "cli_profile": proxy.config.profile ?? NSNull(),
             "locked": proxy.config.lockProfile,
         ]
