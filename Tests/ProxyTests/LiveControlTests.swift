@@ -148,7 +148,7 @@ final class LiveControlTests: XCTestCase {
         let s = try TestSocket(port: stack.proxyPort)
         s.send("GET /events?interval_ms=0&heartbeat_ms=0&count=50 HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nSputter-Client: cut-me\r\n\r\n")
         XCTAssertNotNil(s.readToEnd(), "the queued disconnect resets the stream")
-        let profile = stack.onProxy { $0.withLedger { $0.client("cut-me")?.connections.first?.profile } }
+        let profile = stack.sputter.client("cut-me")?.connections.first?.profile
         XCTAssertEqual(profile, "passthrough+next")
     }
 
