@@ -3,7 +3,6 @@ ConfigMap files written out the way the kubelet mounts them."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import sys
@@ -17,14 +16,9 @@ KUBERNETES = REPO_ROOT / "deploy" / "kubernetes"
 SPUTTER = Path(shutil.which(os.environ["SPUTTER"]) or os.environ["SPUTTER"]).resolve() if os.environ.get("SPUTTER") \
     else REPO_ROOT / ".build" / "debug" / "sputter"
 
-# The examples' process helper (a child whose stdout lines are read on a thread, stopped with SIGTERM),
-# loaded under its own name so it is not taken for this directory's conftest.
-_spec = importlib.util.spec_from_file_location("sputter_examples_conftest", REPO_ROOT / "examples" / "conftest.py")
-examples = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = examples
-_spec.loader.exec_module(examples)
-Process = examples.Process
-wait_until = examples.wait_until
+# The processes are started with the sputter-testing package (clients/python), from the source tree.
+sys.path.insert(0, str(REPO_ROOT / "clients" / "python" / "src"))
+from sputter_testing import DemoOriginProcess, SputterProcess, wait_until  # noqa: E402
 
 
 def manifests() -> dict[str, list[dict[str, Any]]]:

@@ -26,7 +26,7 @@ from typing import Callable, Optional
 
 import pytest
 
-from support import SPUTTER, Process, find, mount_config_map, wait_until
+from support import SPUTTER, DemoOriginProcess, SputterProcess, find, mount_config_map, wait_until
 
 LAST_ID = 20                   # the demo origin ends the stream after this id
 STREAM = f"/events?count={LAST_ID}&interval_ms=0&heartbeat_ms=60000"
@@ -102,7 +102,7 @@ def free_port() -> int:
 @dataclass
 class Fleet:
     ledgers: list[Path]
-    instances: list[Process]
+    instances: list[SputterProcess]
     ports: list[int]           # each instance's proxy port, in ledger order
     balancer_port: int
     nginx: subprocess.Popen
@@ -123,9 +123,8 @@ class Fleet:
 @pytest.fixture(scope="module")
 def origin(tmp_path_factory):
     logs = tmp_path_factory.mktemp("origin")
-    process = Process("demo-origin", [str(SPUTTER), "demo-origin", "--listen", "127.0.0.1:0"], logs)
-    url = process.wait_for_line(r"listening on (http://[\d.]+:\d+)").group(1)
-    yield url
+    process = DemoOriginProcess(SPUTTER, log_dir=logs)
+    yield process.url
     process.stop()
 
 
@@ -139,13 +138,11 @@ def start_fleet(directory: Path, origin: str, profiles: Path, transform: Callabl
     instances, ports, ledgers = [], [], []
     for name in "abc":
         ledger = directory / f"{name}.jsonl"
-        p = Process(f"sputter-{name}", [str(SPUTTER), "serve", "--listen", "127.0.0.1:0", "--control", "off",
-                                        "--upstream", origin, "--profiles", str(profiles), "--profile", "fleet-churn",
-                                        "--ledger", str(ledger), "--log-level", "warning"], directory)
+        p = SputterProcess(SPUTTER, [origin], log_dir=directory / f"sputter-{name}", profiles=profiles, profile="fleet-churn",
+                           ledger=ledger, extra_args=["--log-level", "warning"])
         instances.append(p)
         ledgers.append(ledger)
-    for p in instances:
-        ports.append(int(p.wait_for_line(r"sputter listening on http://[\d.]+:(\d+)").group(1)))
+        ports.append(int(p.url.rsplit(":", 1)[1]))
     balancer_port = free_port()
     conf = local_fleet_conf(find("ConfigMap", "sputter-balancer")["data"]["sputter-fleet.conf"], ports, balancer_port, transform)
     main = nginx_main_conf(directory, conf)
@@ -161,7 +158,7 @@ def start_fleet(directory: Path, origin: str, profiles: Path, transform: Callabl
             return True
         except OSError:
             return False
-    wait_until(accepting, 30, "nginx to accept connections")
+    wait_until(accepting, 30)  # nginx accepts connections
     return Fleet(ledgers, instances, ports, balancer_port, nginx, directory)
 
 
