@@ -1,3 +1,4 @@
+import Faults
 import Foundation
 import XCTest
 
@@ -47,12 +48,13 @@ final class ProfilesCommandTests: XCTestCase {
         try write("unknown-fault.yaml", "name: unknown-fault\ndescription: d\nfaults:\n  - explode: { now: true }\n")
         try write("wrong-type.yaml", "name: wrong-type\ndescription: d\nfaults:\n  - drop: { every_nth: many }\n")
         try write("list-description.yaml", "name: list-description\ndescription: [a, b]\nfaults: []\n")
-        let faults = "delay, buffer, throttle, drop, duplicate, reorder, corrupt, strip_ids, rewrite_ids, retry, last_event_id, disconnect, stall, respond, refuse, content_type"
+        let faults = FaultRegistry.standard.names.joined(separator: ", ")
         let expected = [
             "./bad-duration.yaml:4: faults[0].delay.latency: expected a duration such as '250ms' or '2s', found '3 parsecs'",
             "ok ./dup-a.yaml (twin)",
             "./dup-b.yaml:2: name: duplicate profile name 'twin'; already defined at ./dup-a.yaml:1",
             "./list-description.yaml:2: description: expected a description, found a list",
+            "./misspelled.yaml:1: description: missing key 'description' in profile",
             "./misspelled.yaml:2: descripton: unknown key 'descripton' in profile; expected one of: name, description, seed, match, faults, attempts",
             "./unknown-fault.yaml:4: faults[0].explode: unknown fault 'explode'; expected one of: \(faults)",
             "./wrong-type.yaml:4: faults[0].drop.every_nth: expected an integer ≥ 1, found 'many'",

@@ -26,3 +26,32 @@ struct LastEventIDStage: FaultStage {
         draft.lastEventID = settings.edit
     }
 }
+
+extension LastEventIDFault: FaultSettings {
+    public static let name = "last_event_id"
+    public static let summary = "Tamper with Last-Event-ID on the way upstream."
+    public static let guide = "Exactly one edit of the upstream request. The backend then replays from the start, or skips ahead."
+    public static let keys = [
+        SettingKey("remove", Schema.trueFlag, "`true`: remove the header"),
+        SettingKey("set", ["type": ["string", "integer"]], "send this id (added even when the client sent none)"),
+    ]
+    public static let schemaRules = [Schema.exactlyOne([["remove"], ["set"]])]
+    public static let examples = ["last_event_id: { remove: true }"]
+    public static let defaultKinds: Set<FrameKind> = [.event]
+    public static let probabilityScope = ProbabilityScope.perConnection
+
+    public static func decode<M: SettingsMap>(_ m: M) throws(M.Value.Failure) -> LastEventIDFault {
+        let (key, v) = try m.exactlyOne(of: ["remove", "set"])
+        if key == "remove" {
+            try v.trueFlag()
+            return LastEventIDFault(.remove)
+        }
+        return LastEventIDFault(.set(try v.string("a string")))
+    }
+
+    public func makeStage() -> AnyFaultStage { AnyFaultStage(LastEventIDStage(self)) }
+}
+
+extension Fault {
+    public static func lastEventID(_ f: LastEventIDFault) -> Fault { Fault(f) }
+}
