@@ -25,7 +25,7 @@ public enum FaultCatalogDocs {
                 lines.append("| \(name) | \(key.doc.replacingOccurrences(of: "|", with: "\\|")) |")
             }
         }
-        lines.append("```yaml")
+        lines += ["", "```yaml"]
         lines += type.examples.map { "- " + $0 }
         lines.append("```")
         return lines.joined(separator: "\n") + "\n"

@@ -1,5 +1,6 @@
 import Faults
 import Foundation
+import Profiles
 import XCTest
 
 /// `sputter profiles list|show|check`, run as a process; output compared exactly.
@@ -72,6 +73,29 @@ final class ProfilesCommandTests: XCTestCase {
         XCTAssertEqual(named.lines, expected.map { $0.replacingOccurrences(of: "./", with: "") })
     }
 
+    func testCheckReportsEveryErrorOfAFile() throws {
+        try write("many.yaml", """
+            name: many
+            description: several mistakes
+            faults:
+              - drop: { every_nth: 0 }
+              - delay: { latency: 250 }
+              - stall: { after_events: 1, after: 2s }
+            attempts:
+              2: [ { respond: { status: 99 } } ]
+            colour: red
+            """)
+        let result = try CLI.run(["profiles", "check", "many.yaml"], in: temp)
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.lines, [
+            "many.yaml:4: faults[0].drop.every_nth: expected an integer ≥ 1, found 0",
+            "many.yaml:5: faults[1].delay.latency: expected a duration such as '250ms' or '2s', found '250'",
+            "many.yaml:6: faults[2].stall.after: stall needs exactly one of: after_events, after_bytes, after, inside_event; found after_events and after",
+            "many.yaml:8: attempts.2[0].respond.status: expected an integer from 200 to 599, found 99",
+            "many.yaml:9: colour: unknown key 'colour' in profile; expected one of: name, description, seed, match, faults, attempts",
+        ])
+    }
+
     func testCheckOneBadFileAmongGoodOnesFails() throws {
         try write("bad.yaml", "name: Bad Name\ndescription: d\nfaults: []\n")
         let bad = temp.appendingPathComponent("bad.yaml").path
@@ -91,6 +115,32 @@ final class ProfilesCommandTests: XCTestCase {
         let noDirectory = try CLI.run(["profiles", "check", "--profiles", "nothere"], in: temp)
         XCTAssertNotEqual(noDirectory.status, 0)
         XCTAssertEqual(noDirectory.errorLines.first, "Error: --profiles 'nothere': not a directory")
+    }
+
+    // MARK: schema, catalog
+
+    func testSchemaIsTheShippedSchemaFile() throws {
+        let result = try CLI.run(["profiles", "schema"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let file = try String(contentsOf: CLI.packageRoot.appendingPathComponent("Profiles/profile.schema.json"), encoding: .utf8)
+        XCTAssertEqual(result.stdout, file)
+        let schema = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(schema?["$schema"] as? String, "https://json-schema.org/draft/2020-12/schema")
+    }
+
+    func testCatalogUpdatesTheMarkedPartOfAPage() throws {
+        try write("page.md", "# Title\n\nbefore\n\(FaultCatalogDocs.begin)\nold text\n\(FaultCatalogDocs.end)\nafter\n")
+        let result = try CLI.run(["profiles", "catalog", "--update", "page.md"], in: temp)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let page = try String(contentsOf: temp.appendingPathComponent("page.md"), encoding: .utf8)
+        let printed = try CLI.run(["profiles", "catalog"]).stdout
+        XCTAssertEqual(page, "# Title\n\nbefore\n\(FaultCatalogDocs.begin)\n\(printed)\(FaultCatalogDocs.end)\nafter\n")
+        for name in FaultRegistry.standard.names { XCTAssertTrue(("\n" + printed).contains("\n### \(name) — "), name) }
+
+        try write("plain.md", "no markers\n")
+        let unmarked = try CLI.run(["profiles", "catalog", "--update", "plain.md"], in: temp)
+        XCTAssertNotEqual(unmarked.status, 0)
+        XCTAssertTrue(unmarked.stderr.contains("--update 'plain.md': no catalog markers"), unmarked.stderr)
     }
 
     // MARK: list
@@ -190,6 +240,8 @@ final class ProfilesCommandTests: XCTestCase {
         }
         let profiles = try CLI.run(["profiles", "--help"])
         XCTAssertEqual(profiles.status, 0)
-        for command in ["list", "show", "check"] { XCTAssertTrue(profiles.stdout.contains("\n  \(command) ")) }
+        for command in ["list", "show", "check", "schema", "catalog"] {
+            XCTAssertTrue(profiles.stdout.contains("\n  \(command) "), "profiles --help does not list \(command)")
+        }
     }
 }

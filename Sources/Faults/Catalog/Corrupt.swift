@@ -131,7 +131,8 @@ extension CorruptFault: FaultSettings {
                 SettingKey("terminate", Schema.boolean, "end the torn piece with a blank line"),
             ],
             rules: [Schema.exactlyOne([["at_byte"], ["fraction"]])],
-            effect: "cut the frame's bytes (the rest is dropped and recorded); without `terminate` the torn piece runs into the next frame"),
+            effect: "exactly one of `at_byte`, `fraction`: cut the frame's bytes there (the rest is dropped and recorded); "
+                + "without `terminate` the torn piece runs into the next frame"),
         ModeSpec(name: "remove_terminator", keys: [], effect: "drop the terminating blank line: this event merges with the next"),
         ModeSpec(
             name: "mangle_field",
