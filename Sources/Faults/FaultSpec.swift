@@ -100,14 +100,19 @@ extension FaultSettings {
 /// A fault of a profile: any registered settings value.
 public struct Fault: Sendable, Equatable, CustomStringConvertible {
     public let settings: any FaultSettings
+    /// The fault's name, e.g. `"drop"`. It and the scope are read for every frame: kept here
+    /// rather than asked of the settings' type each time.
+    public let name: String
+    public let probabilityScope: ProbabilityScope
 
-    public init(_ settings: some FaultSettings) { self.settings = settings }
+    public init(_ settings: some FaultSettings) {
+        self.settings = settings
+        self.name = type(of: settings).name
+        self.probabilityScope = type(of: settings).probabilityScope
+    }
 
-    /// The fault's name, e.g. `"drop"`.
-    public var name: String { type(of: settings).name }
     /// The frame kinds the fault targets when its selector names none.
     public var defaultKinds: Set<SSEFrame.Kind> { settings.defaultKinds }
-    public var probabilityScope: ProbabilityScope { type(of: settings).probabilityScope }
     /// Every name of the standard registry, in catalog order.
     public static var names: [String] { FaultRegistry.standard.names }
 
@@ -120,7 +125,7 @@ public struct Fault: Sendable, Equatable, CustomStringConvertible {
 
 /// The catalog: every fault the profiles may name, in order. Adding a fault is one file in
 /// `Catalog/` and one entry in `standard`.
-public struct FaultRegistry: @unchecked Sendable {
+public struct FaultRegistry: Sendable {
     /// Settings types in catalog order; names are unique.
     public let faults: [any FaultSettings.Type]
 

@@ -5,14 +5,14 @@ import Testing
 
 @testable import Profiles
 
-/// Every shipped profile decodes to exactly the settings recorded in `Golden/shipped-settings.txt`
+/// Every shipped profile decodes to exactly the settings recorded in `Tests/Fixtures/shipped-settings.txt`
 /// (written from the decoders before the fault registry replaced them). Regenerate on purpose with
 /// `SPUTTER_WRITE_GOLDEN=1 swift test --filter ShippedSettingsTests`.
 @Suite struct ShippedSettingsTests {
     static let goldenPath: String = {
         var url = URL(fileURLWithPath: #filePath)
-        url.deleteLastPathComponent()
-        return url.appendingPathComponent("Golden/shipped-settings.txt").path
+        for _ in 0..<2 { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("Fixtures/shipped-settings.txt").path
     }()
 
     /// A profile as text: every field, each fault's settings value reflected in full.

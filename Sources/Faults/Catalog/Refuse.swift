@@ -20,7 +20,7 @@ struct RefuseStage: FaultStage {
 extension RefuseFault: FaultSettings {
     public static let name = "refuse"
     public static let summary = "Accept the connection and reset it."
-    public static let guide = "Accept the connection and reset it at once."
+    public static let guide = "A backend that is down behind a load balancer, a crashed gateway: the client sees a reset before any response."
     public static let keys: [SettingKey] = []
     public static let examples = ["refuse"]
     public static let defaultKinds: Set<FrameKind> = [.event]
