@@ -1,5 +1,5 @@
-/// A JSON value with ordered object members: what a fault declares of its schema, rendered by
-/// `sputter profiles schema`. Literals make declarations short: `["type": "integer", "minimum": 1]`.
+/// A JSON value with ordered object members: what a fault declares of its schema (Profiles
+/// renders it for `sputter profiles schema`). Literals make declarations short: `["type": "integer", "minimum": 1]`.
 public indirect enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
@@ -23,51 +23,6 @@ public indirect enum JSONValue: Sendable, Equatable {
             if let i = own.firstIndex(where: { $0.key == m.key }) { own[i] = m } else { own.append(m) }
         }
         return .object(own)
-    }
-
-    /// Pretty-printed with two-space indentation; short arrays of scalars stay on one line.
-    public func rendered(indent: String = "") -> String {
-        let inner = indent + "  "
-        switch self {
-        case .null: return "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .integer(let n): return String(n)
-        case .unsigned(let n): return String(n)
-        case .string(let s): return JSONValue.quoted(s)
-        case .array(let items):
-            if items.isEmpty { return "[]" }
-            if items.allSatisfy(\.isScalar) { return "[" + items.map { $0.rendered() }.joined(separator: ", ") + "]" }
-            return "[\n" + items.map { inner + $0.rendered(indent: inner) }.joined(separator: ",\n") + "\n" + indent + "]"
-        case .object(let members):
-            if members.isEmpty { return "{}" }
-            let lines = members.map { inner + JSONValue.quoted($0.key) + ": " + $0.value.rendered(indent: inner) }
-            return "{\n" + lines.joined(separator: ",\n") + "\n" + indent + "}"
-        }
-    }
-
-    var isScalar: Bool {
-        switch self {
-        case .array, .object: false
-        default: true
-        }
-    }
-
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20:
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
     }
 }
 

@@ -1,4 +1,5 @@
 import Faults
+import Foundation
 
 /// The JSON Schema of a profile file (draft 2020-12), generated from the fault registry:
 /// `sputter profiles schema` prints it and `Profiles/profile.schema.json` is its output.
@@ -112,5 +113,40 @@ public enum ProfileSchema {
         }
         alternatives += registry.faults.filter { $0.bareNameAllowed }.map { ["const": .string($0.name)] }
         return ["oneOf": .array(alternatives)]
+    }
+}
+
+extension JSONValue {
+    /// Pretty-printed with two-space indentation; arrays of scalars stay on one line.
+    func rendered(indent: String = "") -> String {
+        let inner = indent + "  "
+        switch self {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .integer(let n): return String(n)
+        case .unsigned(let n): return String(n)
+        case .string(let s): return Self.quoted(s)
+        case .array(let items):
+            if items.isEmpty { return "[]" }
+            if items.allSatisfy(\.isScalar) { return "[" + items.map { $0.rendered() }.joined(separator: ", ") + "]" }
+            return "[\n" + items.map { inner + $0.rendered(indent: inner) }.joined(separator: ",\n") + "\n" + indent + "]"
+        case .object(let members):
+            if members.isEmpty { return "{}" }
+            let lines = members.map { inner + Self.quoted($0.key) + ": " + $0.value.rendered(indent: inner) }
+            return "{\n" + lines.joined(separator: ",\n") + "\n" + indent + "}"
+        }
+    }
+
+    private var isScalar: Bool {
+        switch self {
+        case .array, .object: false
+        default: true
+        }
+    }
+
+    /// A JSON string literal (Foundation's escaping, slashes and non-ASCII left as they are).
+    private static func quoted(_ s: String) -> String {
+        let data = try? JSONSerialization.data(withJSONObject: s, options: [.fragmentsAllowed, .withoutEscapingSlashes])
+        return data.map { String(decoding: $0, as: UTF8.self) } ?? "\"\""
     }
 }

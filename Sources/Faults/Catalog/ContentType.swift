@@ -40,12 +40,7 @@ extension ContentTypeFault: FaultSettings {
     public static let probabilityScope = ProbabilityScope.perConnection
 
     public static func decode<M: SettingsMap>(_ m: M) throws(M.Value.Failure) -> ContentTypeFault {
-        let (key, v) = try m.exactlyOne(of: ["set", "remove"])
-        if key == "remove" {
-            try v.trueFlag()
-            return ContentTypeFault(.remove)
-        }
-        return ContentTypeFault(.set(try v.string("a string")))
+        ContentTypeFault(try HeaderEdit.decode(m, keys: ["set", "remove"]))
     }
 
     public func makeStage() -> AnyFaultStage { AnyFaultStage(ContentTypeStage(self)) }

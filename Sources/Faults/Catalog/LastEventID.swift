@@ -41,12 +41,7 @@ extension LastEventIDFault: FaultSettings {
     public static let probabilityScope = ProbabilityScope.perConnection
 
     public static func decode<M: SettingsMap>(_ m: M) throws(M.Value.Failure) -> LastEventIDFault {
-        let (key, v) = try m.exactlyOne(of: ["remove", "set"])
-        if key == "remove" {
-            try v.trueFlag()
-            return LastEventIDFault(.remove)
-        }
-        return LastEventIDFault(.set(try v.string("a string")))
+        LastEventIDFault(try HeaderEdit.decode(m, keys: ["remove", "set"]))
     }
 
     public func makeStage() -> AnyFaultStage { AnyFaultStage(LastEventIDStage(self)) }
@@ -54,4 +49,17 @@ extension LastEventIDFault: FaultSettings {
 
 extension Fault {
     public static func lastEventID(_ f: LastEventIDFault) -> Fault { Fault(f) }
+}
+
+extension HeaderEdit {
+    /// Exactly one of `remove: true` or `set: value` (`keys` in the order errors list them).
+    /// Shared by `last_event_id` and `content_type`.
+    static func decode<M: SettingsMap>(_ m: M, keys: [String]) throws(M.Value.Failure) -> HeaderEdit {
+        let (key, v) = try m.exactlyOne(of: keys)
+        if key == "remove" {
+            try v.trueFlag()
+            return .remove
+        }
+        return .set(try v.string("a string"))
+    }
 }
