@@ -124,7 +124,9 @@ public struct Fault: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// The catalog: every fault the profiles may name, in order. Adding a fault is one file in
-/// `Catalog/` and one entry in `standard`.
+/// `Catalog/` and one entry in `standard` (then regenerate `Profiles/profile.schema.json` and
+/// the catalog of docs/FAULTS.md: `sputter profiles schema`, `sputter profiles catalog --update`).
+/// Decoding, the schema and the docs take a registry, so a test can add a fault of its own.
 public struct FaultRegistry: Sendable {
     /// Settings types in catalog order; names are unique.
     public let faults: [any FaultSettings.Type]
