@@ -1,35 +1,34 @@
 import Faults
 import SSE
 
-/// Reads one fault's settings from its YAML mapping. One decoder per fault, in `Decoders/`.
-struct FaultDecoder: Sendable {
-    let name: String
-    /// The fault's own keys (`select` and `probability` are common to all).
-    let keys: [String]
-    let decode: @Sendable (YAMLMap) throws(ProfileError) -> Fault
+/// The keys every fault takes besides its own.
+let commonFaultKeys = ["select", "probability"]
 
-    /// Every decoder, in catalog order.
-    static let all: [FaultDecoder] = [
-        .delay, .buffer, .throttle, .drop, .duplicate, .reorder, .corrupt, .stripIDs, .rewriteIDs, .retry,
-        .lastEventID, .disconnect, .stall, .respond, .refuse, .contentType,
-    ]
-
-    static func named(_ name: String) -> FaultDecoder? { all.first { $0.name == name } }
-
-    static let commonKeys = ["select", "probability"]
-}
-
-/// `faults: [...]` → specs.
-func decodeFaults(_ value: YAMLValue) throws(ProfileError) -> [FaultSpec] {
+/// `faults: [...]` → specs. Each entry's first error is added to `errors` and the entry
+/// skipped, so one bad fault does not hide the next.
+func decodeFaults(_ value: YAMLValue, _ registry: FaultRegistry, errors: inout [ProfileError]) -> [FaultSpec] {
+    let items: [YAMLValue]
+    do {
+        items = try value.list("faults")
+    } catch {
+        errors.append(error)
+        return []
+    }
     var specs: [FaultSpec] = []
-    for item in try value.list("faults") { specs.append(try decodeFault(item)) }
+    for item in items {
+        do {
+            specs.append(try decodeFault(item, registry))
+        } catch {
+            errors.append(error)
+        }
+    }
     return specs
 }
 
 /// One entry: `{ NAME: { settings…, select: {…}, probability: p } }`, or a bare `NAME` for
-/// faults without required settings.
-func decodeFault(_ item: YAMLValue) throws(ProfileError) -> FaultSpec {
-    let names = FaultDecoder.all.map(\.name).joined(separator: ", ")
+/// faults without required settings. The fault's own type (found in `registry`) reads its settings.
+func decodeFault(_ item: YAMLValue, _ registry: FaultRegistry) throws(ProfileError) -> FaultSpec {
+    let names = registry.names.joined(separator: ", ")
     let name: String
     let settings: YAMLValue
     switch item.node {
@@ -46,20 +45,22 @@ func decodeFault(_ item: YAMLValue) throws(ProfileError) -> FaultSpec {
     default:
         throw item.error("expected a fault such as '{ drop: { probability: 0.1 } }', found \(item.found)")
     }
-    guard let decoder = FaultDecoder.named(name) else {
+    guard let type = registry.named(name) else {
         throw item.error("unknown fault '\(name)'; expected one of: \(names)", field: settings.path)
     }
     let m = try settings.map(name)
-    try m.check(allowed: decoder.keys + FaultDecoder.commonKeys)
-    var spec = FaultSpec(try decoder.decode(m))
+    try m.check(allowed: type.keys.map(\.name) + commonFaultKeys)
+    var spec = FaultSpec(try decodeSettings(type, m))
     if let p = m["probability"] {
         spec.probability = try p.double("a probability from 0 to 1") { (0...1).contains($0) }
     }
     if let s = m["select"] { spec.selector = try decodeSelector(s) }
-    if case .drop(let d) = spec.fault, d.heartbeatsOnly, spec.selector.kinds != nil {
-        throw m["heartbeats_only"]!.error("heartbeats_only and select.kinds both choose frame kinds; keep one")
-    }
+    try spec.fault.settings.check(selector: spec.selector, in: m)
     return spec
+}
+
+private func decodeSettings<F: FaultSettings>(_ type: F.Type, _ m: YAMLMap) throws(ProfileError) -> Fault {
+    Fault(try F.decode(m))
 }
 
 let selectKeys = ["kinds", "types", "id", "id_range", "frame_index", "event_index"]
@@ -107,22 +108,4 @@ func decodeRange(_ value: YAMLValue, _ what: String, min: Int) throws(ProfileErr
         throw t.error("expected 'to' ≥ 'from' (\(from)), found \(to)")
     }
     return IntRange(from: from, to: to)
-}
-
-/// Shared by `disconnect` and `stall`.
-let triggerKeys = ["after_events", "after_bytes", "after", "inside_event"]
-
-func decodeTrigger(_ m: YAMLMap) throws(ProfileError) -> Trigger {
-    let (key, v) = try m.exactlyOne(of: triggerKeys)
-    if key != "inside_event", let at = m["at_byte"] {
-        throw at.error("at_byte goes with inside_event, not \(key)")
-    }
-    switch key {
-    case "after_events": return .afterEvents(try v.int(in: 0...Int.max))
-    case "after_bytes": return .afterBytes(try v.int(in: 0...Int.max))
-    case "after": return .after(try v.nanos())
-    default:
-        let n = try v.int(in: 1...Int.max)
-        return .insideEvent(n, atByte: try m.required("at_byte").int(in: 0...Int.max))
-    }
 }

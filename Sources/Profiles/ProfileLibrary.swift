@@ -30,34 +30,38 @@ public struct ProfileLibrary: Sendable {
     /// Loads every profile file of `directory`.
     /// - Throws: `ProfileLoadError` with every problem of every file (and names defined twice),
     ///   or the file system's error when the directory cannot be read.
-    public static func load(directory: String) throws -> ProfileLibrary {
-        let (profiles, errors) = check(files: try profileFiles(in: directory))
+    public static func load(directory: String, registry: FaultRegistry = .standard) throws -> ProfileLibrary {
+        let (profiles, errors) = check(files: try profileFiles(in: directory), registry: registry)
         if !errors.isEmpty { throw ProfileLoadError(errors: errors) }
         return ProfileLibrary(profiles: profiles)
     }
 
-    /// Parses `files`, returning the valid profiles and every error (including a name defined
-    /// in two files). For `sputter profiles check`.
-    public static func check(files: [String]) -> (profiles: [Profile], errors: [ProfileError]) {
+    /// Parses `files`, returning the valid profiles and every error of every file (including a
+    /// name defined in two files). For `sputter profiles check`.
+    public static func check(files: [String], registry: FaultRegistry = .standard) -> (profiles: [Profile], errors: [ProfileError]) {
         var profiles: [Profile] = []
         var errors: [ProfileError] = []
         var seen: [String: (file: String, line: Int)] = [:]
         for file in files {
+            let text: String
             do {
-                let text = try readFile(file)
-                let (profile, nameLine) = try parseLocated(yaml: text, file: file)
-                if let first = seen[profile.name] {
-                    errors.append(
-                        ProfileError(
-                            file: file, line: nameLine, field: "name",
-                            message: "duplicate profile name '\(profile.name)'; already defined at \(first.file):\(first.line)"))
-                    continue
-                }
-                seen[profile.name] = (file, nameLine)
-                profiles.append(profile)
+                text = try readFile(file)
             } catch {
                 errors.append(error)
+                continue
             }
+            let decoded = decode(yaml: text, file: file, registry: registry)
+            errors += decoded.errors
+            guard let profile = decoded.profile else { continue }
+            if let first = seen[profile.name] {
+                errors.append(
+                    ProfileError(
+                        file: file, line: decoded.nameLine, field: "name",
+                        message: "duplicate profile name '\(profile.name)'; already defined at \(first.file):\(first.line)"))
+                continue
+            }
+            seen[profile.name] = (file, decoded.nameLine)
+            profiles.append(profile)
         }
         return (profiles, errors)
     }
@@ -73,66 +77,88 @@ public struct ProfileLibrary: Sendable {
     }
 
     /// Parses one profile. `file` is only used in errors and recorded in `Profile.file`.
-    public static func parse(yaml: String, file: String) throws(ProfileError) -> Profile {
-        try parseLocated(yaml: yaml, file: file).profile
+    /// - Throws: the first of the file's errors (`decode` returns them all).
+    public static func parse(yaml: String, file: String, registry: FaultRegistry = .standard) throws(ProfileError) -> Profile {
+        let decoded = decode(yaml: yaml, file: file, registry: registry)
+        if let first = decoded.errors.first { throw first }
+        return decoded.profile!
     }
 
     static let topKeys = ["name", "description", "seed", "match", "faults", "attempts"]
 
-    static func parseLocated(yaml: String, file: String) throws(ProfileError) -> (profile: Profile, nameLine: Int) {
+    /// Parses one profile, collecting every error (sorted by line): each top-level key and each
+    /// fault is checked even when an earlier one failed. `profile` is nil when there are errors.
+    public static func decode(yaml: String, file: String, registry: FaultRegistry = .standard)
+        -> (profile: Profile?, nameLine: Int, errors: [ProfileError])
+    {
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
-                throw ProfileError(file: file, line: 1, field: "(document)", message: "expected a mapping with name, description and faults, found an empty file")
+                let e = ProfileError(file: file, line: 1, field: "(document)", message: "expected a mapping with name, description and faults, found an empty file")
+                return (nil, 0, [e])
             }
             root = node
-        } catch let e as ProfileError {
-            throw e
         } catch {
-            throw yamlError(error, file: file, yaml: yaml)
+            return (nil, 0, [yamlError(error, file: file, yaml: yaml)])
         }
         let doc = YAMLValue(node: root, path: "", file: file)
         guard case .mapping = root else {
-            throw doc.error("expected a mapping with name, description and faults, found \(doc.found)", field: "(document)")
+            return (nil, 0, [doc.error("expected a mapping with name, description and faults, found \(doc.found)", field: "(document)")])
         }
-        var m = try doc.map("a profile")
+        var errors: [ProfileError] = []
+        func attempt<T>(_ body: () throws(ProfileError) -> T) -> T? {
+            do {
+                return try body()
+            } catch {
+                errors.append(error)
+                return nil
+            }
+        }
+        guard var m = attempt({ () throws(ProfileError) in try doc.map("a profile") }) else { return (nil, 0, errors) }
         m.what = "profile"
-        try m.check(allowed: topKeys)
-        let nameValue = try m.required("name")
-        let name = try nameValue.string("a profile name")
-        guard isValidName(name) else {
-            throw nameValue.error("expected a name of lowercase letters, digits, '-', '_' and '.', starting with a letter or digit; found '\(name)'")
+        errors += m.unknownKeys(allowed: topKeys)
+        let nameValue = attempt { () throws(ProfileError) in try m.required("name") }
+        let name = attempt { () throws(ProfileError) -> String in
+            guard let nameValue else { return "" }
+            let name = try nameValue.string("a profile name")
+            guard isValidName(name) else {
+                throw nameValue.error("expected a name of lowercase letters, digits, '-', '_' and '.', starting with a letter or digit; found '\(name)'")
+            }
+            return name
         }
-        let descriptionValue = try m.required("description")
-        var profile = Profile(name: name, description: try descriptionValue.string("a description"), file: file)
-        profile.seed = try m["seed"]?.uint64()
+        let description = attempt { () throws(ProfileError) in try m.required("description").string("a description") }
+        var profile = Profile(name: name ?? "", description: description ?? "", file: file)
+        profile.seed = attempt { () throws(ProfileError) in try m["seed"]?.uint64() } ?? nil
         if let match = m["match"] {
-            var mm = try match.map("match")
-            mm.what = "match"
-            try mm.check(allowed: ["path", "method"])
-            profile.match = ProfileMatch(
-                path: try mm["path"].map { v throws(ProfileError) in Glob(try v.string("a path pattern such as '/events*'")) },
-                method: try mm["method"]?.string("a method such as GET"))
+            profile.match = attempt { () throws(ProfileError) in
+                var mm = try match.map("match")
+                mm.what = "match"
+                try mm.check(allowed: ["path", "method"])
+                return ProfileMatch(
+                    path: try mm["path"].map { v throws(ProfileError) in Glob(try v.string("a path pattern such as '/events*'")) },
+                    method: try mm["method"]?.string("a method such as GET"))
+            }
         }
-        if let f = m["faults"] { profile.faults = try decodeFaults(f) }
-        if let a = m["attempts"] {
-            let am = try a.map("attempts")
+        if let f = m["faults"] { profile.faults = decodeFaults(f, registry, errors: &errors) }
+        if let a = m["attempts"], let am = attempt({ () throws(ProfileError) in try a.map("attempts") }) {
             for e in am.entries {
                 if e.key == "default" {
-                    profile.defaultAttempt = try decodeFaults(e.value)
+                    profile.defaultAttempt = decodeFaults(e.value, registry, errors: &errors)
                 } else if let n = Int(e.key), n >= 1 {
-                    profile.attempts[n] = try decodeFaults(e.value)
+                    profile.attempts[n] = decodeFaults(e.value, registry, errors: &errors)
                 } else {
-                    throw ProfileError(
+                    errors.append(ProfileError(
                         file: file, line: e.keyLine, field: e.value.path,
-                        message: "expected an attempt number (1, 2, …) or 'default' as key in attempts, found '\(e.key)'")
+                        message: "expected an attempt number (1, 2, …) or 'default' as key in attempts, found '\(e.key)'"))
                 }
             }
         }
         if m["faults"] == nil && m["attempts"] == nil {
-            throw doc.error("a profile needs 'faults', 'attempts' or both (use 'faults: []' for none)", field: "faults")
+            errors.append(doc.error("a profile needs 'faults', 'attempts' or both (use 'faults: []' for none)", field: "faults"))
         }
-        return (profile, nameValue.line)
+        // Stable: errors on one line keep the order in which they were found.
+        let sorted = errors.enumerated().sorted { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }.map(\.element)
+        return (sorted.isEmpty ? profile : nil, nameValue?.line ?? 0, sorted)
     }
 
     static func isValidName(_ s: String) -> Bool {

@@ -130,6 +130,13 @@ struct YAMLValue {
     }
 }
 
+/// Fault settings decode through these (see `SettingsValue` in Faults).
+extension YAMLValue: SettingsValue {
+    func error(_ message: String) -> ProfileError { error(message, field: nil) }
+}
+
+extension YAMLMap: SettingsMap {}
+
 /// A mapping whose keys are checked against the allowed ones.
 struct YAMLMap {
     let value: YAMLValue
@@ -147,10 +154,15 @@ struct YAMLMap {
     subscript(_ key: String) -> YAMLValue? { entries.first { $0.key == key }?.value }
 
     func check(allowed: [String]) throws(ProfileError) {
-        for e in entries where !allowed.contains(e.key) {
-            throw ProfileError(
-                file: value.file, line: e.keyLine, field: e.value.path,
-                message: "unknown key '\(e.key)' in \(what); expected one of: \(allowed.joined(separator: ", "))")
+        if let first = unknownKeys(allowed: allowed).first { throw first }
+    }
+
+    /// One error per key not in `allowed`, in document order.
+    func unknownKeys(allowed: [String]) -> [ProfileError] {
+        entries.filter { !allowed.contains($0.key) }.map {
+            ProfileError(
+                file: value.file, line: $0.keyLine, field: $0.value.path,
+                message: "unknown key '\($0.key)' in \(what); expected one of: \(allowed.joined(separator: ", "))")
         }
     }
 

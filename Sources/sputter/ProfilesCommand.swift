@@ -2,15 +2,18 @@ import ArgumentParser
 import Foundation
 import Profiles
 
-/// `sputter profiles list|show|check`.
+/// `sputter profiles list|show|check|schema|catalog`.
 struct ProfilesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "profiles",
-        abstract: "List, show and check fault profiles.",
+        abstract: "List, show and check fault profiles; print their schema and the fault catalog.",
         discussion: """
         Profiles come from --profiles DIR, else the shipped Profiles/ directory (the same one `sputter serve` uses).
         """,
-        subcommands: [ProfilesListCommand.self, ProfilesShowCommand.self, ProfilesCheckCommand.self])
+        subcommands: [
+            ProfilesListCommand.self, ProfilesShowCommand.self, ProfilesCheckCommand.self, ProfilesSchemaCommand.self,
+            ProfilesCatalogCommand.self,
+        ])
 }
 
 /// `--profiles DIR`, shared by the profiles subcommands.

@@ -94,8 +94,7 @@ func describe(_ s: FaultSelector) -> String {
 /// unset or off (nil, empty, false, a zero duration). Durations (`Nanos`) are printed with
 /// `formatNanos`; a nested struct in braces; an enum case with its payload in parentheses.
 func settingsText(_ fault: Fault) -> String {
-    guard let payload = Mirror(reflecting: fault).children.first?.value else { return "" }
-    return fieldsText(payload)
+    fieldsText(fault.settings)
 }
 
 private func fieldsText(_ value: Any) -> String {

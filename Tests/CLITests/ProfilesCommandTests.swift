@@ -1,4 +1,6 @@
+import Faults
 import Foundation
+import Profiles
 import XCTest
 
 /// `sputter profiles list|show|check`, run as a process; output compared exactly.
@@ -47,12 +49,13 @@ final class ProfilesCommandTests: XCTestCase {
         try write("unknown-fault.yaml", "name: unknown-fault\ndescription: d\nfaults:\n  - explode: { now: true }\n")
         try write("wrong-type.yaml", "name: wrong-type\ndescription: d\nfaults:\n  - drop: { every_nth: many }\n")
         try write("list-description.yaml", "name: list-description\ndescription: [a, b]\nfaults: []\n")
-        let faults = "delay, buffer, throttle, drop, duplicate, reorder, corrupt, strip_ids, rewrite_ids, retry, last_event_id, disconnect, stall, respond, refuse, content_type"
+        let faults = FaultRegistry.standard.names.joined(separator: ", ")
         let expected = [
             "./bad-duration.yaml:4: faults[0].delay.latency: expected a duration such as '250ms' or '2s', found '3 parsecs'",
             "ok ./dup-a.yaml (twin)",
             "./dup-b.yaml:2: name: duplicate profile name 'twin'; already defined at ./dup-a.yaml:1",
             "./list-description.yaml:2: description: expected a description, found a list",
+            "./misspelled.yaml:1: description: missing key 'description' in profile",
             "./misspelled.yaml:2: descripton: unknown key 'descripton' in profile; expected one of: name, description, seed, match, faults, attempts",
             "./unknown-fault.yaml:4: faults[0].explode: unknown fault 'explode'; expected one of: \(faults)",
             "./wrong-type.yaml:4: faults[0].drop.every_nth: expected an integer ≥ 1, found 'many'",
@@ -68,6 +71,29 @@ final class ProfilesCommandTests: XCTestCase {
              "unknown-fault.yaml", "wrong-type.yaml"], in: temp)
         XCTAssertEqual(named.status, 1)
         XCTAssertEqual(named.lines, expected.map { $0.replacingOccurrences(of: "./", with: "") })
+    }
+
+    func testCheckReportsEveryErrorOfAFile() throws {
+        try write("many.yaml", """
+            name: many
+            description: several mistakes
+            faults:
+              - drop: { every_nth: 0 }
+              - delay: { latency: 250 }
+              - stall: { after_events: 1, after: 2s }
+            attempts:
+              2: [ { respond: { status: 99 } } ]
+            colour: red
+            """)
+        let result = try CLI.run(["profiles", "check", "many.yaml"], in: temp)
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.lines, [
+            "many.yaml:4: faults[0].drop.every_nth: expected an integer ≥ 1, found 0",
+            "many.yaml:5: faults[1].delay.latency: expected a duration such as '250ms' or '2s', found '250'",
+            "many.yaml:6: faults[2].stall.after: stall needs exactly one of: after_events, after_bytes, after, inside_event; found after_events and after",
+            "many.yaml:8: attempts.2[0].respond.status: expected an integer from 200 to 599, found 99",
+            "many.yaml:9: colour: unknown key 'colour' in profile; expected one of: name, description, seed, match, faults, attempts",
+        ])
     }
 
     func testCheckOneBadFileAmongGoodOnesFails() throws {
@@ -89,6 +115,38 @@ final class ProfilesCommandTests: XCTestCase {
         let noDirectory = try CLI.run(["profiles", "check", "--profiles", "nothere"], in: temp)
         XCTAssertNotEqual(noDirectory.status, 0)
         XCTAssertEqual(noDirectory.errorLines.first, "Error: --profiles 'nothere': not a directory")
+    }
+
+    // MARK: schema, catalog
+
+    // The runner may miss the tail of a long output on a busy machine: compare prefixes here;
+    // GeneratedFilesTests compares the whole texts in-process.
+    func testSchemaIsTheShippedSchemaFile() throws {
+        let result = try CLI.run(["profiles", "schema"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let file = try String(contentsOf: CLI.packageRoot.appendingPathComponent("Profiles/profile.schema.json"), encoding: .utf8)
+        XCTAssertTrue(result.stdout.hasPrefix("{\n  \"$schema\": \"https://json-schema.org/draft/2020-12/schema\""), result.stdout)
+        XCTAssertTrue(file.hasPrefix(result.stdout))
+    }
+
+    func testCatalogUpdatesTheMarkedPartOfAPage() throws {
+        try write("page.md", "# Title\n\nbefore\n\(FaultCatalogDocs.begin)\nold text\n\(FaultCatalogDocs.end)\nafter\n")
+        let result = try CLI.run(["profiles", "catalog", "--update", "page.md"], in: temp)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let page = try String(contentsOf: temp.appendingPathComponent("page.md"), encoding: .utf8)
+        let catalog = FaultCatalogDocs.markdown()
+        XCTAssertEqual(page, "# Title\n\nbefore\n\(FaultCatalogDocs.begin)\n\(catalog)\(FaultCatalogDocs.end)\nafter\n")
+        for name in FaultRegistry.standard.names { XCTAssertTrue(page.contains("\n### \(name) — "), name) }
+
+        let printed = try CLI.run(["profiles", "catalog"])
+        XCTAssertEqual(printed.status, 0, printed.stderr)
+        XCTAssertTrue(printed.stdout.hasPrefix("### delay — "), printed.stdout)
+        XCTAssertTrue(catalog.hasPrefix(printed.stdout))
+
+        try write("plain.md", "no markers\n")
+        let unmarked = try CLI.run(["profiles", "catalog", "--update", "plain.md"], in: temp)
+        XCTAssertNotEqual(unmarked.status, 0)
+        XCTAssertTrue(unmarked.stderr.contains("--update 'plain.md': no catalog markers"), unmarked.stderr)
     }
 
     // MARK: list
@@ -188,6 +246,8 @@ final class ProfilesCommandTests: XCTestCase {
         }
         let profiles = try CLI.run(["profiles", "--help"])
         XCTAssertEqual(profiles.status, 0)
-        for command in ["list", "show", "check"] { XCTAssertTrue(profiles.stdout.contains("\n  \(command) ")) }
+        for command in ["list", "show", "check", "schema", "catalog"] {
+            XCTAssertTrue(profiles.stdout.contains("\n  \(command) "), "profiles --help does not list \(command)")
+        }
     }
 }

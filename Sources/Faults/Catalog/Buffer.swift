@@ -88,3 +88,43 @@ struct BufferStage: FaultStage {
         heldBytes = 0
     }
 }
+
+extension BufferFault: FaultSettings {
+    public static let name = "buffer"
+    public static let summary = "Hold frames, release them in bursts."
+    public static let guide = """
+        Exactly one release rule. Held data is also released at end of stream and before a close.
+        """
+    public static let keys = [
+        SettingKey("every_events", Schema.integer(min: 1), "release when N matching frames are held"),
+        SettingKey("every_bytes", Schema.integer(min: 1), "release when at least N bytes are held"),
+        SettingKey("every", Schema.duration, "release on a clock from the stream start: start+T, start+2T, … (T > 0)"),
+        SettingKey("until_end", Schema.trueFlag, "`true`: release only at end of stream"),
+    ]
+    static let rules = ["every_events", "every_bytes", "every", "until_end"]
+    public static let schemaRules = [Schema.exactlyOne(rules.map { [$0] })]
+    public static let examples = ["buffer: { every_events: 5 }"]
+    public static let defaultKinds: Set<FrameKind> = FrameKind.allKinds
+    public static let probabilityScope = ProbabilityScope.perFrame
+
+    public static func decode<M: SettingsMap>(_ m: M) throws(M.Value.Failure) -> BufferFault {
+        let (key, v) = try m.exactlyOne(of: rules)
+        switch key {
+        case "every_events": return BufferFault(release: .everyEvents(try v.int(in: 1...Int.max)))
+        case "every_bytes": return BufferFault(release: .everyBytes(try v.int(in: 1...Int.max)))
+        case "every":
+            let t = try v.nanos()
+            guard t > 0 else { throw v.error("expected a duration above 0, found 0") }
+            return BufferFault(release: .every(t))
+        default:
+            try v.trueFlag()
+            return BufferFault(release: .atEnd)
+        }
+    }
+
+    public func makeStage() -> AnyFaultStage { AnyFaultStage(BufferStage(self)) }
+}
+
+extension Fault {
+    public static func buffer(_ f: BufferFault) -> Fault { Fault(f) }
+}

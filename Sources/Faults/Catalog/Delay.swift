@@ -53,3 +53,46 @@ struct DelayStage: FaultStage {
 
 /// Records read better as `12.345ms` than as nanoseconds.
 func roundedToMicros(_ n: Nanos) -> Nanos { (n / 1_000) * 1_000 }
+
+extension DelayFault: FaultSettings {
+    public static let name = "delay"
+    public static let summary = "Latency per frame (+ jitter), before the response head, before connecting upstream."
+    public static let guide = """
+        A frame is written at arrival + latency + jitter; frames behind it wait their turn (a stream
+        is head-of-line), so latency is not cumulative.
+        """
+    public static let keys = [
+        SettingKey("latency", Schema.duration, "fixed wait added to each matching frame"),
+        SettingKey(
+            "jitter", Jitter.schema,
+            "random extra wait: `{ distribution: uniform, min: 0ms, max: 50ms }`, "
+                + "`{ distribution: normal, mean: 0ms, sigma: 20ms }` (mean may be negative; the total is clamped at 0), "
+                + "`{ distribution: lognormal, median: 40ms, sigma: 0.8 }`, "
+                + "`{ distribution: pareto, scale: 5ms, shape: 1.5, cap: 60s }` (cap default 60s)"),
+        SettingKey("first_byte", Schema.duration, "wait before the response head is written"),
+        SettingKey("connect", Schema.duration, "wait before connecting upstream"),
+    ]
+    static let ownKeys = ["latency", "jitter", "first_byte", "connect"]
+    public static let schemaRules = [Schema.atLeastOne(ownKeys)]
+    public static let examples = [
+        "delay: { latency: 80ms, connect: 400ms, jitter: { distribution: lognormal, median: 60ms, sigma: 0.9 } }"
+    ]
+    public static let defaultKinds: Set<FrameKind> = FrameKind.allKinds
+    public static let probabilityScope = ProbabilityScope.perFrame
+
+    public static func decode<M: SettingsMap>(_ m: M) throws(M.Value.Failure) -> DelayFault {
+        guard m.keys.contains(where: { ownKeys.contains($0) }) else {
+            throw m.value.error("delay needs at least one of: latency, jitter, first_byte, connect; found none")
+        }
+        return DelayFault(
+            latency: try m["latency"]?.nanos() ?? 0,
+            jitter: try m["jitter"].map { v throws(M.Value.Failure) in try Jitter.decode(v) },
+            firstByte: try m["first_byte"]?.nanos() ?? 0, connect: try m["connect"]?.nanos() ?? 0)
+    }
+
+    public func makeStage() -> AnyFaultStage { AnyFaultStage(DelayStage(self)) }
+}
+
+extension Fault {
+    public static func delay(_ f: DelayFault) -> Fault { Fault(f) }
+}

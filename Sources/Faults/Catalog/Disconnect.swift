@@ -54,3 +54,37 @@ struct DisconnectStage: FaultStage {
         out.append(.close(settings.kind, notBefore: ctx.now))
     }
 }
+
+extension DisconnectFault: FaultSettings {
+    public static let name = "disconnect"
+    public static let summary = "Close the connection (default RST)."
+    public static let guide = """
+        Exactly one trigger; counts are of matching frames (default: events). Nothing after the cut
+        is written.
+        """
+    public static let keys =
+        Trigger.keys + [SettingKey("kind", Schema.oneOf(["rst", "fin", "half_close"]), "`rst` (default), `fin` or `half_close`")]
+    public static let schemaRules = Trigger.schemaRules
+    public static let examples = ["disconnect: { after_events: 3, kind: rst }", "disconnect: { inside_event: 2, at_byte: 10, kind: fin }"]
+    public static let defaultKinds: Set<FrameKind> = [.event]
+    public static let probabilityScope = ProbabilityScope.perConnection
+
+    public static func decode<M: SettingsMap>(_ m: M) throws(M.Value.Failure) -> DisconnectFault {
+        var kind = CloseKind.rst
+        if let k = m["kind"] {
+            switch try k.string("a string") {
+            case "rst": kind = .rst
+            case "fin": kind = .fin
+            case "half_close": kind = .halfClose
+            default: throw k.error("expected one of: rst, fin, half_close; found \(k.found)")
+            }
+        }
+        return DisconnectFault(try Trigger.decode(m), kind: kind)
+    }
+
+    public func makeStage() -> AnyFaultStage { AnyFaultStage(DisconnectStage(self)) }
+}
+
+extension Fault {
+    public static func disconnect(_ f: DisconnectFault) -> Fault { Fault(f) }
+}

@@ -14,3 +14,23 @@ struct DuplicateStage: FaultStage {
         ctx.record(chunk.frameIndex, "duplicated (\(settings.copies) extra)")
     }
 }
+
+extension DuplicateFault: FaultSettings {
+    public static let name = "duplicate"
+    public static let summary = "Write matching frames more than once."
+    public static let guide = "The copies follow the original at once."
+    public static let keys = [SettingKey("copies", Schema.integer(min: 1, max: 100), "extra copies (default 1)")]
+    public static let examples = ["duplicate: { probability: 0.1 }"]
+    public static let defaultKinds: Set<FrameKind> = [.event]
+    public static let probabilityScope = ProbabilityScope.perFrame
+
+    public static func decode<M: SettingsMap>(_ m: M) throws(M.Value.Failure) -> DuplicateFault {
+        DuplicateFault(copies: try m["copies"]?.int(in: 1...100) ?? 1)
+    }
+
+    public func makeStage() -> AnyFaultStage { AnyFaultStage(DuplicateStage(self)) }
+}
+
+extension Fault {
+    public static func duplicate(_ f: DuplicateFault) -> Fault { Fault(f) }
+}

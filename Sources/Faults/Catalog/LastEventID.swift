@@ -26,3 +26,40 @@ struct LastEventIDStage: FaultStage {
         draft.lastEventID = settings.edit
     }
 }
+
+extension LastEventIDFault: FaultSettings {
+    public static let name = "last_event_id"
+    public static let summary = "Tamper with Last-Event-ID on the way upstream."
+    public static let guide = "Exactly one edit of the upstream request. The backend then replays from the start, or skips ahead."
+    public static let keys = [
+        SettingKey("remove", Schema.trueFlag, "`true`: remove the header"),
+        SettingKey("set", ["type": ["string", "integer"]], "send this id (added even when the client sent none)"),
+    ]
+    public static let schemaRules = [Schema.exactlyOne([["remove"], ["set"]])]
+    public static let examples = ["last_event_id: { remove: true }"]
+    public static let defaultKinds: Set<FrameKind> = [.event]
+    public static let probabilityScope = ProbabilityScope.perConnection
+
+    public static func decode<M: SettingsMap>(_ m: M) throws(M.Value.Failure) -> LastEventIDFault {
+        LastEventIDFault(try HeaderEdit.decode(m, keys: ["remove", "set"]))
+    }
+
+    public func makeStage() -> AnyFaultStage { AnyFaultStage(LastEventIDStage(self)) }
+}
+
+extension Fault {
+    public static func lastEventID(_ f: LastEventIDFault) -> Fault { Fault(f) }
+}
+
+extension HeaderEdit {
+    /// Exactly one of `remove: true` or `set: value` (`keys` in the order errors list them).
+    /// Shared by `last_event_id` and `content_type`.
+    static func decode<M: SettingsMap>(_ m: M, keys: [String]) throws(M.Value.Failure) -> HeaderEdit {
+        let (key, v) = try m.exactlyOne(of: keys)
+        if key == "remove" {
+            try v.trueFlag()
+            return .remove
+        }
+        return .set(try v.string("a string"))
+    }
+}

@@ -16,3 +16,21 @@ struct RefuseStage: FaultStage {
         ctx.record(nil, "refused (accept and RST)")
     }
 }
+
+extension RefuseFault: FaultSettings {
+    public static let name = "refuse"
+    public static let summary = "Accept the connection and reset it."
+    public static let guide = "A backend that is down behind a load balancer, a crashed gateway: the client sees a reset before any response."
+    public static let keys: [SettingKey] = []
+    public static let examples = ["refuse"]
+    public static let defaultKinds: Set<FrameKind> = [.event]
+    public static let probabilityScope = ProbabilityScope.perConnection
+
+    public static func decode<M: SettingsMap>(_ m: M) throws(M.Value.Failure) -> RefuseFault { RefuseFault() }
+
+    public func makeStage() -> AnyFaultStage { AnyFaultStage(RefuseStage(self)) }
+}
+
+extension Fault {
+    public static func refuse(_ f: RefuseFault) -> Fault { Fault(f) }
+}

@@ -52,3 +52,25 @@ struct ReorderStage: FaultStage {
         out.append(.chunk(c))
     }
 }
+
+extension ReorderFault: FaultSettings {
+    public static let name = "reorder"
+    public static let summary = "Move a matching frame after the next k events."
+    public static let guide = "The selector and probability choose which frames move; every later event frame counts."
+    public static let keys = [
+        SettingKey("distance", Schema.integer(min: 1, max: 1000), "K: the frame is written after the next K event frames (default 1)")
+    ]
+    public static let examples = ["reorder: { distance: 2, select: { event_index: { from: 5, to: 5 } } }"]
+    public static let defaultKinds: Set<FrameKind> = [.event]
+    public static let probabilityScope = ProbabilityScope.perFrame
+
+    public static func decode<M: SettingsMap>(_ m: M) throws(M.Value.Failure) -> ReorderFault {
+        ReorderFault(distance: try m["distance"]?.int(in: 1...1000) ?? 1)
+    }
+
+    public func makeStage() -> AnyFaultStage { AnyFaultStage(ReorderStage(self)) }
+}
+
+extension Fault {
+    public static func reorder(_ f: ReorderFault) -> Fault { Fault(f) }
+}

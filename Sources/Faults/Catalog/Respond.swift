@@ -98,3 +98,66 @@ struct RespondStage: FaultStage {
         ctx.record(nil, "responded \(settings.status)\(settings.retryAfter.map { " (Retry-After: \($0))" } ?? "")")
     }
 }
+
+extension RespondFault: FaultSettings {
+    public static let name = "respond"
+    public static let summary = "Answer without connecting upstream."
+    public static let guide = "The first `respond` or `refuse` in the list wins."
+    public static let keys = [
+        SettingKey("status", Schema.integer(min: 200, max: 599), "the status code", required: true),
+        SettingKey("reason", Schema.string, "the reason phrase (default: the standard one)"),
+        SettingKey("retry_after", ["type": ["string", "integer"]], "`Retry-After`: seconds or an HTTP date"),
+        SettingKey(
+            "content_type", ["type": ["string", "null"]],
+            "default `text/event-stream` for 200, `text/plain; charset=utf-8` otherwise; null or `\"\"` for none"),
+        SettingKey(
+            "headers", ["type": "object", "additionalProperties": ["type": ["string", "number", "boolean"]]],
+            "extra headers: `{ Name: value }`"),
+        SettingKey("body", Schema.string, "the body"),
+        SettingKey("keep_open", Schema.boolean, "no Content-Length; the socket stays open after the body"),
+        SettingKey(
+            "slow_headers",
+            [
+                "type": "object",
+                "properties": ["slice_bytes": Schema.integer(min: 1), "pause": Schema.duration],
+                "additionalProperties": false, "required": ["slice_bytes", "pause"],
+            ],
+            "write the head in slices: `{ slice_bytes: 1, pause: 100ms }`"),
+        SettingKey("delay", Schema.duration, "wait before responding"),
+    ]
+    public static let examples = [
+        "respond: { status: 503, retry_after: 1 }",
+        "respond: { status: 200 }                       # an empty event stream that ends at once",
+        "respond: { status: 200, keep_open: true, slow_headers: { slice_bytes: 1, pause: 200ms } }",
+    ]
+    public static let defaultKinds: Set<FrameKind> = [.event]
+    public static let probabilityScope = ProbabilityScope.perConnection
+
+    public static func decode<M: SettingsMap>(_ m: M) throws(M.Value.Failure) -> RespondFault {
+        var r = RespondFault(status: try m.required("status").int(in: 200...599))
+        r.reason = try m["reason"]?.string("a string")
+        r.retryAfter = try m["retry_after"]?.string("seconds or an HTTP date")
+        r.contentType = try m["content_type"].map { v throws(M.Value.Failure) in v.isNull ? "" : try v.string("a string") }
+        if let h = m["headers"] {
+            let hm = try h.map("headers")
+            for name in hm.keys {
+                r.headers.append(HeaderField(name: name, value: try hm[name]!.string("a header value")))
+            }
+        }
+        r.body = Array((try m["body"]?.string("a string") ?? "").utf8)
+        r.keepOpen = try m["keep_open"]?.bool() ?? false
+        if let s = m["slow_headers"] {
+            let sm = try s.map("slow_headers")
+            try sm.check(allowed: ["slice_bytes", "pause"])
+            r.slowHeaders = .init(bytes: try sm.required("slice_bytes").int(in: 1...Int.max), pause: try sm.required("pause").nanos())
+        }
+        r.delay = try m["delay"]?.nanos() ?? 0
+        return r
+    }
+
+    public func makeStage() -> AnyFaultStage { AnyFaultStage(RespondStage(self)) }
+}
+
+extension Fault {
+    public static func respond(_ f: RespondFault) -> Fault { Fault(f) }
+}

@@ -32,3 +32,35 @@ struct RetryStage: FaultStage {
         out.append(.chunk(c))
     }
 }
+
+extension RetryFault: FaultSettings {
+    public static let name = "retry"
+    public static let summary = "Rewrite or inject retry: lines."
+    public static let guide = """
+        `0` makes reconnect storms, a huge number makes the client wait forever, anything bogus
+        (`soon`) is ignored by a spec-exact client.
+        """
+    public static let keys = [
+        SettingKey("value", ["type": ["string", "integer"]], "the value written after `retry: `, on one line", required: true),
+        SettingKey(
+            "inject", Schema.boolean, "add a `retry:` line to frames that have none (default true; false: only rewrite existing ones)"),
+    ]
+    public static let examples = ["retry: { value: 0, select: { event_index: { from: 0, to: 0 } } }"]
+    public static let defaultKinds: Set<FrameKind> = [.event, .fieldsOnly]
+    public static let probabilityScope = ProbabilityScope.perFrame
+
+    public static func decode<M: SettingsMap>(_ m: M) throws(M.Value.Failure) -> RetryFault {
+        let v = try m.required("value")
+        let value = try v.string("a retry value (digits, or anything bogus)")
+        guard !value.contains(where: { $0 == "\n" || $0 == "\r" }) else {
+            throw v.error("expected a value on one line, found a line break")
+        }
+        return RetryFault(value: value, inject: try m["inject"]?.bool() ?? true)
+    }
+
+    public func makeStage() -> AnyFaultStage { AnyFaultStage(RetryStage(self)) }
+}
+
+extension Fault {
+    public static func retry(_ f: RetryFault) -> Fault { Fault(f) }
+}

@@ -52,3 +52,38 @@ extension String {
         String(unicodeScalars.map { $0 == "\0" ? "\\0" : String($0) }.joined())
     }
 }
+
+extension RewriteIDsFault: FaultSettings {
+    public static let name = "rewrite_ids"
+    public static let summary = "Rewrite event ids."
+    public static let guide = "Exactly one rewrite. Frames without an `id:` line pass untouched."
+    public static let keys = [
+        SettingKey("offset", Schema.integer(min: Int(Int32.min), max: Int(Int32.max)), "add N to numeric ids (others are left alone)"),
+        SettingKey("reuse_back", Schema.integer(min: 1, max: 10_000), "use the id of the frame N ids earlier: a stale id"),
+        SettingKey("append_nul", Schema.trueFlag, "`true`: append a NUL (a spec-exact client ignores the id)"),
+        SettingKey("set", Schema.string, "replace every id with this one"),
+    ]
+    static let modes = ["offset", "reuse_back", "append_nul", "set"]
+    public static let schemaRules = [Schema.exactlyOne(modes.map { [$0] })]
+    public static let examples = ["rewrite_ids: { offset: 1000 }"]
+    public static let defaultKinds: Set<FrameKind> = [.event, .fieldsOnly]
+    public static let probabilityScope = ProbabilityScope.perFrame
+
+    public static func decode<M: SettingsMap>(_ m: M) throws(M.Value.Failure) -> RewriteIDsFault {
+        let (key, v) = try m.exactlyOne(of: modes)
+        switch key {
+        case "offset": return RewriteIDsFault(.offset(try v.int(in: Int(Int32.min)...Int(Int32.max))))
+        case "reuse_back": return RewriteIDsFault(.reuse(back: try v.int(in: 1...10_000)))
+        case "append_nul":
+            try v.trueFlag()
+            return RewriteIDsFault(.appendNUL)
+        default: return RewriteIDsFault(.set(try v.string("a string")))
+        }
+    }
+
+    public func makeStage() -> AnyFaultStage { AnyFaultStage(RewriteIDsStage(self)) }
+}
+
+extension Fault {
+    public static func rewriteIDs(_ f: RewriteIDsFault) -> Fault { Fault(f) }
+}

@@ -62,3 +62,27 @@ struct StallStage: FaultStage {
         out.append(.pause(until: until))
     }
 }
+
+extension StallFault: FaultSettings {
+    public static let name = "stall"
+    public static let summary = "Stop writing, keep the socket open (forever without duration)."
+    public static let guide = """
+        The same triggers as `disconnect`. The socket stays open; nothing is written until the stall
+        ends. During an endless stall later frames are withheld and recorded.
+        """
+    public static let keys = Trigger.keys + [SettingKey("duration", Schema.duration, "how long (without it: forever)")]
+    public static let schemaRules = Trigger.schemaRules
+    public static let examples = ["stall: { after_events: 3 }", "stall: { after: 10s, duration: 30s }"]
+    public static let defaultKinds: Set<FrameKind> = [.event]
+    public static let probabilityScope = ProbabilityScope.perConnection
+
+    public static func decode<M: SettingsMap>(_ m: M) throws(M.Value.Failure) -> StallFault {
+        StallFault(try Trigger.decode(m), duration: try m["duration"]?.nanos())
+    }
+
+    public func makeStage() -> AnyFaultStage { AnyFaultStage(StallStage(self)) }
+}
+
+extension Fault {
+    public static func stall(_ f: StallFault) -> Fault { Fault(f) }
+}

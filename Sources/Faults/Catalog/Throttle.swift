@@ -59,3 +59,41 @@ struct ThrottleStage: FaultStage {
         out.append(item)
     }
 }
+
+extension ThrottleFault: FaultSettings {
+    public static let name = "throttle"
+    public static let summary = "Cap the byte rate, or drip slices with a pause."
+    public static let guide = """
+        Works on bytes, so it always runs after every frame fault. Exactly one of `bytes_per_second`
+        or `slice_bytes` with `pause` (the drip). With `slice_bytes: 1` writes split UTF-8 sequences
+        and CR LF pairs.
+        """
+    public static let keys = [
+        SettingKey("bytes_per_second", Schema.integer(min: 1), "at most N bytes per second, in slices of N/10 bytes"),
+        SettingKey("slice_bytes", Schema.integer(min: 1), "write slices of N bytes (needs `pause`)"),
+        SettingKey("pause", Schema.duration, "with `slice_bytes`: the wait between slices"),
+    ]
+    public static let schemaRules = [
+        JSONMember(
+            "oneOf",
+            [["required": ["bytes_per_second"], "not": ["required": ["pause"]]], ["required": ["slice_bytes", "pause"]]])
+    ]
+    public static let examples = ["throttle: { slice_bytes: 1, pause: 20ms }", "throttle: { bytes_per_second: 2048 }"]
+    public static let defaultKinds: Set<FrameKind> = FrameKind.allKinds
+    public static let probabilityScope = ProbabilityScope.perFrame
+
+    public static func decode<M: SettingsMap>(_ m: M) throws(M.Value.Failure) -> ThrottleFault {
+        let (key, v) = try m.exactlyOne(of: ["bytes_per_second", "slice_bytes"])
+        if key == "bytes_per_second" {
+            if let p = m["pause"] { throw p.error("pause goes with slice_bytes, not bytes_per_second") }
+            return ThrottleFault(.bytesPerSecond(try v.int(in: 1...Int.max)))
+        }
+        return ThrottleFault(.drip(bytes: try v.int(in: 1...Int.max), pause: try m.required("pause").nanos()))
+    }
+
+    public func makeStage() -> AnyFaultStage { AnyFaultStage(ThrottleStage(self)) }
+}
+
+extension Fault {
+    public static func throttle(_ f: ThrottleFault) -> Fault { Fault(f) }
+}

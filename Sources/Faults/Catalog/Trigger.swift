@@ -93,3 +93,40 @@ struct TriggerState: Sendable {
         return step
     }
 }
+
+extension Trigger {
+    static let names = ["after_events", "after_bytes", "after", "inside_event"]
+
+    /// The trigger keys of `disconnect` and `stall`.
+    static let keys = [
+        SettingKey("after_events", Schema.integer(min: 0), "right after the Nth matching event (0 = at stream start)"),
+        SettingKey("after_bytes", Schema.integer(min: 0), "after exactly N bytes of the stream (a frame crossing the mark is cut)"),
+        SettingKey("after", Schema.duration, "at stream start + T"),
+        SettingKey("inside_event", Schema.integer(min: 1), "inside the Nth matching event (1-based); needs `at_byte`"),
+        SettingKey("at_byte", Schema.integer(min: 0), "with `inside_event`: bytes of the event written before the cut"),
+    ]
+
+    /// Exactly one trigger; `at_byte` only with `inside_event`.
+    static let schemaRules = [
+        JSONMember(
+            "oneOf",
+            .array(
+                names.dropLast().map { ["required": [.string($0)], "not": ["required": ["at_byte"]]] }
+                    + [["required": ["inside_event", "at_byte"]]]))
+    ]
+
+    static func decode<M: SettingsMap>(_ m: M) throws(M.Value.Failure) -> Trigger {
+        let (key, v) = try m.exactlyOne(of: names)
+        if key != "inside_event", let at = m["at_byte"] {
+            throw at.error("at_byte goes with inside_event, not \(key)")
+        }
+        switch key {
+        case "after_events": return .afterEvents(try v.int(in: 0...Int.max))
+        case "after_bytes": return .afterBytes(try v.int(in: 0...Int.max))
+        case "after": return .after(try v.nanos())
+        default:
+            let n = try v.int(in: 1...Int.max)
+            return .insideEvent(n, atByte: try m.required("at_byte").int(in: 0...Int.max))
+        }
+    }
+}
