@@ -3,7 +3,7 @@ import PackageDescription
 
 // Module map (arrows point down only; see ../shared/DESIGN.md and docs/ARCHITECTURE in README):
 //   sputter (CLI) -> Proxy -> EventLoop -> CLibevent
-//                         -> HTTP1, SSE, Faults, Profiles, Ledger   (pure: no libevent, no sockets)
+//                         -> Session, HTTP1, SSE, Faults, Profiles, Ledger   (pure: no libevent, no sockets)
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
 let package = Package(
@@ -31,12 +31,13 @@ let package = Package(
         .target(name: "Faults", dependencies: ["SSE"]),
         .target(name: "Profiles", dependencies: ["Faults", .product(name: "Yams", package: "Yams")]),
         .target(name: "Ledger", dependencies: ["SSE", "Faults"]),
+        .target(name: "Session", dependencies: ["HTTP1", "Faults", "Ledger"]),
         .target(name: "MiniServer", dependencies: ["EventLoop", "HTTP1"], swiftSettings: v5),
         .target(name: "DemoOrigin", dependencies: ["EventLoop", "HTTP1", "MiniServer", .product(name: "Logging", package: "swift-log")], swiftSettings: v5),
         .target(
             name: "Proxy",
             dependencies: [
-                "EventLoop", "HTTP1", "SSE", "Faults", "Profiles", "Ledger", "MiniServer",
+                "EventLoop", "HTTP1", "SSE", "Faults", "Profiles", "Ledger", "Session", "MiniServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -59,6 +60,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["sputter"]),
         .testTarget(name: "SputterTestingTests", dependencies: ["SputterTesting", "Faults"], swiftSettings: v5),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "SSE", "Faults"]),
+        .testTarget(name: "SessionTests", dependencies: ["Session", "HTTP1", "Faults", "Ledger", "SSE"]),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "DemoOrigin", "EventLoop", "HTTP1", "SSE", "Faults", "Profiles", .product(name: "Logging", package: "swift-log")], swiftSettings: v5),
     ]
 )
