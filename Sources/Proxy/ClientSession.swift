@@ -4,13 +4,12 @@ import HTTP1
 import Ledger
 import Logging
 import Session
-import SSE
 
 /// One client connection on the loop: the driver of a `SessionMachine`. It parses heads, moves the
 /// bytes (evbuffer to evbuffer), and performs the machine's actions: writes, connects, timers (one per
 /// kind of wait), pauses, closes, ledger, metrics and logs. Every decision is the machine's.
 final class ClientSession: ConnectionDelegate {
-    typealias Machine = SessionMachine<SocketAddress>
+    typealias Machine = SessionMachine
 
     unowned let server: ProxyServer
     let id: UInt64
@@ -51,19 +50,20 @@ final class ClientSession: ConnectionDelegate {
 
     // MARK: - The machine
 
-    private func run(_ input: Input<SocketAddress>) {
+    private func run(_ input: Input) {
         let actions = machine.handle(input, now: monotonicNanos())
         if !actions.isEmpty { perform(actions) }
     }
 
-    private func perform(_ actions: [Action<SocketAddress>]) {
+    private func perform(_ actions: [Action]) {
         for action in actions {
             switch action {
             case .write(let bytes): client.write(bytes)
             case .readHead: if !client.input.isEmpty { readHead() }
             case .resolve(let host, let port): resolve(host: host, port: port)
             case .select: select()
-            case .connect(let address, let lastEventID): connectUpstream(address, lastEventID)
+            case .connect(let address as SocketAddress, let lastEventID): connectUpstream(address, lastEventID)
+            case .connect(let address, _): finish(reason: "internal error: upstream address \(address) is not a socket address", end: .upstreamError("internal error"))
             case .startBody(let framing, let mode): startBody(framing, mode)
             case .readUpstream: upstreamReadable()
             case .readClient: clientReadable()
@@ -300,7 +300,7 @@ final class ClientSession: ConnectionDelegate {
         switch mode {
         case .plain: exchange.body = .plain
         case .dechunk: exchange.body = .dechunk
-        case .observed: exchange.body = .observed(SSEParser(maxFrameBytes: config.maxFrameBytes))
+        case .observed: exchange.body = .observed(Exchange.Observer(maxFrameBytes: config.maxFrameBytes))
         case .shaped(let plan, let chunked):
             let shaper = StreamShaper(plan: plan, chunked: chunked, maxFrameBytes: config.maxFrameBytes, highWater: config.highWater)
             shaper.record(into: exchange.ledgerID.map { (server.ledger, $0) }, metrics: server.metrics)

@@ -175,11 +175,16 @@ final class Exchange {
         case dechunk
         /// A passthrough event stream is still parsed as it passes (frames for the ledger and logs);
         /// the bytes go to the client unchanged and are never held for the parse.
-        case observed(SSEParser)
+        case observed(Observer)
         /// An event stream under faults.
         case shaped(StreamShaper)
     }
     var body = Body.plain
+    /// The parser of an observed stream, in a box so that it is fed in place.
+    final class Observer {
+        var parser: SSEParser
+        init(maxFrameBytes: Int) { parser = SSEParser(maxFrameBytes: maxFrameBytes) }
+    }
     var shaper: StreamShaper? { if case .shaped(let s) = body { return s } else { return nil } }
     private(set) var framesObserved = 0
     /// SSE blocks larger than the limit: passed on, not parsed into frames; logged at the end.
@@ -187,11 +192,10 @@ final class Exchange {
     var totalOversizedBlocks: Int { oversizedBlocks + (shaper?.oversizedBlocks ?? 0) }
 
     func observe(_ payload: UnsafeRawBufferPointer) {
-        guard case .observed(var observer) = body else { return }
-        body = .plain  // keeps the parser's storage unique while it is fed
+        guard case .observed(let observer) = body else { return }
         let now = ledgerID == nil ? 0 : monotonicNanos()
         var events = 0
-        observer.feed(payload) { output in
+        observer.parser.feed(payload) { output in
             switch output {
             case .frame(let frame):
                 framesObserved += 1
@@ -201,7 +205,6 @@ final class Exchange {
                 if isEnd { oversizedBlocks += 1 }
             }
         }
-        body = .observed(observer)
         if events > 0 { metrics?.events.increment(by: Int64(events)) }
         if let ledgerID { ledger?.with { $0.delivered(id: ledgerID, bytes: payload, at: now) } }
     }

@@ -8,8 +8,9 @@ import Ledger
 ///
 /// Requests on one connection are handled one after another (keep-alive; pipelined bytes wait in the
 /// client's input until the exchange before them is over).
-public struct SessionMachine<Address: Sendable>: Sendable {
-    public typealias Act = Action<Address>
+public struct SessionMachine: Sendable {
+    public typealias Act = Action
+    typealias Address = UpstreamAddress
 
     /// One exchange's request side and bookkeeping.
     struct Exchange: Sendable {
@@ -142,13 +143,13 @@ public struct SessionMachine<Address: Sendable>: Sendable {
 
     // MARK: - Inputs
 
-    public mutating func handle(_ input: Input<Address>, now: Nanos) -> [Act] {
+    public mutating func handle(_ input: Input, now: Nanos) -> [Act] {
         var out: [Act] = []
         switch input {
         case .responseBodyRelayed(let done, let backlog):
-            // The hot path: most reads change nothing.
-            guard case .relaying(let ex, let resp) = state else { break }
-            guard done || (backlog >= config.highWater && !ex.upstreamPaused) else { break }
+            // The hot path: most reads change nothing, and are let go without touching the state.
+            guard done || backlog >= config.highWater, case .relaying(let ex, let resp) = state else { break }
+            guard done || !ex.upstreamPaused else { break }
             responseBodyRelayed(ex, resp, done: done, backlog: backlog, now: now, &out)
         case .headBytes:
             if case .awaitingHead(partial: false) = state {

@@ -206,8 +206,13 @@ public struct ExchangeEnd: Sendable, Equatable {
     public var at: Nanos
 }
 
+/// A resolved upstream address: the machine only carries it from `.resolved` to `.connect`, so it is
+/// the driver's own type (a `SocketAddress`). Not a generic parameter: an unspecialised generic
+/// machine costs metadata look-ups on every call across the module boundary (measured).
+public typealias UpstreamAddress = any Sendable
+
 /// What the driver does for the machine, in order.
-public enum Action<Address: Sendable>: Sendable {
+public enum Action: Sendable {
     /// Bytes to the client.
     case write([UInt8])
     /// Parse the next request head if its bytes are already in the client's input (pipelining).
@@ -217,7 +222,7 @@ public enum Action<Address: Sendable>: Sendable {
     /// Choose profile and seed (advancing the attempt counter); answer with `.selected` or `.selectionRejected`.
     case select
     /// Open the upstream connection, send the request head with this `Last-Event-ID` edit, relay the request body.
-    case connect(Address, lastEventID: HeaderEdit)
+    case connect(UpstreamAddress, lastEventID: HeaderEdit)
     /// The response body starts: track it with this framing, carry it this way.
     case startBody(BodyFraming, BodyMode)
     /// Run the upstream's readable path now (bytes may be waiting).
@@ -243,7 +248,7 @@ public enum Action<Address: Sendable>: Sendable {
 }
 
 /// What happens to the session.
-public enum Input<Address: Sendable>: Sendable {
+public enum Input: Sendable {
     /// The first bytes of a request head arrived.
     case headBytes
     /// The client's request head could not be parsed (not counted as a request).
@@ -252,7 +257,7 @@ public enum Input<Address: Sendable>: Sendable {
     case requestHead(Request)
     /// A request head that cannot be served (framing or routing).
     case requestRejected(ErrorReply, headOnly: Bool)
-    case resolved(Result<Address, ResolveError>)
+    case resolved(Result<UpstreamAddress, ResolveError>)
     case selected(Selected)
     case selectionRejected(ErrorReply)
     /// Request body bytes moved; `upstreamBacklog` is what waits in the upstream's output.
