@@ -62,8 +62,12 @@ final class ClientSession: ConnectionDelegate {
             case .readHead: if !client.input.isEmpty { readHead() }
             case .resolve(let host, let port): resolve(host: host, port: port)
             case .select: select()
-            case .connect(let address as SocketAddress, let lastEventID): connectUpstream(address, lastEventID)
-            case .connect(let address, _): finish(reason: "internal error: upstream address \(address) is not a socket address", end: .upstreamError("internal error"))
+            case .connect(let address, let lastEventID):
+                guard let address = address.value as? SocketAddress else {
+                    finish(reason: "internal error: upstream address \(address) is not a socket address", end: .upstreamError("internal error"))
+                    continue
+                }
+                connectUpstream(address, lastEventID)
             case .startBody(let framing, let mode): startBody(framing, mode)
             case .readUpstream: upstreamReadable()
             case .readClient: clientReadable()
@@ -209,7 +213,7 @@ final class ClientSession: ConnectionDelegate {
         server.resolve(host: host, port: port) { [weak self] result in
             guard let self else { return }
             switch result {
-            case .success(let address): self.run(.resolved(.success(address)))
+            case .success(let address): self.run(.resolved(.success(UpstreamAddress(address))))
             case .failure(.failed(let reason)): self.run(.resolved(.failure(.failed(reason))))
             case .failure(.timedOut(let ms)): self.run(.resolved(.failure(.timedOut(ms))))
             case .failure(.forbidden(let address)): self.run(.resolved(.failure(.forbidden(address))))

@@ -206,10 +206,17 @@ public struct ExchangeEnd: Sendable, Equatable {
     public var at: Nanos
 }
 
-/// A resolved upstream address: the machine only carries it from `.resolved` to `.connect`, so it is
-/// the driver's own type (a `SocketAddress`). Not a generic parameter: an unspecialised generic
-/// machine costs metadata look-ups on every call across the module boundary (measured).
-public typealias UpstreamAddress = any Sendable
+/// A resolved upstream address: the machine only carries it from `.resolved` to `.connect`, so it holds
+/// the driver's own type (a `SocketAddress`). Not a generic parameter (an unspecialised generic machine
+/// costs metadata look-ups on every call across the module boundary) and not a bare existential (which
+/// would make every copy of the state go through value witnesses): a reference, copied as one.
+public final class UpstreamAddress: Sendable, CustomStringConvertible {
+    public let value: any Sendable
+
+    public init(_ value: any Sendable) { self.value = value }
+
+    public var description: String { "\(value)" }
+}
 
 /// What the driver does for the machine, in order.
 public enum Action: Sendable {

@@ -70,7 +70,7 @@ extension Array where Element == Act {
     var ledger: [LedgerEntry] { compactMap { if case .record(let e) = $0 { return e } else { return nil } } }
     var metrics: [Metric] { compactMap { if case .count(let m) = $0 { return m } else { return nil } } }
     var connect: (address: String?, lastEventID: HeaderEdit)? {
-        for a in self { if case .connect(let ad, let e) = a { return (ad as? String, e) } }
+        for a in self { if case .connect(let ad, let e) = a { return (ad.value as? String, e) } }
         return nil
     }
     var body: (framing: BodyFraming, mode: BodyMode)? {
@@ -140,7 +140,7 @@ struct Harness {
     @discardableResult
     mutating func begin(_ req: Request = request(), faults: [FaultSpec] = [], profile: String = "p") -> [Act] {
         var acts = send(.requestHead(req))
-        acts += send(.resolved(.success("10.0.0.1:5000")))
+        acts += send(.resolved(.success(UpstreamAddress("10.0.0.1:5000"))))
         acts += send(.selected(Selected(profile: profile, faultPlan: faultPlan(faults))))
         return acts
     }

@@ -61,7 +61,7 @@ import Testing
         var h = Harness()
         #expect(h.send(.requestHead(request())).steps == [.cancel(.head), .resolve])
         #expect(h.state == "resolving")
-        #expect(h.send(.resolved(.success("10.0.0.1:5000"))).steps == [.select])
+        #expect(h.send(.resolved(.success(UpstreamAddress("10.0.0.1:5000")))).steps == [.select])
         #expect(h.state == "selecting")
         let acts = h.send(.selected(Selected(profile: "p", faultPlan: nil)))
         #expect(acts.metrics == [.exchangeStarted(profile: "p")])
@@ -106,7 +106,7 @@ import Testing
         h.send(.requestHead(request()))
         let end = h.send(.ended(.client, .eof))
         #expect(end.closed?.reason == "client closed")
-        #expect(h.send(.resolved(.success("10.0.0.1:5000"))).isEmpty)
+        #expect(h.send(.resolved(.success(UpstreamAddress("10.0.0.1:5000")))).isEmpty)
         #expect(h.send(.resolved(.failure(.timedOut(1)))).isEmpty)
         #expect(h.state == "closed")
     }
@@ -114,7 +114,7 @@ import Testing
     @Test func selectionRejectedAnswersWithoutARecord() {
         var h = Harness()
         h.send(.requestHead(request("HEAD")))
-        h.send(.resolved(.success("a")))
+        h.send(.resolved(.success(UpstreamAddress("a"))))
         let acts = h.send(.selectionRejected(ErrorReply(status: 400, kind: "unknown-profile", message: "unknown profile 'x'")))
         #expect(acts.written.hasPrefix("HTTP/1.1 400 "))
         #expect(!acts.written.contains("sputter: unknown"))  // HEAD: no body
