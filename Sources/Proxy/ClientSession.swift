@@ -30,7 +30,9 @@ final class ClientSession: ConnectionDelegate {
         let config = server.config
         machine = Machine(config: SessionConfig(
             headTimeout: config.headTimeout, keepAliveTimeout: config.keepAliveTimeout, connectTimeout: config.connectTimeout,
-            highWater: config.highWater, lowWater: config.lowWater, recordLedger: config.recordLedger))
+            highWater: config.highWater, lowWater: config.lowWater, recordLedger: config.recordLedger,
+            responseHeadTimeout: config.responseHeadTimeout, requestBodyTimeout: config.requestBodyTimeout,
+            streamIdleTimeout: config.streamIdleTimeout))
         client.delegate = self
         client.setReadHighWatermark(config.highWater)
         client.setWriteLowWatermark(config.lowWater)
@@ -294,7 +296,7 @@ final class ClientSession: ConnectionDelegate {
             }
             guard case .complete(let head, let length) = parsed else { return }
             upstream.input.drain(length)
-            run(.upstreamHead(head))
+            run(.upstreamHead(head, clientBacklog: client.output.count))
         }
     }
 

@@ -88,6 +88,9 @@ public struct SessionMachine: Sendable {
     var closeWhenIdle = false
     /// Requests seen (for the closing log line).
     public private(set) var requests = 0
+    /// When the upstream's body last moved, and the client's request body (for the idle timers).
+    var lastUpstreamActivity: Nanos = 0
+    var lastClientActivity: Nanos = 0
 
     /// The machine starts waiting for a request head: perform `start` first.
     public init(config: SessionConfig) {
@@ -105,7 +108,7 @@ public struct SessionMachine: Sendable {
 
     public var upstreamReading: UpstreamReading {
         switch state {
-        case .awaitingResponse: return .head
+        case .awaitingResponse(let ex): return ex.upstreamPaused ? .none : .head
         case .relaying, .shaping: return .body
         default: return .none
         }
@@ -147,6 +150,7 @@ public struct SessionMachine: Sendable {
         var out: [Act] = []
         switch input {
         case .responseBodyRelayed(let done, let backlog):
+            lastUpstreamActivity = now
             // The hot path: most reads change nothing, and are let go without touching the state.
             guard done || backlog >= config.highWater, case .relaying(let ex, let resp) = state else { break }
             guard done || !ex.upstreamPaused else { break }
@@ -187,9 +191,10 @@ public struct SessionMachine: Sendable {
             guard case .connecting(let ex) = state else { break }
             state = .awaitingResponse(ex)
             out.append(.log(LogEntry(level: .debug, message: "upstream connected", metadata: ["upstream": ex.request.upstreamLabel])))
-        case .upstreamHead(let head):
+            if ex.requestDone, let timeout = config.responseHeadTimeout { out.append(.arm(.responseHead, after: timeout)) }
+        case .upstreamHead(let head, let clientBacklog):
             guard case .awaitingResponse(let ex) = state else { break }
-            upstreamHead(ex, head, now: now, &out)
+            upstreamHead(ex, head, clientBacklog: clientBacklog, now: now, &out)
         case .upstreamHeadInvalid(let reason):
             guard case .awaitingResponse(let ex) = state else { break }
             failUpstream(502, "upstream-bad-response", "upstream \(ex.request.upstreamLabel) sent an invalid response head (\(reason))", now: now, &out)
@@ -199,6 +204,7 @@ public struct SessionMachine: Sendable {
             finish("upstream framing error: \(reason)", .fin, .upstreamError("invalid framing: \(reason)"), now: now, &out)
         case .shapedBodyIngested(let upstreamDone):
             guard case .shaping(let ex, var resp) = state else { break }
+            lastUpstreamActivity = now
             if upstreamDone, !resp.upstreamClosed {
                 resp.done = true
                 resp.upstreamClosed = true
@@ -283,14 +289,18 @@ public struct SessionMachine: Sendable {
                 state = .connectDelay(ex, address, lastEventID: lastEventID)
                 out.append(.arm(.connectDelay, after: connectDelay))
             } else {
-                connect(ex, address, lastEventID, &out)
+                connect(ex, address, lastEventID, now: now, &out)
             }
         }
     }
 
-    private mutating func connect(_ ex: Exchange, _ address: Address, _ lastEventID: HeaderEdit, _ out: inout [Act]) {
+    private mutating func connect(_ ex: Exchange, _ address: Address, _ lastEventID: HeaderEdit, now: Nanos, _ out: inout [Act]) {
         state = .connecting(ex)
         out.append(.connect(address, lastEventID: lastEventID))
+        if !ex.requestDone, let timeout = config.requestBodyTimeout {
+            lastClientActivity = now
+            out.append(.arm(.requestBody, after: timeout))
+        }
     }
 
     /// A profile answers instead of the upstream (503 with Retry-After, 204, an empty stream…).
@@ -333,7 +343,10 @@ public struct SessionMachine: Sendable {
 
     private mutating func requestBodyRelayed(done: Bool, backlog: Int, now: Nanos, _ out: inout [Act]) {
         var finished = false
+        var headWait = false
         let highWater = config.highWater
+        lastClientActivity = now
+        if done, case .awaitingResponse(let ex) = state, !ex.requestDone { headWait = true }
         update { ex, resp in
             if backlog >= highWater, !ex.clientPaused {
                 ex.clientPaused = true
@@ -344,6 +357,7 @@ public struct SessionMachine: Sendable {
                 finished = resp?.done == true
             }
         }
+        if headWait, let timeout = config.responseHeadTimeout { out.append(.arm(.responseHead, after: timeout)) }
         if finished, case .relaying(let ex, let resp) = state { maybeFinishExchange(ex, resp, now: now, &out) }
     }
 
@@ -376,17 +390,25 @@ public struct SessionMachine: Sendable {
 
     // MARK: - Response side
 
-    private mutating func upstreamHead(_ exchange: Exchange, _ upstreamHead: ResponseHead, now: Nanos, _ out: inout [Act]) {
+    private mutating func upstreamHead(_ exchange: Exchange, _ upstreamHead: ResponseHead, clientBacklog: Int, now: Nanos, _ out: inout [Act]) {
         var ex = exchange
         var head = upstreamHead
         if head.status >= 100, head.status < 200 {
-            // Interim responses (100 Continue, 103 Early Hints) go to the client as they are.
+            // Interim responses (100 Continue, 103 Early Hints) go to the client as they are, under the
+            // same back-pressure as bodies: endless 103s to a client that reads nothing stop at the watermark.
             if head.status != 101 {
                 head.headers.removeHopByHop()
-                out.append(.write(head.serialized()))
+                let bytes = head.serialized()
+                out.append(.write(bytes))
+                if clientBacklog + bytes.count >= config.highWater, !ex.upstreamPaused {
+                    ex.upstreamPaused = true
+                    state = .awaitingResponse(ex)
+                    out.append(.pause(.upstream))
+                }
             }
             return
         }
+        out.append(.cancel(.responseHead))
         let framing: BodyFraming
         do {
             framing = try head.bodyFraming(requestMethod: ex.request.method)
@@ -460,6 +482,14 @@ public struct SessionMachine: Sendable {
         }
         out.append(.write(headBytes))
         state = shaped ? .shaping(ex, response) : .relaying(ex, response)
+        watchStream(response, now: now, &out)
+    }
+
+    /// A stream starts: arm its idle timer.
+    private mutating func watchStream(_ resp: Response, now: Nanos, _ out: inout [Act]) {
+        guard resp.isStream, let timeout = config.streamIdleTimeout else { return }
+        lastUpstreamActivity = now
+        out.append(.arm(.streamIdle, after: timeout))
     }
 
     private mutating func releaseHead(now: Nanos, _ out: inout [Act]) {
@@ -468,6 +498,7 @@ public struct SessionMachine: Sendable {
         ex.upstreamPaused = false
         state = resp.shaped ? .shaping(ex, resp) : .relaying(ex, resp)
         out.append(.resume(.upstream))
+        watchStream(resp, now: now, &out)
         out.append(.readUpstream)
         if let end { upstreamEnded(end, now: now, &out) }
     }
@@ -525,6 +556,12 @@ public struct SessionMachine: Sendable {
                 // The client caught up: read from the upstream again.
                 ex.upstreamPaused = false
                 state = .relaying(ex, resp)
+                out.append(.resume(.upstream))
+                out.append(.readUpstream)
+            case .awaitingResponse(var ex) where ex.upstreamPaused:
+                // The client took the interim heads: read the next ones.
+                ex.upstreamPaused = false
+                state = .awaitingResponse(ex)
                 out.append(.resume(.upstream))
                 out.append(.readUpstream)
             default:
@@ -619,7 +656,7 @@ public struct SessionMachine: Sendable {
                 finish("idle", .fin, .clientClose, now: now, &out)
             }
         case (.connectDelay, .connectDelay(let ex, let address, let lastEventID)):
-            connect(ex, address, lastEventID, &out)
+            connect(ex, address, lastEventID, now: now, &out)
         case (.syntheticDelay, .synthetic(let ex, .delayed(let response))):
             writeSynthetic(ex, response, now: now, &out)
         case (.headSlice, .synthetic(let ex, .slicing(let response, let rest, let slice, let pause))):
@@ -628,10 +665,48 @@ public struct SessionMachine: Sendable {
             releaseHead(now: now, &out)
         case (.shaperWake, .shaping):
             out.append(.pumpShaper(timerFired: true))
+        case (.responseHead, .awaitingResponse(let ex)):
+            guard let timeout = config.responseHeadTimeout else { break }
+            let ms = timeout / 1_000_000
+            failUpstream(504, "upstream-timeout", "upstream \(ex.request.upstreamLabel) sent no response head within \(ms) ms", now: now, &out)
+        case (.requestBody, _):
+            requestBodyTimer(now: now, &out)
+        case (.streamIdle, .relaying(let ex, _)), (.streamIdle, .shaping(let ex, _)):
+            streamIdleTimer(ex, now: now, &out)
         default:
             // A timer of a wait that is over: nothing to do.
             break
         }
+    }
+
+    private mutating func requestBodyTimer(now: Nanos, _ out: inout [Act]) {
+        guard let ex = exchange, !ex.requestDone, let timeout = config.requestBodyTimeout else { return }
+        let idle = now &- lastClientActivity
+        // A client held back by the upstream's back-pressure is not idle.
+        if ex.clientPaused || idle < timeout {
+            out.append(.arm(.requestBody, after: ex.clientPaused ? timeout : timeout - idle))
+            return
+        }
+        let message = "request body not received within \(timeout / 1_000_000) ms"
+        if headSent {
+            finish(message, .fin, .upstreamError(message), now: now, &out)
+        } else {
+            replyAndClose(ErrorReply(status: 408, kind: "request-timeout", message: message), headOnly: false, now: now, &out)
+        }
+    }
+
+    private mutating func streamIdleTimer(_ ex: Exchange, now: Nanos, _ out: inout [Act]) {
+        guard let timeout = config.streamIdleTimeout else { return }
+        let idle = now &- lastUpstreamActivity
+        // An upstream held back by a slow client is not silent.
+        if ex.upstreamPaused || idle < timeout {
+            out.append(.arm(.streamIdle, after: ex.upstreamPaused ? timeout : timeout - idle))
+            return
+        }
+        let message = "upstream \(ex.request.upstreamLabel) silent for \(timeout / 1_000_000) ms"
+        out.append(.count(.upstreamError(kind: "stream-idle")))
+        out.append(.log(LogEntry(level: .info, message: "stream idle", metadata: ["cause": message])))
+        finish("stream idle: \(message)", .fin, .upstreamError(message), now: now, &out)
     }
 
     // MARK: - Ledger and ends
@@ -694,6 +769,10 @@ public struct SessionMachine: Sendable {
             return finish("response complete", .fin, .upstreamEnd, now: now, &out)
         }
         if ex.clientPaused { out.append(.resume(.client)) }
+        // The next exchange starts with no wait of this one pending.
+        out.append(.cancel(.responseHead))
+        out.append(.cancel(.requestBody))
+        out.append(.cancel(.streamIdle))
         out.append(.arm(.head, after: config.keepAliveTimeout))
         out.append(.readHead)
     }

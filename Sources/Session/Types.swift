@@ -16,6 +16,12 @@ public enum TimerName: Int, CaseIterable, Sendable {
     case firstByte
     /// A shaped stream has a write, release or close due at a later time.
     case shaperWake
+    /// The upstream has the whole request: its response head must come (`responseHeadTimeout`, then 504).
+    case responseHead
+    /// A request body must keep coming (`requestBodyTimeout`, then 408).
+    case requestBody
+    /// A stream must hear from its upstream (`streamIdleTimeout`, then the stream ends).
+    case streamIdle
 }
 
 /// One of the session's two peers.
@@ -272,7 +278,8 @@ public enum Input: Sendable {
     case requestBodyInvalid(ErrorReply)
     /// The upstream accepted the connection.
     case connected
-    case upstreamHead(ResponseHead)
+    /// A response head; `clientBacklog` is what waits in the client's output (1xx heads are paced by it).
+    case upstreamHead(ResponseHead, clientBacklog: Int = 0)
     case upstreamHeadInvalid(String)
     /// Response body bytes moved; `clientBacklog` is what waits in the client's output.
     case responseBodyRelayed(done: Bool, clientBacklog: Int)
@@ -301,8 +308,18 @@ public struct SessionConfig: Sendable {
     public var lowWater: Int
     /// Whether recorded exchanges reach a ledger (off with several loops).
     public var recordLedger: Bool
+    /// After the upstream has the whole request, its response head must come within this (nil: no limit).
+    public var responseHeadTimeout: Nanos?
+    /// An unfinished request body must not pause longer than this (nil: no limit).
+    public var requestBodyTimeout: Nanos?
+    /// A stream (event stream or close-delimited body) ends after this much upstream silence (nil: never).
+    public var streamIdleTimeout: Nanos?
 
-    public init(headTimeout: Nanos, keepAliveTimeout: Nanos, connectTimeout: Nanos, highWater: Int, lowWater: Int, recordLedger: Bool) {
+    public init(headTimeout: Nanos, keepAliveTimeout: Nanos, connectTimeout: Nanos, highWater: Int, lowWater: Int, recordLedger: Bool,
+                responseHeadTimeout: Nanos? = nil, requestBodyTimeout: Nanos? = nil, streamIdleTimeout: Nanos? = nil) {
+        self.responseHeadTimeout = responseHeadTimeout
+        self.requestBodyTimeout = requestBodyTimeout
+        self.streamIdleTimeout = streamIdleTimeout
         self.headTimeout = headTimeout
         self.keepAliveTimeout = keepAliveTimeout
         self.connectTimeout = connectTimeout

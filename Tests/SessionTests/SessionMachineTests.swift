@@ -156,7 +156,8 @@ import Testing
         #expect(h.send(.responseBodyRelayed(done: false, clientBacklog: 3)).isEmpty)
         h.now = 7 * ms
         let done = h.send(.responseBodyRelayed(done: true, clientBacklog: 0))
-        #expect(done.steps == [.endExchange, .closeUpstream, .arm(.head), .readHead])
+        #expect(done.steps == [.endExchange, .closeUpstream, .cancel(.responseHead), .cancel(.requestBody), .cancel(.streamIdle),
+                               .arm(.head), .readHead])
         #expect(done.armed(.head) == testConfig.keepAliveTimeout)
         #expect(done.ended == ExchangeEnd(end: .upstreamEnd, profile: "p", status: 200, announce: false, at: 7 * ms))
         #expect(h.state == "awaitingHead")
@@ -206,7 +207,8 @@ import Testing
         h.send(.connected)
         h.send(.upstreamHead(responseHead(200, [("Content-Length", "2")])))
         let acts = h.send(.responseBodyRelayed(done: true, clientBacklog: 0))
-        #expect(acts.steps == [.endExchange, .closeUpstream, .resume(.client), .arm(.head), .readHead])
+        #expect(acts.steps == [.endExchange, .closeUpstream, .resume(.client), .cancel(.responseHead), .cancel(.requestBody),
+                               .cancel(.streamIdle), .arm(.head), .readHead])
     }
 
     @Test func http10ChunkedResponseIsDechunkedAndCloses() {
@@ -611,5 +613,140 @@ import Testing
         #expect(acts.closed?.kind == .rstNow)
         #expect(acts.ended?.end == .shutdown)
         #expect(h.send(.stop(reason: "again", close: .fin, end: .shutdown)).isEmpty)
+    }
+}
+
+@Suite struct BoundedWaitTests {
+    static let bounded = SessionConfig(headTimeout: 30_000 * ms, keepAliveTimeout: 75_000 * ms, connectTimeout: 10_000 * ms,
+                                       highWater: 1000, lowWater: 100, recordLedger: true, responseHeadTimeout: 60_000 * ms,
+                                       requestBodyTimeout: 20_000 * ms, streamIdleTimeout: 90_000 * ms)
+
+    @Test func responseHeadTimeoutIs504NamingTheUpstream() {
+        var h = Harness(config: Self.bounded)
+        h.begin()
+        let connected = h.send(.connected)
+        #expect(connected.armed(.responseHead) == 60_000 * ms)
+        h.now = 60_000 * ms
+        let acts = h.send(.timerFired(.responseHead))
+        #expect(acts.written.hasPrefix("HTTP/1.1 504 "))
+        #expect(acts.written.contains("upstream http://origin:5000 sent no response head within 60000 ms"))
+        #expect(acts.metrics.contains(.upstreamError(kind: "upstream-timeout")))
+        #expect(acts.closed != nil)
+    }
+
+    @Test func responseHeadTimerStartsOnceTheRequestBodyIsIn() {
+        var h = Harness(config: Self.bounded)
+        h.begin(request("POST", framing: .contentLength(10)))
+        #expect(h.send(.connected).armed(.responseHead) == nil)
+        #expect(h.send(.requestBodyRelayed(done: true, upstreamBacklog: 0)).armed(.responseHead) == 60_000 * ms)
+    }
+
+    @Test func responseHeadTimerIsCancelledByTheHeadAndStaleAfterIt() {
+        var h = Harness(config: Self.bounded)
+        h.begin()
+        h.send(.connected)
+        let head = h.send(.upstreamHead(responseHead(200, [("Content-Length", "5")])))
+        #expect(head.steps.contains(.cancel(.responseHead)))
+        #expect(h.send(.timerFired(.responseHead)).isEmpty)
+    }
+
+    @Test func noResponseHeadLimitWhenUnset() {
+        var h = Harness()
+        h.begin()
+        #expect(h.send(.connected).armed(.responseHead) == nil)
+        #expect(h.send(.timerFired(.responseHead)).isEmpty)
+    }
+
+    @Test func idleRequestBodyIs408() {
+        var h = Harness(config: Self.bounded)
+        let acts = h.begin(request("POST", framing: .contentLength(100)))
+        #expect(acts.armed(.requestBody) == 20_000 * ms)
+        h.now = 5_000 * ms
+        h.send(.requestBodyRelayed(done: false, upstreamBacklog: 10))
+        h.now = 20_000 * ms
+        // Bytes came 15 s ago: wait the rest.
+        #expect(h.send(.timerFired(.requestBody)).armed(.requestBody) == 5_000 * ms)
+        h.now = 25_000 * ms
+        let timeout = h.send(.timerFired(.requestBody))
+        #expect(timeout.written.hasPrefix("HTTP/1.1 408 "))
+        #expect(timeout.written.contains("request body not received within 20000 ms"))
+        #expect(timeout.closed != nil)
+    }
+
+    @Test func requestBodyHeldByBackPressureIsNotIdle() {
+        var h = Harness(config: Self.bounded)
+        h.begin(request("POST", framing: .contentLength(100_000)))
+        h.send(.requestBodyRelayed(done: false, upstreamBacklog: 5000))  // pauses the client
+        h.now = 100_000 * ms
+        let acts = h.send(.timerFired(.requestBody))
+        #expect(acts.writes.isEmpty)
+        #expect(acts.armed(.requestBody) == 20_000 * ms)
+    }
+
+    @Test func completeRequestBodyNeedsNoTimer() {
+        var h = Harness(config: Self.bounded)
+        #expect(h.begin().armed(.requestBody) == nil)
+        h.begin(request("POST", framing: .contentLength(1)))
+        h.send(.requestBodyRelayed(done: true, upstreamBacklog: 0))
+        h.now = 1_000_000 * ms
+        #expect(h.send(.timerFired(.requestBody)).isEmpty)
+    }
+
+    @Test func silentStreamEnds() {
+        var h = Harness(config: Self.bounded)
+        let acts = h.respond(responseHead(200, eventStream))
+        #expect(acts.armed(.streamIdle) == 90_000 * ms)
+        h.now = 30_000 * ms
+        h.send(.responseBodyRelayed(done: false, clientBacklog: 0))
+        h.now = 90_000 * ms
+        #expect(h.send(.timerFired(.streamIdle)).armed(.streamIdle) == 30_000 * ms)
+        h.now = 120_000 * ms
+        let end = h.send(.timerFired(.streamIdle))
+        #expect(end.closed?.kind == .fin)
+        #expect(end.ended?.end == .upstreamError("upstream http://origin:5000 silent for 90000 ms"))
+        #expect(end.metrics.contains(.upstreamError(kind: "stream-idle")))
+    }
+
+    @Test func streamHeldByASlowClientIsNotSilent() {
+        var h = Harness(config: Self.bounded)
+        h.respond(responseHead(200, eventStream))
+        h.send(.responseBodyRelayed(done: false, clientBacklog: 5000))  // pauses the upstream
+        h.now = 500_000 * ms
+        let acts = h.send(.timerFired(.streamIdle))
+        #expect(acts.closed == nil)
+        #expect(acts.armed(.streamIdle) == 90_000 * ms)
+    }
+
+    @Test func plainResponsesAndShapedStreams() {
+        var plain = Harness(config: Self.bounded)
+        #expect(plain.respond(responseHead(200, [("Content-Length", "5")])).armed(.streamIdle) == nil)
+        var shaped = Harness(config: Self.bounded)
+        #expect(shaped.respond(faults: [FaultSpec(.drop(DropFault(everyNth: 2)))], responseHead(200, eventStream)).armed(.streamIdle) == 90_000 * ms)
+        shaped.now = 90_000 * ms
+        #expect(shaped.send(.timerFired(.streamIdle)).ended?.end == .upstreamError("upstream http://origin:5000 silent for 90000 ms"))
+    }
+
+    @Test func heldHeadArmsTheIdleTimerAtRelease() {
+        var h = Harness(config: Self.bounded)
+        let acts = h.respond(faults: [FaultSpec(.delay(DelayFault(firstByte: 1_000 * ms)))], responseHead(200, eventStream))
+        #expect(acts.armed(.streamIdle) == nil)
+        h.now = 1_000 * ms
+        #expect(h.send(.timerFired(.firstByte)).armed(.streamIdle) == 90_000 * ms)
+    }
+
+    @Test func endlessEarlyHintsStopAtTheHighWatermark() {
+        var h = Harness()
+        h.begin()
+        h.send(.connected)
+        var early = responseHead(103, [("Link", "</a.css>")])
+        early.reason = "Early Hints"
+        let size = early.serialized().count
+        #expect(h.send(.upstreamHead(early, clientBacklog: 0)).steps == [.write])
+        #expect(h.machine.upstreamReading == .head)
+        let full = h.send(.upstreamHead(early, clientBacklog: 1000 - size))
+        #expect(full.steps == [.write, .pause(.upstream)])
+        #expect(h.machine.upstreamReading == .none)  // the driver parses no more heads
+        #expect(h.send(.drained(.client)).steps == [.resume(.upstream), .readUpstream])
+        #expect(h.machine.upstreamReading == .head)
     }
 }
