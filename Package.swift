@@ -3,7 +3,7 @@ import PackageDescription
 
 // Module map (arrows point down only; see ../shared/DESIGN.md and docs/ARCHITECTURE in README):
 //   sputter (CLI) -> Proxy -> EventLoop -> CLibevent
-//                         -> Session, HTTP1, SSE, Faults, Profiles, Ledger   (pure: no libevent, no sockets)
+//                         -> HTTP1, SSE, Faults, Profiles, Ledger   (pure: no libevent, no sockets)
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
 let package = Package(
@@ -31,6 +31,7 @@ let package = Package(
         .target(name: "Faults", dependencies: ["SSE"]),
         .target(name: "Profiles", dependencies: ["Faults", .product(name: "Yams", package: "Yams")]),
         .target(name: "Ledger", dependencies: ["SSE", "Faults"]),
+        // The session machine: each client connection's decisions, pure (no libevent, no clock).
         .target(name: "Session", dependencies: ["HTTP1", "Faults", "Ledger"]),
         .target(name: "MiniServer", dependencies: ["EventLoop", "HTTP1"], swiftSettings: v5),
         .target(name: "DemoOrigin", dependencies: ["EventLoop", "HTTP1", "MiniServer", .product(name: "Logging", package: "swift-log")], swiftSettings: v5),
@@ -55,12 +56,12 @@ let package = Package(
         ),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "SSETests", dependencies: ["SSE"]),
+        .testTarget(name: "SessionTests", dependencies: ["Session", "HTTP1", "Faults", "Ledger", "SSE"]),
         .testTarget(name: "FaultsTests", dependencies: ["Faults", "SSE"]),
         .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "Faults"]),
         .testTarget(name: "CLITests", dependencies: ["sputter"]),
         .testTarget(name: "SputterTestingTests", dependencies: ["SputterTesting", "Faults"], swiftSettings: v5),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "SSE", "Faults"]),
-        .testTarget(name: "SessionTests", dependencies: ["Session", "HTTP1", "Faults", "Ledger", "SSE"]),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "DemoOrigin", "EventLoop", "HTTP1", "SSE", "Faults", "Profiles", .product(name: "Logging", package: "swift-log")], swiftSettings: v5),
     ]
 )
