@@ -19,6 +19,8 @@ final class ClientSession: ConnectionDelegate {
     private var upstream: Connection?
     private var timers: [Timer?] = Array(repeating: nil, count: TimerName.allCases.count)
     private var headScanOffset = 0
+    /// The client was closed (the machine's last action).
+    private var over = false
 
     var config: ProxyConfig { server.config }
     var logger: Logger { server.logger }
@@ -59,6 +61,8 @@ final class ClientSession: ConnectionDelegate {
 
     private func perform(_ actions: [Action]) {
         for action in actions {
+            // A nested input (a read an action ran) may have ended the session: nothing more to do.
+            guard !over else { return }
             switch action {
             case .write(let bytes): client.write(bytes)
             case .readHead: if !client.input.isEmpty { readHead() }
@@ -437,6 +441,7 @@ final class ClientSession: ConnectionDelegate {
     // MARK: - Ends
 
     private func close(_ kind: Session.CloseKind, reason: String) {
+        over = true
         for timer in timers { timer?.cancel() }
         upstream?.close(.fin)
         upstream = nil

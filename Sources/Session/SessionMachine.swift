@@ -296,11 +296,12 @@ public struct SessionMachine: Sendable {
 
     private mutating func connect(_ ex: Exchange, _ address: Address, _ lastEventID: HeaderEdit, now: Nanos, _ out: inout [Act]) {
         state = .connecting(ex)
-        out.append(.connect(address, lastEventID: lastEventID))
         if !ex.requestDone, let timeout = config.requestBodyTimeout {
             lastClientActivity = now
             out.append(.arm(.requestBody, after: timeout))
         }
+        // Last: the driver relays the request body at once, which may end the exchange.
+        out.append(.connect(address, lastEventID: lastEventID))
     }
 
     /// A profile answers instead of the upstream (503 with Retry-After, 204, an empty stream…).
