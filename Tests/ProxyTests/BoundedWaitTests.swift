@@ -1,7 +1,43 @@
+import EventLoop
 import Foundation
 import HTTP1
+import Logging
 import Proxy
 import XCTest
+
+/// The proxy alone on its loop thread, in front of a scripted origin (no demo origin needed).
+private final class ProxyOnLoop {
+    let thread: LoopThread<ProxyServer>
+
+    init(origin: ScriptedOrigin, _ configure: (inout ProxyConfig) -> Void = { _ in }) throws {
+        var config = ProxyConfig()
+        config.listenPort = 0
+        config.routes = [try ProxyConfig.Route(parsing: "http://127.0.0.1:\(origin.port)")]
+        configure(&config)
+        let frozen = config
+        var logger = Logger(label: "sputter.test")
+        logger.logLevel = .error
+        let quiet = logger
+        thread = try LoopThread.start(name: "proxy") { loop in try ProxyServer(config: frozen, loop: loop, logger: quiet) }
+    }
+
+    var port: Int { thread.value.port }
+
+    /// Reads a value on the proxy's loop thread.
+    func on<T>(_ body: @escaping (ProxyServer) -> T) -> T {
+        nonisolated(unsafe) var result: T?
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) let server = thread.value
+        thread.handle.execute {
+            result = body(server)
+            done.signal()
+        }
+        done.wait()
+        return result!
+    }
+
+    deinit { thread.stop() }
+}
 
 /// The session's bounded waits over loopback: the response-head and stream-idle timers, and 1xx heads
 /// under back-pressure. No upper time bounds: a late timer only makes a test slower.
@@ -12,11 +48,8 @@ final class BoundedWaitTests: XCTestCase {
             _ = conn.waitForPeerClose()  // says nothing
             conn.close()
         }
-        let stack = try Stack { config, _ in
-            config.routes = [try! .init(parsing: "http://127.0.0.1:\(origin.port)")]
-            config.responseHeadTimeout = 200_000_000
-        }
-        let s = try TestSocket(port: stack.proxyPort)
+        let proxy = try ProxyOnLoop(origin: origin) { $0.responseHeadTimeout = 200_000_000 }
+        let s = try TestSocket(port: proxy.port)
         s.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
         let r = try s.readResponse()
         XCTAssertEqual(r.head.status, 504)
@@ -32,17 +65,14 @@ final class BoundedWaitTests: XCTestCase {
             _ = conn.waitForPeerClose()
             conn.close()
         }
-        let stack = try Stack { config, _ in
-            config.routes = [try! .init(parsing: "http://127.0.0.1:\(origin.port)")]
-            config.streamIdleTimeout = 200_000_000
-        }
-        let s = try TestSocket(port: stack.proxyPort)
+        let proxy = try ProxyOnLoop(origin: origin) { $0.streamIdleTimeout = 200_000_000 }
+        let s = try TestSocket(port: proxy.port)
         let start = monotonicNow()
         s.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
         XCTAssertTrue(try s.read(until: "data: 1\n\n"))
         XCTAssertNil(s.readToEnd(), "the stream should end with a FIN")
         XCTAssertGreaterThanOrEqual(monotonicNow() - start, 200_000_000, "closed before the idle timeout")
-        eventually("session gone") { stack.onProxy { $0.openSessions } == 0 }
+        eventually("session gone") { proxy.on { $0.openSessions } == 0 }
     }
 
     func testEndlessEarlyHintsToAClientThatReadsNothingStayBounded() throws {
@@ -67,13 +97,13 @@ final class BoundedWaitTests: XCTestCase {
             }
             conn.close()
         }
-        let stack = try Stack { config, _ in config.routes = [try! .init(parsing: "http://127.0.0.1:\(origin.port)")] }
-        let s = try TestSocket(port: stack.proxyPort)
+        let proxy = try ProxyOnLoop(origin: origin)
+        let s = try TestSocket(port: proxy.port)
         s.send("GET /hints HTTP/1.1\r\nHost: x\r\n\r\n")
         var peak = 0
         for _ in 0..<100 {
             usleep(10_000)
-            peak = max(peak, stack.onProxy { $0.bufferedBytes })
+            peak = max(peak, proxy.on { $0.bufferedBytes })
         }
         let bound = 2 * 256 * 1024 + 64 * 1024
         XCTAssertLessThan(peak, bound, "proxy buffered \(peak) bytes of 103s for a reader that reads nothing")
