@@ -31,12 +31,14 @@ let package = Package(
         .target(name: "Faults", dependencies: ["SSE"]),
         .target(name: "Profiles", dependencies: ["Faults", .product(name: "Yams", package: "Yams")]),
         .target(name: "Ledger", dependencies: ["SSE", "Faults"]),
+        // The session machine: each client connection's decisions, pure (no libevent, no clock).
+        .target(name: "Session", dependencies: ["HTTP1", "Faults", "Ledger"]),
         .target(name: "MiniServer", dependencies: ["EventLoop", "HTTP1"], swiftSettings: v5),
         .target(name: "DemoOrigin", dependencies: ["EventLoop", "HTTP1", "MiniServer", .product(name: "Logging", package: "swift-log")], swiftSettings: v5),
         .target(
             name: "Proxy",
             dependencies: [
-                "EventLoop", "HTTP1", "SSE", "Faults", "Profiles", "Ledger", "MiniServer",
+                "EventLoop", "HTTP1", "SSE", "Faults", "Profiles", "Ledger", "Session", "MiniServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -54,6 +56,7 @@ let package = Package(
         ),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "SSETests", dependencies: ["SSE"]),
+        .testTarget(name: "SessionTests", dependencies: ["Session", "HTTP1", "Faults", "Ledger", "SSE"]),
         .testTarget(name: "FaultsTests", dependencies: ["Faults", "SSE"]),
         .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "Faults"]),
         .testTarget(name: "CLITests", dependencies: ["sputter"]),

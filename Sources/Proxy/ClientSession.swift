@@ -3,37 +3,24 @@ import Faults
 import HTTP1
 import Ledger
 import Logging
+import Session
 
-/// One client connection: reads request heads, relays each exchange to its upstream, and streams
-/// the response back. Requests on one connection are handled one after another (keep-alive;
-/// pipelined bytes wait in the input buffer until the exchange before them is over).
+/// One client connection on the loop: the driver of a `SessionMachine`. It parses heads, moves the
+/// bytes (evbuffer to evbuffer), and performs the machine's actions: writes, connects, timers (one per
+/// kind of wait), pauses, closes, ledger, metrics and logs. Every decision is the machine's.
 final class ClientSession: ConnectionDelegate {
-    enum Phase {
-        /// Waiting for (the rest of) a request head.
-        case awaitingHead
-        /// An exchange is in progress.
-        case exchanging
-        case closed
-    }
+    typealias Machine = SessionMachine
 
     unowned let server: ProxyServer
     let id: UInt64
     let client: Connection
-    private(set) var phase = Phase.awaitingHead
+    private var machine: Machine
     private var exchange: Exchange?
     private var upstream: Connection?
-    private lazy var idleTimer = server.loop.makeTimer { [unowned self] in self.idleTimeout() }
-    /// Fault timing: connect delay, delayed or sliced synthetic responses, first-byte delay, shaped writes.
-    private lazy var faultTimer = server.loop.makeTimer { [unowned self] in
-        let action = self.onFaultTimer
-        self.onFaultTimer = nil
-        action?()
-    }
-    private var onFaultTimer: (() -> Void)?
+    private var timers: [Timer?] = Array(repeating: nil, count: TimerName.allCases.count)
     private var headScanOffset = 0
-    private var requests = 0
-    /// Set by shutdown: close once the current exchange is over.
-    private var closeWhenIdle = false
+    /// The client was closed (the machine's last action).
+    private var over = false
 
     var config: ProxyConfig { server.config }
     var logger: Logger { server.logger }
@@ -42,78 +29,125 @@ final class ClientSession: ConnectionDelegate {
         self.server = server
         self.id = id
         self.client = client
+        let config = server.config
+        machine = Machine(config: SessionConfig(
+            headTimeout: config.headTimeout, keepAliveTimeout: config.keepAliveTimeout, connectTimeout: config.connectTimeout,
+            highWater: config.highWater, lowWater: config.lowWater, recordLedger: config.recordLedger,
+            responseHeadTimeout: config.responseHeadTimeout, requestBodyTimeout: config.requestBodyTimeout,
+            streamIdleTimeout: config.streamIdleTimeout))
         client.delegate = self
-        client.setReadHighWatermark(server.config.highWater)
-        client.setWriteLowWatermark(server.config.lowWater)
-        idleTimer.arm(after: config.headTimeout)
+        client.setReadHighWatermark(config.highWater)
+        client.setWriteLowWatermark(config.lowWater)
+        perform(machine.start)
     }
 
     /// Bytes this session holds in its buffers (both directions, both sockets).
     var bufferedBytes: Int {
-        guard phase != .closed else { return 0 }
+        guard !machine.isClosed else { return 0 }
         return client.output.count + client.input.count + (upstream.map { $0.input.count + $0.output.count } ?? 0)
     }
 
     /// Whether the connection is between requests (nothing in flight).
-    var isIdle: Bool { phase == .awaitingHead && client.input.isEmpty }
+    var isIdle: Bool { machine.isAwaitingHead && client.input.isEmpty }
     /// Whether the current response is a long-lived stream (event-stream or close-delimited).
-    var isStreaming: Bool { exchange?.isStream ?? false }
+    var isStreaming: Bool { machine.isStreaming }
 
-    // MARK: - Client side
+    // MARK: - The machine
 
-    func connectionReadable(_ connection: Connection) {
-        if connection === client { clientReadable() } else { upstreamReadable() }
+    private func run(_ input: Input) {
+        let actions = machine.handle(input, now: monotonicNanos())
+        if !actions.isEmpty { perform(actions) }
     }
 
-    func connectionDrained(_ connection: Connection) {
-        guard let exchange else { return }
-        if connection === client {
-            if exchange.shaper != nil { pumpShaper(exchange) }
-            // The client caught up: read from the upstream again.
-            if exchange.upstreamPaused, let upstream, exchange.heldHead == nil {
-                exchange.upstreamPaused = false
-                upstream.enableReading()
-                upstreamReadable()
+    private func perform(_ actions: [Action]) {
+        for action in actions {
+            // A nested input (a read an action ran) may have ended the session: nothing more to do.
+            guard !over else { return }
+            switch action {
+            case .write(let bytes): client.write(bytes)
+            case .readHead: if !client.input.isEmpty { readHead() }
+            case .resolve(let host, let port): resolve(host: host, port: port)
+            case .select: select()
+            case .connect(let address, let lastEventID):
+                guard let address = address.value as? SocketAddress else {
+                    finish(reason: "internal error: upstream address \(address) is not a socket address", end: .upstreamError("internal error"))
+                    continue
+                }
+                connectUpstream(address, lastEventID)
+            case .startBody(let framing, let mode): startBody(framing, mode)
+            case .readUpstream: upstreamReadable()
+            case .readClient: clientReadable()
+            case .pumpShaper(let fired): pumpShaper(timerFired: fired)
+            case .finishShaper: exchange?.shaper?.finishUpstream(now: monotonicNanos())
+            case .arm(let name, let delay): timer(name).arm(after: delay)
+            case .cancel(let name): timers[name.rawValue]?.cancel()
+            case .pause(.client): client.disableReading()
+            case .pause(.upstream): upstream?.disableReading()
+            case .resume(.client): client.enableReading()
+            case .resume(.upstream): upstream?.enableReading()
+            case .closeUpstream:
+                upstream?.close(.fin)
+                upstream = nil
+            case .closeClient(let kind, let reason): close(kind, reason: reason)
+            case .record(let entry): record(entry)
+            case .count(let metric): count(metric)
+            case .log(let entry): log(entry)
+            case .endExchange(let end): endExchange(end)
             }
-        } else if exchange.clientPaused {
-            exchange.clientPaused = false
-            client.enableReading()
-            clientReadable()
         }
     }
 
+    private func timer(_ name: TimerName) -> Timer {
+        if let timer = timers[name.rawValue] { return timer }
+        let timer = server.loop.makeTimer { [unowned self] in self.run(.timerFired(name)) }
+        timers[name.rawValue] = timer
+        return timer
+    }
+
+    // MARK: - Connection events
+
+    func connectionReadable(_ connection: Connection) {
+        if connection === client { clientReadable() } else if connection === upstream { upstreamReadable() }
+    }
+
+    func connectionDrained(_ connection: Connection) {
+        if connection === client { run(.drained(.client)) } else if connection === upstream { run(.drained(.upstream)) }
+    }
+
     func connectionConnected(_ connection: Connection) {
-        guard let exchange, connection === upstream else { return }
-        exchange.connected = true
-        logger.debug("upstream connected", metadata: ["conn": "\(id)", "upstream": "\(exchange.plan.upstreamLabel)"])
+        guard connection === upstream else { return }
+        run(.connected)
         relayRequestBody()
         upstreamReadable()
     }
 
     func connectionEnded(_ connection: Connection, _ end: Connection.End) {
+        let peerEnd: PeerEnd
+        switch end {
+        case .eof: peerEnd = .eof
+        case .timeout: peerEnd = .timeout
+        case .tls(let reason): peerEnd = .tls(reason)
+        case .error(let code): peerEnd = .error(code, "\(end)")
+        }
         if connection === client {
             logger.debug("client ended", metadata: ["conn": "\(id)", "end": "\(end)"])
-            finish(reason: end == .eof ? "client closed" : "client \(end)", end: .clientClose)
-        } else {
-            upstreamEnded(end)
+            run(.ended(.client, peerEnd))
+        } else if connection === upstream {
+            upstream = nil
+            run(.ended(.upstream, peerEnd))
         }
     }
 
+    // MARK: - Client side
+
     private func clientReadable() {
-        switch phase {
-        case .closed:
-            return
-        case .exchanging:
-            relayRequestBody()
-        case .awaitingHead:
-            readHead()
-        }
+        if machine.isAwaitingHead { readHead() } else { relayRequestBody() }
     }
 
     private func readHead() {
         let input = client.input
         guard !input.isEmpty else { return }
-        if headScanOffset == 0 { idleTimer.arm(after: config.headTimeout) }
+        if headScanOffset == 0 { run(.headBytes) }
         // Parse only once a blank line has arrived (or the limit is passed): parsing the growing
         // prefix on every read would be quadratic for a head that trickles in.
         let window = input.contiguous(min(input.count, config.limits.maxHeaderBytes + config.limits.maxRequestLineBytes + 4))
@@ -125,19 +159,16 @@ final class ClientSession: ConnectionDelegate {
         do {
             parsed = try HeadParser.parseRequest(window, limits: config.limits)
         } catch {
-            respondAndClose(ErrorResponse(status: error.status, kind: "bad-request", message: error.reason))
-            return
+            return run(.invalidHead(ErrorReply(status: error.status, kind: "bad-request", message: error.reason)))
         }
         guard case .complete(let head, let length) = parsed else {
             if overLimit {
-                respondAndClose(ErrorResponse(status: 431, kind: "bad-request", message: "request head larger than \(config.limits.maxHeaderBytes) bytes"))
+                run(.invalidHead(ErrorReply(status: 431, kind: "bad-request", message: "request head larger than \(config.limits.maxHeaderBytes) bytes")))
             }
             return
         }
         input.drain(length)
         headScanOffset = 0
-        idleTimer.cancel()
-        requests += 1
         startExchange(head)
     }
 
@@ -166,85 +197,62 @@ final class ClientSession: ConnectionDelegate {
         do {
             requestFraming = try head.bodyFraming()
         } catch {
-            respondAndClose(ErrorResponse(status: error.status, kind: "bad-request", message: error.reason))
-            return
+            return run(.requestRejected(ErrorReply(status: error.status, kind: "bad-request", message: error.reason), headOnly: false))
         }
         let plan: ExchangePlan
         do {
             plan = try ExchangePlan(request: head, client: client.peer, config: config)
         } catch let error as ErrorResponse {
-            respondAndClose(error, headOnly: head.method == "HEAD")
-            return
+            return run(.requestRejected(error, headOnly: head.method == "HEAD"))
         } catch {
-            respondAndClose(ErrorResponse(status: 400, kind: "bad-request", message: "\(error)"))
-            return
+            return run(.requestRejected(ErrorReply(status: 400, kind: "bad-request", message: "\(error)"), headOnly: false))
         }
-        let address: SocketAddress
-        do {
-            address = try server.resolve(host: plan.upstreamHost, port: plan.upstreamPort)
-        } catch {
-            respondAndClose(ErrorResponse(status: 502, kind: "upstream-unresolvable",
-                                          message: "upstream \(plan.upstreamLabel) could not be resolved (\(error))"))
-            return
+        let exchange = Exchange(request: head, plan: plan, requestFraming: requestFraming, limits: config.limits)
+        exchange.metrics = server.metrics
+        self.exchange = exchange
+        run(.requestHead(Request(head: head, framing: requestFraming, upstreamHost: plan.upstreamHost,
+                                 upstreamPort: plan.upstreamPort, upstreamLabel: plan.upstreamLabel)))
+    }
+
+    private func resolve(host: String, port: Int) {
+        // `done` may come now or later on the loop thread; a session closed meanwhile ignores it.
+        server.resolve(host: host, port: port) { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .success(let address): self.run(.resolved(.success(UpstreamAddress(address))))
+            case .failure(.failed(let reason)): self.run(.resolved(.failure(.failed(reason))))
+            case .failure(.timedOut(let ms)): self.run(.resolved(.failure(.timedOut(ms))))
+            case .failure(.forbidden(let address)): self.run(.resolved(.failure(.forbidden(address))))
+            }
         }
+    }
+
+    private func select() {
+        guard let exchange else { return }
+        let head = exchange.request, plan = exchange.plan
         let selection: Selection
         do {
             selection = try server.select(controls: plan.controls, method: head.method, path: plan.path, peerHost: client.peer.host)
         } catch {
-            respondAndClose(error, headOnly: head.method == "HEAD")
-            return
+            return run(.selectionRejected(error))
         }
-        phase = .exchanging
-        let exchange = Exchange(request: head, plan: plan, requestFraming: requestFraming, limits: config.limits)
         exchange.selection = selection
-        exchange.metrics = server.metrics
-        server.metrics.exchangeStarted(profile: selection.profile.name)
-        self.exchange = exchange
         logger.debug("request", metadata: ["conn": "\(id)", "method": "\(head.method)", "target": "\(head.target)",
                                            "upstream": "\(plan.upstreamLabel)", "profile": "\(selection.profile.name)",
                                            "client": "\(selection.clientKey)", "attempt": "\(selection.attempt)"])
-        var decision = RequestDecision.relay(connectDelay: 0, lastEventID: .keep)
-        if !selection.faults.isEmpty {
-            var faultPlan = FaultPlan(faults: selection.faults, context: ConnectionContext(
-                clientKey: selection.clientKey, attempt: selection.attempt, seed: selection.seed,
-                method: head.method, path: plan.path, lastEventID: head.headers.first("Last-Event-ID")))
-            decision = faultPlan.request(now: monotonicNanos())
-            exchange.faultPlan = faultPlan
-        }
-        exchange.startedAt = monotonicNanos()
-        exchange.wallMs = wallClockMillis()
-        if head.headers.first("Accept")?.lowercased().contains("text/event-stream") == true { openRecord(exchange) }
-        // A fault's own answer (refuse, 503, 204…) counts as an attempt: record it even when the
-        // request did not say it wanted an event stream, so the ledger's attempts match the profile's.
-        switch decision {
-        case .refuse, .respond: openRecord(exchange)
-        case .relay: break
-        }
-        recordFaults(exchange)
-        switch decision {
-        case .refuse:
-            finish(reason: "refused by profile \(selection.profile.name)", clientClose: .rstNow, end: .refused)
-        case .respond(let response, let delay):
-            after(delay) { [unowned self] in self.writeSynthetic(response) }
-        case .relay(let connectDelay, let lastEventID):
-            switch lastEventID {
-            case .keep: break
-            case .remove: exchange.plan.upstreamHead.headers.remove("Last-Event-ID")
-            case .set(let value): exchange.plan.upstreamHead.headers.set("Last-Event-ID", value)
-            }
-            after(connectDelay) { [unowned self] in self.connectUpstream(address, exchange) }
-        }
+        let faultPlan = selection.faults.isEmpty ? nil : FaultPlan(faults: selection.faults, context: ConnectionContext(
+            clientKey: selection.clientKey, attempt: selection.attempt, seed: selection.seed,
+            method: head.method, path: plan.path, lastEventID: head.headers.first("Last-Event-ID")))
+        run(.selected(Selected(profile: selection.profile.name, faultPlan: faultPlan)))
     }
 
-    /// Runs `body` now, or after `delay` on the fault timer.
-    private func after(_ delay: UInt64, _ body: @escaping () -> Void) {
-        guard delay > 0 else { return body() }
-        onFaultTimer = body
-        faultTimer.arm(after: delay)
-    }
-
-    private func connectUpstream(_ address: SocketAddress, _ exchange: Exchange) {
-        guard phase == .exchanging, self.exchange === exchange else { return }
+    private func connectUpstream(_ address: SocketAddress, _ lastEventID: HeaderEdit) {
+        guard let exchange else { return }
+        switch lastEventID {
+        case .keep: break
+        case .remove: exchange.plan.upstreamHead.headers.remove("Last-Event-ID")
+        case .set(let value): exchange.plan.upstreamHead.headers.set("Last-Event-ID", value)
+        }
         let tls = exchange.plan.upstreamTLS ? server.tlsContext.map { (context: $0, host: exchange.plan.upstreamHost) } : nil
         let upstream = Connection(loop: server.loop, connectingTo: address, timeout: config.connectTimeout, delegate: self, tls: tls)
         upstream.setReadHighWatermark(config.highWater)
@@ -254,172 +262,87 @@ final class ClientSession: ConnectionDelegate {
         relayRequestBody()
     }
 
-    /// A profile answers instead of the upstream (503 with Retry-After, 204, an empty stream…).
-    private func writeSynthetic(_ response: SyntheticResponse) {
-        guard phase == .exchanging else { return }
-        var headers = HTTPHeaders()
-        for field in response.headers { headers.add(field.name, field.value) }
-        let head = ResponseHead(version: .http11, status: response.status, reason: response.reason, headers: headers).serialized()
-        let body = exchange?.request.method == "HEAD" ? [] : response.body
-        if let exchange {
-            exchange.responseHeadSent = true
-            let contentType = response.headers.first { $0.name.lowercased() == "content-type" }?.value
-            record(exchange) { ledger, id in
-                ledger.responseStarted(id: id, status: response.status, contentType: contentType, synthetic: true, at: monotonicNanos())
-                if response.status == 200 { ledger.delivered(id: id, bytes: body, at: monotonicNanos()) }
-            }
-        }
-        let end = { [unowned self] in
-            self.client.write(body)
-            if let kind = response.after {
-                self.finish(reason: "profile answered \(response.status)", clientClose: Self.closeKind(kind),
-                            end: .fault(kind: kind.rawValue, atByte: body.count))
-            }
-            // nil: the socket stays open until the client leaves.
-        }
-        guard let slice = response.headSlice, slice.bytes > 0 else {
-            client.write(head)
-            return end()
-        }
-        writeSliced(head[...], slice: slice.bytes, pause: slice.pause, then: end)
-    }
-
-    private func writeSliced(_ bytes: ArraySlice<UInt8>, slice: Int, pause: UInt64, then: @escaping () -> Void) {
-        guard phase == .exchanging else { return }
-        client.write(Array(bytes.prefix(slice)))
-        let rest = bytes.dropFirst(slice)
-        if rest.isEmpty { return then() }
-        after(max(pause, 1)) { [unowned self] in self.writeSliced(rest, slice: slice, pause: pause, then: then) }
-    }
-
-    static func closeKind(_ kind: Faults.CloseKind) -> Connection.CloseKind {
-        switch kind {
-        case .fin: return .fin
-        case .rst: return .rst
-        case .halfClose: return .halfClose
-        }
-    }
-
     /// Moves request-body bytes from the client to the upstream, up to the end of the body.
     private func relayRequestBody() {
         guard let exchange, let upstream, !exchange.requestBody.isDone else { return }
         do {
             _ = try relay(&exchange.requestBody, from: client, to: upstream.output)
         } catch {
-            respondAndClose(ErrorResponse(status: error.status, kind: "bad-request", message: "request body: \(error.reason)"))
-            return
+            return run(.requestBodyInvalid(ErrorReply(status: error.status, kind: "bad-request", message: "request body: \(error.reason)")))
         }
-        if upstream.output.count >= config.highWater, !exchange.clientPaused {
-            exchange.clientPaused = true
-            client.disableReading()
-        }
-        if exchange.requestBody.isDone { maybeFinishExchange() }
+        run(.requestBodyRelayed(done: exchange.requestBody.isDone, upstreamBacklog: upstream.output.count))
     }
 
     // MARK: - Upstream side
 
     private func upstreamReadable() {
-        guard let exchange, let upstream, exchange.connected else { return }
-        if exchange.response == nil {
-            readResponseHead(exchange, upstream)
-            guard exchange.response != nil else { return }
+        guard let exchange, let upstream else { return }
+        switch machine.upstreamReading {
+        case .none:
+            return
+        case .head:
+            readResponseHead(upstream)
+            guard machine.upstreamReading == .body, self.upstream === upstream else { return }
+            relayResponseBody(exchange, upstream)
+        case .body:
+            relayResponseBody(exchange, upstream)
         }
-        relayResponseBody(exchange, upstream)
     }
 
-    private func readResponseHead(_ exchange: Exchange, _ upstream: Connection) {
-        while exchange.response == nil, !upstream.input.isEmpty {
+    private func readResponseHead(_ upstream: Connection) {
+        while machine.upstreamReading == .head, self.upstream === upstream, !upstream.input.isEmpty {
             let window = upstream.input.contiguous(min(upstream.input.count, config.limits.maxHeaderBytes + config.limits.maxRequestLineBytes + 4))
             let parsed: HeadParseResult<ResponseHead>
             do {
                 parsed = try HeadParser.parseResponse(window, limits: config.limits)
             } catch {
-                failUpstream(status: 502, kind: "upstream-bad-response", "upstream \(exchange.plan.upstreamLabel) sent an invalid response head (\(error.reason))")
-                return
+                return run(.upstreamHeadInvalid(error.reason))
             }
-            guard case .complete(var head, let length) = parsed else { return }
+            guard case .complete(let head, let length) = parsed else { return }
             upstream.input.drain(length)
-            if head.status >= 100, head.status < 200 {
-                // Interim responses (100 Continue, 103 Early Hints) go to the client as they are.
-                if head.status != 101 {
-                    head.headers.removeHopByHop()
-                    client.write(head.serialized())
-                }
-                continue
-            }
-            let framing: BodyFraming
-            do {
-                framing = try head.bodyFraming(requestMethod: exchange.request.method)
-            } catch {
-                failUpstream(status: 502, kind: "upstream-bad-response", "upstream \(exchange.plan.upstreamLabel) sent an invalid response (\(error.reason))")
-                return
-            }
-            let now = monotonicNanos()
-            exchange.beginResponse(head, framing: framing, limits: config.limits, closeWhenIdle: closeWhenIdle, now: now,
-                                   maxFrameBytes: config.maxFrameBytes, highWater: config.highWater)
-            exchange.responseHeadSent = true
-            if exchange.ledgerID == nil, exchange.isEventStream { openRecord(exchange) }
-            record(exchange) { ledger, id in
-                ledger.responseStarted(id: id, status: exchange.clientResponseHead!.status,
-                                       contentType: exchange.clientResponseHead!.headers.first("Content-Type"), synthetic: false, at: now)
-            }
-            exchange.shaper?.record(into: exchange.ledgerID.map { (server.ledger, $0) }, metrics: server.metrics)
-            recordFaults(exchange)
-            logger.debug("response", metadata: ["conn": "\(id)", "status": "\(head.status)", "framing": "\(framing)",
-                                                "shaped": "\(exchange.shaper != nil)"])
-            let headBytes = exchange.clientResponseHead!.serialized()
-            if exchange.firstByteDelay > 0 {
-                // Hold the head (and so everything after it); the upstream waits too.
-                exchange.heldHead = headBytes
-                upstream.disableReading()
-                exchange.upstreamPaused = true
-                after(exchange.firstByteDelay) { [unowned self] in self.releaseHead(exchange) }
-                return
-            }
-            client.write(headBytes)
+            run(.upstreamHead(head, clientBacklog: client.output.count))
         }
     }
 
-    private func releaseHead(_ exchange: Exchange) {
-        guard self.exchange === exchange, let head = exchange.heldHead else { return }
-        exchange.heldHead = nil
-        client.write(head)
-        exchange.upstreamPaused = false
-        upstream?.enableReading()
-        upstreamReadable()
+    private func startBody(_ framing: BodyFraming, _ mode: BodyMode) {
+        guard let exchange else { return }
+        exchange.responseBody = BodyTracker(framing, limits: config.limits)
+        switch mode {
+        case .plain: exchange.body = .plain
+        case .dechunk: exchange.body = .dechunk
+        case .observed: exchange.body = .observed(Exchange.Observer(maxFrameBytes: config.maxFrameBytes))
+        case .shaped(let plan, let chunked):
+            let shaper = StreamShaper(plan: plan, chunked: chunked, maxFrameBytes: config.maxFrameBytes, highWater: config.highWater)
+            shaper.record(into: exchange.ledgerID.map { (server.ledger, $0) }, metrics: server.metrics)
+            exchange.body = .shaped(shaper)
+        }
     }
 
     private func relayResponseBody(_ exchange: Exchange, _ upstream: Connection) {
-        guard exchange.heldHead == nil else { return }
-        if let shaper = exchange.shaper { return shapeResponseBody(exchange, shaper, upstream) }
-        guard !exchange.responseBody.isDone else { maybeFinishExchange(); return }
+        if case .shaped(let shaper) = exchange.body { return shapeResponseBody(exchange, shaper, upstream) }
+        guard !exchange.responseBody.isDone else {
+            return run(.responseBodyRelayed(done: true, clientBacklog: client.output.count))
+        }
         do {
-            if exchange.dechunk {
+            switch exchange.body {
+            case .dechunk:
                 _ = try relayPayload(&exchange.responseBody, from: upstream, to: client.output)
-            } else {
-                let moved: Int
-                if exchange.observer != nil {
-                    moved = try relay(&exchange.responseBody, from: upstream, to: client.output, sendingDirectlyTo: client,
+            case .observed:
+                let moved = try relay(&exchange.responseBody, from: upstream, to: client.output, sendingDirectlyTo: client,
                                       observingAfter: { exchange.observe($0) }, scratch: &server.relayScratch)
-                } else {
-                    moved = try relay(&exchange.responseBody, from: upstream, to: client.output, sendingDirectlyTo: client)
-                }
+                server.metrics.bytesToClients.increment(by: Int64(moved))
+            case .plain, .shaped:
+                let moved = try relay(&exchange.responseBody, from: upstream, to: client.output, sendingDirectlyTo: client)
                 server.metrics.bytesToClients.increment(by: Int64(moved))
             }
         } catch {
             // The upstream broke its own framing mid-body: the client sees the connection end.
-            logger.info("upstream framing error", metadata: ["conn": "\(id)", "error": "\(error.reason)"])
-            finish(reason: "upstream framing error: \(error.reason)", clientClose: .fin, end: .upstreamError("invalid framing: \(error.reason)"))
-            return
+            return run(.responseBodyInvalid(error.reason))
         }
-        if client.output.count >= config.highWater, !exchange.upstreamPaused {
-            exchange.upstreamPaused = true
-            upstream.disableReading()
-        }
-        if exchange.responseBody.isDone { maybeFinishExchange() }
+        run(.responseBodyRelayed(done: exchange.responseBody.isDone, clientBacklog: client.output.count))
     }
 
-    /// An event stream under faults: payload → frames → plan → timed writes.
+    /// An event stream under faults: payload → frames → plan (the machine then asks for a pump).
     private func shapeResponseBody(_ exchange: Exchange, _ shaper: StreamShaper, _ upstream: Connection) {
         let now = monotonicNanos()
         var consumed = 0
@@ -434,214 +357,112 @@ final class ClientSession: ConnectionDelegate {
             }
         }
         input.drain(consumed)
-        if failure != nil || exchange.responseBody.isDone {
-            shaper.finishUpstream(now: now)
-            upstream.close(.fin)
-            self.upstream = nil
-        }
-        pumpShaper(exchange)
+        run(.shapedBodyIngested(upstreamDone: failure != nil || exchange.responseBody.isDone))
     }
 
-    private func pumpShaper(_ exchange: Exchange) {
-        guard let shaper = exchange.shaper, phase == .exchanging else { return }
-        let now = monotonicNanos()
-        let next = shaper.pump(into: client, now: now)
+    private func pumpShaper(timerFired: Bool) {
+        guard let shaper = exchange?.shaper else { return }
+        if timerFired { shaper.timerFired(now: monotonicNanos()) }
+        let next = shaper.pump(into: client, now: monotonicNanos())
         shaper.recordPending()
-        switch next {
-        case .idle, .blocked:
-            break
-        case .wake(let at):
-            after(at > now ? at - now : 1) { [unowned self] in
-                shaper.timerFired(now: monotonicNanos())
-                self.pumpShaper(exchange)
-            }
-        case .stalled:
-            // Keep the socket open and quiet; stop taking from the upstream.
-            upstream?.disableReading()
-        case .close(let kind, byFault: false):
-            finish(reason: "response complete (shaped)", clientClose: Self.closeKind(kind), end: .upstreamEnd)
-            return
-        case .close(let kind, byFault: true):
-            finish(reason: "profile \(exchange.selection?.profile.name ?? "") closed the stream (\(kind))", clientClose: Self.closeKind(kind),
-                   end: .fault(kind: kind.rawValue, atByte: shaper.bytesDelivered))
-            return
-        }
-        // Back-pressure covers the queue as well as the socket buffer.
-        let backlog = shaper.queuedBytes + client.output.count
-        if let upstream {
-            if backlog >= config.highWater, !exchange.upstreamPaused {
-                exchange.upstreamPaused = true
-                upstream.disableReading()
-            } else if backlog < config.lowWater, exchange.upstreamPaused {
-                exchange.upstreamPaused = false
-                upstream.enableReading()
-            }
-        }
+        run(.shaperPumped(next, backlog: shaper.queuedBytes + client.output.count, delivered: shaper.bytesDelivered))
     }
 
-    private func upstreamEnded(_ end: Connection.End) {
+    // MARK: - Ledger, metrics, logs
+
+    private func record(_ entry: LedgerEntry) {
         guard let exchange else { return }
-        upstream = nil
-        if let shaper = exchange.shaper, exchange.responseHeadSent {
-            // The stream ended (cleanly or not): what the plan holds is released, then the end.
-            if end == .eof || exchange.responseBody.isDone {
-                shaper.finishUpstream(now: monotonicNanos())
-                pumpShaper(exchange)
-            } else {
-                server.metrics.upstreamError("reset")
-                finish(reason: "upstream \(end)", clientClose: .rst, end: .upstreamError("\(end)"))
+        if case .open(let at) = entry {
+            // Starts the exchange's ledger record (event streams only: an `Accept: text/event-stream`
+            // request, a `text/event-stream` response, or a fault's own answer).
+            guard config.recordLedger, exchange.ledgerID == nil, let selection = exchange.selection else { return }
+            let id = server.ledger.makeID()
+            exchange.ledgerID = id
+            exchange.ledger = server.ledger
+            exchange.wallMs = wallClockMillis()
+            let lastEventID = exchange.request.headers.first("Last-Event-ID")
+            server.ledger.with {
+                $0.connectionOpened(id: id, clientKey: selection.clientKey, attempt: selection.attempt, at: at,
+                                    wallMs: exchange.wallMs, method: exchange.request.method, path: exchange.plan.path,
+                                    lastEventIDSent: lastEventID, profile: selection.profile.name, seed: selection.seed)
             }
             return
         }
-        if !exchange.connected {
-            switch end {
-            case .timeout:
-                failUpstream(status: 504, kind: "upstream-timeout", "upstream \(exchange.plan.upstreamLabel) did not accept the connection within \(config.connectTimeout / 1_000_000) ms")
-            case .tls(let reason):
-                let hint = reason.contains("certificate") ? " (trust its CA with --upstream-ca FILE, or use --insecure for a self-signed test server)" : ""
-                failUpstream(status: 502, kind: "upstream-tls", "upstream \(exchange.plan.upstreamLabel): TLS failed: \(reason)\(hint)")
-            default:
-                let cause = end == .error(111) ? "refused the connection" : "could not be reached"
-                failUpstream(status: 502, kind: "upstream-unreachable", "upstream \(exchange.plan.upstreamLabel) \(cause) (\(end))")
+        guard let id = exchange.ledgerID else { return }
+        server.ledger.with { ledger in
+            switch entry {
+            case .open: break
+            case .responseStarted(let status, let contentType, let synthetic, let at):
+                ledger.responseStarted(id: id, status: status, contentType: contentType, synthetic: synthetic, at: at)
+            case .delivered(let bytes, let at): ledger.delivered(id: id, bytes: bytes, at: at)
+            case .fault(let r): ledger.fault(id: id, record: r)
             }
-            return
-        }
-        if !exchange.responseHeadSent {
-            failUpstream(status: 502, kind: "upstream-closed", "upstream \(exchange.plan.upstreamLabel) closed the connection without a response (\(end))")
-            return
-        }
-        if exchange.responseBody.isUntilClose, end == .eof {
-            // A close-delimited body ends here: the client's connection must end too.
-            finish(reason: "response complete (close-delimited)", clientClose: .fin, end: .upstreamEnd)
-        } else if exchange.responseBody.isDone {
-            maybeFinishExchange()
-        } else if end == .eof {
-            server.metrics.upstreamError("closed-mid-body")
-            finish(reason: "upstream closed mid-body", clientClose: .fin, end: .upstreamError("closed mid-body"))
-        } else {
-            server.metrics.upstreamError("reset")
-            // An upstream reset reaches the client as a reset, after what had already arrived.
-            finish(reason: "upstream \(end)", clientClose: .rst, end: .upstreamError("\(end)"))
         }
     }
 
-    private func failUpstream(status: Int, kind: String, _ message: String) {
-        server.metrics.upstreamError(kind)
-        logger.info("upstream error", metadata: ["conn": "\(id)", "status": "\(status)", "cause": "\(message)"])
-        if exchange?.responseHeadSent == true {
-            finish(reason: message, clientClose: .rst, end: .upstreamError(message))
-        } else {
-            respondAndClose(ErrorResponse(status: status, kind: kind, message: message),
-                            headOnly: exchange?.request.method == "HEAD")
+    private func count(_ metric: Metric) {
+        switch metric {
+        case .exchangeStarted(let profile): server.metrics.exchangeStarted(profile: profile)
+        case .upstreamError(let kind): server.metrics.upstreamError(kind)
+        case .faultFired(let fault): server.metrics.faultFired(fault)
         }
     }
 
-    // MARK: - Ledger
-
-    /// Starts the exchange's ledger record (event streams only: an `Accept: text/event-stream`
-    /// request, or a `text/event-stream` response).
-    private func openRecord(_ exchange: Exchange) {
-        guard config.recordLedger, exchange.ledgerID == nil, let selection = exchange.selection else { return }
-        let id = server.ledger.makeID()
-        exchange.ledgerID = id
-        exchange.ledger = server.ledger
-        let lastEventID = exchange.request.headers.first("Last-Event-ID")
-        server.ledger.with {
-            $0.connectionOpened(id: id, clientKey: selection.clientKey, attempt: selection.attempt, at: exchange.startedAt,
-                                wallMs: exchange.wallMs, method: exchange.request.method, path: exchange.plan.path,
-                                lastEventIDSent: lastEventID, profile: selection.profile.name, seed: selection.seed)
+    private func log(_ entry: LogEntry) {
+        var metadata: Logger.Metadata = ["conn": "\(id)"]
+        for (key, value) in entry.metadata { metadata[key] = "\(value)" }
+        switch entry.level {
+        case .debug: logger.debug("\(entry.message)", metadata: metadata)
+        case .info: logger.info("\(entry.message)", metadata: metadata)
+        case .warning: logger.warning("\(entry.message)", metadata: metadata)
         }
     }
 
-    private func record(_ exchange: Exchange, _ body: (Ledger, UInt64) -> Void) {
-        if let id = exchange.ledgerID { server.ledger.with { body($0, id) } }
-    }
-
-    /// The decisions the plan took before the stream (request and head faults).
-    private func recordFaults(_ exchange: Exchange) {
-        guard let records = exchange.faultPlan?.drainRecords(), !records.isEmpty else { return }
-        for r in records { server.metrics.faultFired(r.fault) }
-        record(exchange) { ledger, id in for r in records { ledger.fault(id: id, record: r) } }
-    }
-
-    private func recordEnd(_ exchange: Exchange, _ end: ConnectionEnd) {
-        guard !exchange.ledgerClosed else { return }
-        exchange.ledgerClosed = true
-        if let profile = exchange.selection?.profile.name { server.metrics.exchangeEnded(profile: profile) }
+    private func endExchange(_ e: ExchangeEnd) {
+        guard let exchange else { return }
+        self.exchange = nil
+        server.metrics.exchangeEnded(profile: e.profile)
         if exchange.totalOversizedBlocks > 0 {
             logger.warning("oversized SSE blocks passed through unparsed", metadata: [
                 "conn": "\(id)", "blocks": "\(exchange.totalOversizedBlocks)", "limit": "\(config.maxFrameBytes)"])
         }
-        if let selection = exchange.selection, exchange.isEventStream || exchange.ledgerID != nil {
+        if e.announce, let selection = exchange.selection {
             logger.info("stream ended", metadata: [
                 "conn": "\(id)", "client": "\(selection.clientKey)", "attempt": "\(selection.attempt)",
-                "profile": "\(selection.profile.name)", "seed": "\(selection.seed)", "end": "\(end.name)",
-                "status": "\(exchange.clientResponseHead?.status ?? 0)",
+                "profile": "\(selection.profile.name)", "seed": "\(selection.seed)", "end": "\(e.end.name)",
+                "status": "\(e.status ?? 0)",
             ])
         }
         guard let id = exchange.ledgerID else { return }
         exchange.shaper?.recordPending()
-        server.ledger.connectionClosed(id: id, end: end, at: monotonicNanos())
+        server.ledger.connectionClosed(id: id, end: e.end, at: e.at)
     }
 
     // MARK: - Ends
 
-    private func maybeFinishExchange() {
-        guard let exchange, exchange.responseBody.isDone, exchange.response != nil, exchange.shaper == nil else { return }
-        recordEnd(exchange, .upstreamEnd)
-        upstream?.close(.fin)
-        upstream = nil
-        self.exchange = nil
-        guard exchange.requestBody.isDone, exchange.keepClient, !closeWhenIdle else {
-            finish(reason: "response complete", clientClose: .fin, end: .upstreamEnd)
-            return
-        }
-        phase = .awaitingHead
-        if exchange.clientPaused { client.enableReading() }
-        idleTimer.arm(after: config.keepAliveTimeout)
-        if !client.input.isEmpty { readHead() }
-    }
-
-    private func idleTimeout() {
-        guard phase == .awaitingHead else { return }
-        if client.input.isEmpty {
-            finish(reason: "idle", clientClose: .fin)
-        } else {
-            respondAndClose(ErrorResponse(status: 408, kind: "request-timeout", message: "request head not received within \(config.headTimeout / 1_000_000) ms"))
-        }
-    }
-
-    private func respondAndClose(_ response: ErrorResponse, headOnly: Bool = false) {
-        guard phase != .closed else { return }
-        client.write(response.serialized(headOnly: headOnly))
-        if let exchange, !exchange.responseHeadSent {
-            exchange.responseHeadSent = true
-            record(exchange) { $0.responseStarted(id: $1, status: response.status, contentType: "text/plain; charset=utf-8", synthetic: true, at: monotonicNanos()) }
-        }
-        finish(reason: "\(response.status) \(response.message)", clientClose: .fin, end: .upstreamError("\(response.status) \(response.message)"))
-    }
-
-    /// Closes both sides and forgets the session; `end` is what the ledger records for the exchange in flight.
-    func finish(reason: String, clientClose: Connection.CloseKind = .fin, end: ConnectionEnd = .clientClose) {
-        guard phase != .closed else { return }
-        if let exchange { recordEnd(exchange, end) }
-        phase = .closed
-        idleTimer.cancel()
-        faultTimer.cancel()
-        onFaultTimer = nil
+    private func close(_ kind: Session.CloseKind, reason: String) {
+        over = true
+        for timer in timers { timer?.cancel() }
         upstream?.close(.fin)
         upstream = nil
         exchange = nil
-        client.close(clientClose)
-        server.sessionClosed(self, reason: reason, requests: requests)
+        switch kind {
+        case .fin: client.close(.fin)
+        case .rst: client.close(.rst)
+        case .rstNow: client.close(.rstNow)
+        case .halfClose: client.close(.halfClose)
+        }
+        server.sessionClosed(self, reason: reason, requests: machine.requests)
+    }
+
+    /// Ends the session; `end` is what the ledger records for the exchange in flight.
+    func finish(reason: String, clientClose: Session.CloseKind = .fin, end: ConnectionEnd = .clientClose) {
+        run(.stop(reason: reason, close: clientClose, end: end))
     }
 
     /// SIGINT/SIGTERM: idle connections close now, streams end, plain exchanges may finish.
     func beginShutdown() {
-        closeWhenIdle = true
-        if isIdle || isStreaming {
-            finish(reason: "shutdown", clientClose: .fin, end: .shutdown)
-        }
+        run(.shutdown)
     }
 }
 

@@ -154,55 +154,48 @@ struct ExchangePlan {
     }
 }
 
-/// The state of one request/response exchange on a client connection.
+/// The byte-level state of one exchange, beside the session machine's decisions: the upstream head
+/// to send, the body trackers, how the response body travels, and the ledger's id.
 final class Exchange {
     let request: RequestHead
     var plan: ExchangePlan
     /// Profile, seed, client key and attempt for this exchange.
     var selection: Selection?
-    /// The faults at work on this exchange (nil: passthrough). Moves into `shaper` for a shaped stream.
-    var faultPlan: FaultPlan?
-    /// An event stream under faults.
-    var shaper: StreamShaper?
-    /// The client's response head, held back by a first-byte delay.
-    var heldHead: [UInt8]?
-    var firstByteDelay: UInt64 = 0
     /// The ledger's id for this exchange, when it is recorded (event streams only).
     var ledgerID: UInt64?
     var ledger: SharedLedger?
     var metrics: ProxyMetrics?
-    /// The exchange's end has been recorded (and logged).
-    var ledgerClosed = false
-    var startedAt: UInt64 = 0
     var wallMs: UInt64 = 0
-    /// A 200 `text/event-stream` response.
-    var isEventStream = false
     var requestBody: BodyTracker
-    var connected = false
-    var response: ResponseHead?
-    var clientResponseHead: ResponseHead?
-    var responseHeadSent = false
     var responseBody = BodyTracker(.none, limits: HTTPLimits())
-    /// Whether the client connection may carry another request after this one.
-    var keepClient = false
-    /// A chunked response to an HTTP/1.0 client: send the payload, end with the connection.
-    var dechunk = false
-    /// A long-lived response (event stream or close-delimited body).
-    var isStream = false
-    var upstreamPaused = false
-    var clientPaused = false
-    /// A passthrough event stream is still parsed as it passes (frames for the ledger and logs);
-    /// the bytes go to the client unchanged and are never held for the parse.
-    var observer: SSEParser?
+    /// How the response body travels (one of them, chosen by the machine with the response head).
+    enum Body {
+        case plain
+        /// A chunked response to an HTTP/1.0 client: send the payload, end with the connection.
+        case dechunk
+        /// A passthrough event stream is still parsed as it passes (frames for the ledger and logs);
+        /// the bytes go to the client unchanged and are never held for the parse.
+        case observed(Observer)
+        /// An event stream under faults.
+        case shaped(StreamShaper)
+    }
+    var body = Body.plain
+    /// The parser of an observed stream, in a box so that it is fed in place.
+    final class Observer {
+        var parser: SSEParser
+        init(maxFrameBytes: Int) { parser = SSEParser(maxFrameBytes: maxFrameBytes) }
+    }
+    var shaper: StreamShaper? { if case .shaped(let s) = body { return s } else { return nil } }
     private(set) var framesObserved = 0
     /// SSE blocks larger than the limit: passed on, not parsed into frames; logged at the end.
     private(set) var oversizedBlocks = 0
     var totalOversizedBlocks: Int { oversizedBlocks + (shaper?.oversizedBlocks ?? 0) }
 
     func observe(_ payload: UnsafeRawBufferPointer) {
+        guard case .observed(let observer) = body else { return }
         let now = ledgerID == nil ? 0 : monotonicNanos()
         var events = 0
-        observer?.feed(payload) { output in
+        observer.parser.feed(payload) { output in
             switch output {
             case .frame(let frame):
                 framesObserved += 1
@@ -220,52 +213,5 @@ final class Exchange {
         self.request = request
         self.plan = plan
         self.requestBody = BodyTracker(requestFraming, limits: limits)
-    }
-
-    func beginResponse(_ head: ResponseHead, framing: BodyFraming, limits: HTTPLimits, closeWhenIdle: Bool,
-                       now: UInt64, maxFrameBytes: Int, highWater: Int) {
-        response = head
-        responseBody = BodyTracker(framing, limits: limits)
-        dechunk = request.version == .http10 && framing == .chunked
-        keepClient = request.keepAlive && !closeWhenIdle && framing != .untilClose && !dechunk
-        let contentType = head.headers.first("Content-Type")?.lowercased() ?? ""
-        isStream = contentType.hasPrefix("text/event-stream") || framing == .untilClose
-        var out = head
-        out.version = .http11
-        out.headers.removeHopByHop()
-        if var faultPlan {
-            let decision = faultPlan.responseHead(status: head.status, contentType: head.headers.first("Content-Type"), now: now)
-            firstByteDelay = decision.firstByteDelay
-            switch decision.contentType {
-            case .keep: break
-            case .remove: out.headers.remove("Content-Type")
-            case .set(let value): out.headers.set("Content-Type", value)
-            }
-            if decision.streamFaults, framing != .none {
-                // The body will be rewritten: re-chunk it for HTTP/1.1 clients, else end it with the connection.
-                let chunked = request.version == .http11
-                out.headers.remove("Content-Length")
-                out.headers.remove("Transfer-Encoding")
-                if chunked { out.headers.add("Transfer-Encoding", "chunked") }
-                shaper = StreamShaper(plan: faultPlan, chunked: chunked, maxFrameBytes: maxFrameBytes, highWater: highWater)
-                keepClient = false
-                dechunk = false
-                self.faultPlan = nil
-            } else {
-                self.faultPlan = faultPlan
-            }
-        }
-        isEventStream = head.status == 200 && contentType.hasPrefix("text/event-stream")
-        if shaper == nil, isEventStream, framing != .none {
-            observer = SSEParser(maxFrameBytes: maxFrameBytes)
-        }
-        if dechunk { out.headers.remove("Transfer-Encoding") }
-        out.headers.add("Via", "1.1 sputter")
-        if !keepClient {
-            out.headers.add("Connection", "close")
-        } else if request.version == .http10 {
-            out.headers.add("Connection", "keep-alive")
-        }
-        clientResponseHead = out
     }
 }

@@ -22,6 +22,10 @@ public struct ProxyConfig: Sendable {
     public var keepAliveTimeout: Nanos = 75_000_000_000
     /// Close a stream after this much silence from the upstream (nil: never; SSE streams may be quiet for hours).
     public var streamIdleTimeout: Nanos? = nil
+    /// Once the upstream has the whole request, its response head must come within this, else 504 (nil: no limit).
+    public var responseHeadTimeout: Nanos? = 60_000_000_000
+    /// An unfinished request body may pause this long before the client gets 408 (nil: no limit).
+    public var requestBodyTimeout: Nanos? = 30_000_000_000
     /// How long in-flight plain requests may finish after SIGINT/SIGTERM.
     public var shutdownGrace: Nanos = 2_000_000_000
     /// Back-pressure: stop reading one side when the other side's unsent output passes `highWater`,

@@ -123,12 +123,19 @@ public final class ProxyServer: LoopResident {
         if shuttingDown, sessions.isEmpty { finishShutdown() }
     }
 
-    func resolve(host: String, port: Int) throws -> SocketAddress {
+    /// The address of an upstream, from the cache or the system resolver. `done` may be called
+    /// synchronously or later on the loop thread (an asynchronous resolver keeps this signature).
+    func resolve(host: String, port: Int, _ done: @escaping (Result<SocketAddress, ResolveFailure>) -> Void) {
         let key = "\(host):\(port)"
-        if let hit = resolved[key] { return hit }
-        let address = try SocketAddress.resolve(host: host, port: port)
+        if let hit = resolved[key] { return done(.success(hit)) }
+        let address: SocketAddress
+        do {
+            address = try SocketAddress.resolve(host: host, port: port)
+        } catch {
+            return done(.failure(.failed("\(error)")))
+        }
         resolved[key] = address
-        return address
+        done(.success(address))
     }
 
     /// Stops accepting, ends streams and idle connections, lets plain exchanges finish for

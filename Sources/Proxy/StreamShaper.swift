@@ -3,25 +3,15 @@ import Faults
 import HTTP1
 import Ledger
 import SSE
+import Session
 
 /// The body of an event stream whose profile changes it: the upstream payload is parsed into
 /// frames, each frame goes through the connection's `FaultPlan`, and the plan's emissions are
 /// written to the client in order, each not before its time. Pure bookkeeping plus writes into
 /// the client's buffer; the session owns the timer and the ends.
 final class StreamShaper {
-    enum Next: Equatable {
-        /// Nothing to do until more input arrives.
-        case idle
-        /// Call `pump` again at this time.
-        case wake(at: UInt64)
-        /// The client's buffer is full: call `pump` again when it drains.
-        case blocked
-        /// Stalled for good: write nothing more, keep the socket open.
-        case stalled
-        /// End the client connection this way; `byFault` is false for the clean end that follows
-        /// the upstream's own end of stream.
-        case close(Faults.CloseKind, byFault: Bool)
-    }
+    /// What the session should do next (the machine decides with it).
+    typealias Next = ShaperNext
 
     private var parser: SSEParser
     private(set) var plan: FaultPlan

@@ -36,6 +36,12 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "Close a stream after this many seconds of upstream silence (default: never).")
     var streamIdleTimeout: Double?
 
+    @Option(name: .long, help: "Seconds the upstream has to send its response head once it has the request, then 504; 0: no limit.")
+    var responseHeadTimeout: Double = 60
+
+    @Option(name: .long, help: "Seconds a request body may pause before the client gets 408; 0: no limit.")
+    var requestBodyTimeout: Double = 30
+
     @Option(name: .long, help: "Largest request head in bytes.")
     var maxHeaderBytes: Int = 64 * 1024
 
@@ -107,6 +113,10 @@ struct Serve: ParsableCommand {
         }
         config.connectTimeout = try seconds(connectTimeout, option: "--connect-timeout")
         config.streamIdleTimeout = try streamIdleTimeout.map { try seconds($0, option: "--stream-idle-timeout") }
+        let headWait = try seconds(responseHeadTimeout, option: "--response-head-timeout")
+        config.responseHeadTimeout = headWait > 0 ? headWait : nil
+        let bodyWait = try seconds(requestBodyTimeout, option: "--request-body-timeout")
+        config.requestBodyTimeout = bodyWait > 0 ? bodyWait : nil
         for (value, option) in [(maxHeaderBytes, "--max-header-bytes"), (maxHeaderCount, "--max-header-count"),
                                 (maxRequestLine, "--max-request-line"), (maxEventBytes, "--max-event-bytes")] where value < 1 {
             throw ValidationError("\(option) \(value): expected a positive whole number")

@@ -47,7 +47,7 @@ final class ServeCommandTests: XCTestCase {
     /// Negative, NaN and huge durations and non-positive limits fail validation (they once trapped).
     func testOutOfRangeValuesAreRejectedNotCrashing() throws {
         for option in ["--connect-timeout=-1", "--connect-timeout=nan", "--stream-idle-timeout=1e30", "--stream-idle-timeout=-0.5",
-                       "--max-header-bytes=-5", "--max-event-bytes=0"] {
+                       "--max-header-bytes=-5", "--max-event-bytes=0", "--response-head-timeout=-1", "--request-body-timeout=nan"] {
             let result = try CLI.run(["serve", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:1", option])
             XCTAssertEqual(result.status, 64, "\(option): \(result.stderr)")
             XCTAssertTrue(result.stderr.hasPrefix("Error: --"), "\(option): \(result.stderr)")
