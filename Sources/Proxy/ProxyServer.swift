@@ -86,6 +86,8 @@ public final class ProxyServer: LoopResident {
     /// Where the control API listens ("off" when it does not).
     public var controlAddress: String { control?.address ?? "off" }
     public var controlPort: Int { control?.port ?? 0 }
+    /// Control API connections open now (for tests).
+    var controlConnections: Int { control?.openConnections ?? 0 }
 
     /// The profile requests get when they name none.
     var effectiveProfileName: String { settings.runtime.profile ?? config.profile ?? "passthrough" }
