@@ -22,7 +22,7 @@ import Profiles
 /// Who may call it: it binds loopback unless told otherwise; an address that is not loopback needs a
 /// token, and with a token every request must carry `Authorization: Bearer TOKEN` (else 401). Requests a
 /// web page makes (`Sec-Fetch-Site` cross-site or same-site) are refused, and without a token so is a `Host`
-/// that is not an IP address or localhost (a DNS-rebinding page). A connection that idles or trickles its
+/// that is a domain name, not an IP address or localhost (a DNS-rebinding page). A connection that idles or trickles its
 /// request is closed (`controlIdleTimeout`, `controlRequestTimeout`).
 final class ControlAPI {
     unowned let proxy: ProxyServer
@@ -69,7 +69,7 @@ final class ControlAPI {
         }
         guard let token else {
             if let host = headers.first("Host"), !Self.hostIsAnAddress(host) {
-                return json(["error": "Host '\(host)' is not an IP address or localhost: refused (a DNS name pointing here could be a web page's rebinding; use 127.0.0.1, or set a control token)"], status: 403)
+                return json(["error": "Host '\(host)' is a domain name, not an IP address or localhost: refused (a DNS name pointing here could be a web page's rebinding; use 127.0.0.1, or set a control token)"], status: 403)
             }
             return nil
         }
@@ -90,7 +90,8 @@ final class ControlAPI {
         return nil
     }
 
-    /// `127.0.0.1:8081`, `[::1]:8081`, `localhost:8081`: not a name that could be re-pointed.
+    /// `127.0.0.1:8081`, `[::1]:8081`, `localhost:8081`, a single label (`x`): not a domain name a web page
+    /// could re-point at this machine.
     static func hostIsAnAddress(_ host: String) -> Bool {
         var h = host
         if h.hasPrefix("[") {
@@ -98,7 +99,7 @@ final class ControlAPI {
         } else if let colon = h.lastIndex(of: ":"), h.filter({ $0 == ":" }).count == 1 {
             h = String(h[..<colon])
         }
-        return h.lowercased() == "localhost" || SocketAddress(numericHost: h, port: 0) != nil
+        return h.lowercased() == "localhost" || !h.contains(".") || SocketAddress(numericHost: h, port: 0) != nil
     }
 
     func handle(_ request: MiniServer.Request) -> MiniServer.Reply {
