@@ -23,22 +23,26 @@ extension SocketAddress {
     /// An address from its 4 (IPv4) or 16 (IPv6) bytes, in network order.
     public init(ip: [UInt8], port: Int) {
         self.init()
+        let networkPort = UInt16(truncatingIfNeeded: port).bigEndian
         if ip.count == 4 {
             var sin = sockaddr_in()
             sin.sin_family = sa_family_t(AF_INET)
-            sin.sin_port = UInt16(truncatingIfNeeded: port).bigEndian
+            sin.sin_port = networkPort
             withUnsafeMutableBytes(of: &sin.sin_addr) { $0.copyBytes(from: ip) }
-            withUnsafeMutableBytes(of: &storage) { dst in withUnsafeBytes(of: sin) { dst.copyMemory(from: $0) } }
-            length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            store(sin)
         } else {
             precondition(ip.count == 16, "an IP address has 4 or 16 bytes")
             var sin6 = sockaddr_in6()
             sin6.sin6_family = sa_family_t(AF_INET6)
-            sin6.sin6_port = UInt16(truncatingIfNeeded: port).bigEndian
+            sin6.sin6_port = networkPort
             withUnsafeMutableBytes(of: &sin6.sin6_addr) { $0.copyBytes(from: ip) }
-            withUnsafeMutableBytes(of: &storage) { dst in withUnsafeBytes(of: sin6) { dst.copyMemory(from: $0) } }
-            length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+            store(sin6)
         }
+    }
+
+    private mutating func store<Address>(_ address: Address) {
+        withUnsafeMutableBytes(of: &storage) { dst in withUnsafeBytes(of: address) { dst.copyMemory(from: $0) } }
+        length = socklen_t(MemoryLayout<Address>.size)
     }
 
     /// The address bytes: 4 for IPv4 (an IPv4-mapped IPv6 address `::ffff:a.b.c.d` counts as IPv4),
@@ -64,13 +68,6 @@ extension SocketAddress {
 
     /// 0.0.0.0 or :: (a connection to it reaches this host).
     public var isUnspecified: Bool { let b = ip; return !b.isEmpty && b.allSatisfy { $0 == 0 } }
-
-    /// 127.0.0.0/8 or ::1 (also as IPv4-mapped).
-    public var isLoopbackIP: Bool {
-        let b = ip
-        if b.count == 4 { return b[0] == 127 }
-        return b.count == 16 && b.prefix(15).allSatisfy { $0 == 0 } && b[15] == 1
-    }
 
     /// 169.254.0.0/16 or fe80::/10 (cloud metadata services live here).
     public var isLinkLocal: Bool {

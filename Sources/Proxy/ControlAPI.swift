@@ -37,7 +37,7 @@ final class ControlAPI {
     /// Binds the control API. Refuses an address that is not loopback without a token, and an empty token.
     static func listen(proxy: ProxyServer, host: String, port: Int, token: String?) throws -> (api: ControlAPI, server: MiniServer) {
         if let token, token.isEmpty { throw ProxyServer.ControlError(description: "the control token is empty") }
-        if token == nil, !isLoopback(host: host) {
+        if token == nil, !ProxyConfig.isLoopback(host: host) {
             throw ProxyServer.ControlError(description: "the control API on \(host):\(port) would be reachable from other machines without a token: "
                 + "set one with --control-token or SPUTTER_CONTROL_TOKEN (clients send Authorization: Bearer TOKEN), or bind it to 127.0.0.1")
         }
@@ -45,11 +45,6 @@ final class ControlAPI {
         let timeouts = MiniServer.Timeouts(request: proxy.config.controlRequestTimeout, idle: proxy.config.controlIdleTimeout)
         let server = try MiniServer(loop: proxy.loop, host: host, port: port, timeouts: timeouts) { request in api.handle(request) }
         return (api, server)
-    }
-
-    /// 127.0.0.0/8, ::1 or localhost: only this machine can connect.
-    static func isLoopback(host: String) -> Bool {
-        host.lowercased() == "localhost" || SocketAddress(numericHost: host, port: 0)?.isLoopbackIP == true
     }
 
     /// Equal bytes, in time that depends only on the lengths.

@@ -121,7 +121,7 @@ public struct OwnListeners: Sendable {
 
     /// An address of this host: loopback, unspecified, or one of its interfaces.
     func isThisHost(_ address: SocketAddress) -> Bool {
-        address.isLoopbackIP || address.isUnspecified || localIPs.contains(address.ip)
+        address.isLoopback || address.isUnspecified || localIPs.contains(address.ip)
     }
 
     /// The listener a connection to `address` would reach, if it is one of ours.

@@ -123,6 +123,11 @@ public struct ProxyConfig: Sendable {
         return next == "/" || next == "?"
     }
 
+    /// 127.0.0.0/8, ::1 or localhost: only this machine can connect there.
+    public static func isLoopback(host: String) -> Bool {
+        host.lowercased() == "localhost" || SocketAddress(numericHost: host, port: 0)?.isLoopback == true
+    }
+
     /// Why a forward-proxy request may not go to `host:port` by its name (nil: it may, so far; the
     /// address it resolves to is checked too, by `ProxyServer.resolve`).
     public func forwardRefusal(host: String, port: Int) -> String? {

@@ -87,7 +87,7 @@ struct Serve: ParsableCommand {
     /// Where the control API listens: loopback unless `--control` says otherwise, whatever `--listen` says.
     func controlAddress(_ config: ProxyConfig) throws -> (String, Int)? {
         guard let control else {
-            let host = isLoopback(config.listenHost) ? config.listenHost : "127.0.0.1"
+            let host = ProxyConfig.isLoopback(host: config.listenHost) ? config.listenHost : "127.0.0.1"
             return (host, config.listenPort == 0 ? 0 : config.listenPort + 1)
         }
         if control == "off" { return nil }
@@ -101,15 +101,11 @@ struct Serve: ParsableCommand {
         return fromEnvironment.isEmpty ? nil : fromEnvironment
     }
 
-    func isLoopback(_ host: String) -> Bool {
-        host.lowercased() == "localhost" || SocketAddress(numericHost: host, port: 0)?.isLoopbackIP == true
-    }
-
     func validate() throws {
         if upstream.isEmpty { throw ValidationError("--upstream is required, e.g. --upstream http://127.0.0.1:5000") }
         let config = try makeConfig()
         if let controlToken, controlToken.isEmpty { throw ValidationError("--control-token: the token is empty") }
-        if let (host, port) = try controlAddress(config), !isLoopback(host), effectiveControlToken == nil {
+        if let (host, port) = try controlAddress(config), !ProxyConfig.isLoopback(host: host), effectiveControlToken == nil {
             throw ValidationError("--control \(host):\(port) is not a loopback address: anyone who can reach it could drive the control API. "
                 + "Set a token with --control-token TOKEN or the SPUTTER_CONTROL_TOKEN environment variable (clients send Authorization: Bearer TOKEN), or use --control 127.0.0.1:\(port)")
         }

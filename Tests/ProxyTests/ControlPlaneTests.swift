@@ -232,7 +232,7 @@ final class ControlPlaneTests: XCTestCase {
         XCTAssertFalse(network.matchesAddress([11, 0, 0, 1]))
         // IPv4-mapped IPv6 is IPv4 for every check.
         XCTAssertEqual(SocketAddress(numericHost: "::ffff:127.0.0.1", port: 1)?.ip, [127, 0, 0, 1])
-        XCTAssertTrue(SocketAddress(numericHost: "::ffff:127.0.0.1", port: 1)?.isLoopbackIP == true)
+        XCTAssertTrue(SocketAddress(numericHost: "::ffff:127.0.0.1", port: 1)?.isLoopback == true)
         for bad in ["", "a b", "10.0.0.0/33", "host:0", "host:99999", "[::1", "exa$mple.com"] {
             XCTAssertThrowsError(try target(bad), bad) { XCTAssertTrue("\($0)".contains("expected a host name"), "\($0)") }
         }
