@@ -186,4 +186,38 @@ final class ResolverTests: XCTestCase {
         XCTAssertNotNil(cache.lookup("h9:80", now: 50))
         XCTAssertNil(cache.lookup("h9:80", now: 100), "an entry is not used at or after its deadline")
     }
+
+    /// The system configuration honours /etc/hosts: a name listed there is answered without any nameserver.
+    func testTheSystemResolverHonoursTheHostsFile() throws {
+        let hosts = (try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)) ?? ""
+        var entry: (String, String)?
+        for line in hosts.split(separator: "\n") where entry == nil {
+            let content = line.prefix { $0 != "#" }
+            let fields: [String] = content.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            if fields.count >= 2, SocketAddress(numericHost: fields[0], port: 0)?.ip.count == 4 { entry = (fields[0], fields[1]) }
+        }
+        let (address, name) = try XCTUnwrap(entry, "/etc/hosts has no IPv4 entry")
+        let recorder = Recorder()
+        let thread = try LoopThread.start(name: "hosts-test") { loop in ResolverBox(try DNSResolver(loop: loop, .system)) }
+        defer { thread.stop() }
+        let box = thread.value
+        thread.handle.execute {
+            box.resolver.lookup(host: name, port: 80, timeout: 10_000_000_000) { result in
+                switch result {
+                case .success(let addresses) where !addresses.isEmpty: recorder.add("hosts", .success(addresses[0]))
+                case .success: recorder.add("hosts", .failure(.failed("no address")))
+                case .failure(let failure): recorder.add("hosts", .failure(.failed("\(failure)")))
+                }
+            }
+        }
+        eventually("the hosts-file answer") { recorder.labels.count == 1 }
+        XCTAssertEqual(try recorder.result("hosts")?.get().host, address, "\(name) from /etc/hosts")
+    }
+}
+
+/// A resolver on a loop thread of its own (torn down with the loop).
+final class ResolverBox: LoopResident, @unchecked Sendable {
+    let resolver: DNSResolver
+    init(_ resolver: DNSResolver) { self.resolver = resolver }
+    func tearDown() { resolver.tearDown() }
 }
