@@ -69,8 +69,6 @@ public final class MiniServer: LoopResident {
     public var address: String { listener.map { "\($0.address)" } ?? "closed" }
     /// The bound address (the real port when `port` was 0); unspecified once torn down.
     public var listenAddress: SocketAddress { listener?.address ?? SocketAddress(ip: [0, 0, 0, 0], port: 0) }
-    /// Connections open now.
-    public var openConnections: Int { sessions.count }
 
     func closed(_ session: MiniSession) { sessions[ObjectIdentifier(session)] = nil }
 

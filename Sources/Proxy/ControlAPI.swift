@@ -19,8 +19,10 @@ import Profiles
 /// | `GET /clients/KEY` | one client (percent-encoded key): connections, predictions, findings, verdict |
 /// | `GET /connections/ID` | one connection's records |
 ///
+/// Runtime profiles, next attempts and waits: see `ControlAPI+Live.swift`.
+///
 /// Who may call it: it binds loopback unless told otherwise; an address that is not loopback needs a
-/// token, and with a token every request must carry `Authorization: Bearer TOKEN` (else 401). Requests a
+/// token, and with a token every request but `GET /health` must carry `Authorization: Bearer TOKEN` (else 401). Requests a
 /// web page makes (`Sec-Fetch-Site` cross-site or same-site) are refused, and without a token so is a `Host`
 /// that is a domain name, not an IP address or localhost (a DNS-rebinding page). A connection that idles or trickles its
 /// request is closed (`controlIdleTimeout`, `controlRequestTimeout`).
@@ -56,8 +58,10 @@ final class ControlAPI {
         return difference == 0
     }
 
-    /// nil when the request may go on; else the refusal.
+    /// nil when the request may go on; else the refusal. `GET /health` is open to every caller (health probes
+    /// cannot send a secret): it tells nothing and changes nothing.
     private func gate(_ request: MiniServer.Request) -> MiniServer.Reply? {
+        if request.head.method == "GET", request.path == "/health" { return nil }
         let headers = request.head.headers
         if let site = headers.first("Sec-Fetch-Site")?.lowercased(), site == "cross-site" || site == "same-site" {
             return json(["error": "requests from web pages are refused (Sec-Fetch-Site: \(site))"], status: 403)
@@ -99,6 +103,7 @@ final class ControlAPI {
 
     func handle(_ request: MiniServer.Request) -> MiniServer.Reply {
         if let refusal = gate(request) { return refusal }
+        if let reply = handleLive(request) { return reply }
         switch (request.head.method, request.path) {
         case ("GET", "/health"), ("GET", "/"):
             return json(["ok": true])
@@ -142,14 +147,15 @@ final class ControlAPI {
             return json(["reset": true])
         default:
             return json(["error": "no such endpoint: \(request.head.method) \(request.path)",
-                         "endpoints": ["GET /health", "GET /profiles", "POST /profiles/reload", "GET /settings", "PUT /settings", "POST /reset",
-                                       "GET /metrics", "GET /clients", "GET /clients/KEY", "GET /connections/ID"]],
+                         "endpoints": ["GET /health", "GET /profiles", "POST /profiles", "DELETE /profiles/NAME", "POST /profiles/reload",
+                                       "GET /settings", "PUT /settings", "POST /reset", "GET /metrics", "GET /clients", "GET /clients/KEY",
+                                       "POST /clients/KEY/next", "DELETE /clients/KEY/next", "GET /clients/KEY/wait", "GET /connections/ID"]],
                         status: 404)
         }
     }
 
     private func describe(_ profile: Profile) -> [String: Any] {
-        ["name": profile.name, "description": profile.description, "file": profile.file ?? NSNull()]
+        ["name": profile.name, "description": profile.description, "file": profile.file ?? NSNull(), "origin": origin(of: profile)]
     }
 
     private func settings() -> [String: Any] {
@@ -158,7 +164,7 @@ final class ControlAPI {
             "profile": runtime.profile ?? NSNull(),
             "seed": runtime.seed.map { NSNumber(value: $0) } ?? NSNull(),
             "effective_profile": runtime.profile ?? proxy.config.profile ?? "passthrough",
-            "effective_seed": NSNumber(value: runtime.seed ?? proxy.config.seed ?? proxy.config.startupSeed),
+            "effective_seed": NSNumber(value: proxy.effectiveSeed),
             "cli_profile": proxy.config.profile ?? NSNull(),
             "locked": proxy.config.lockProfile,
         ]
@@ -207,7 +213,7 @@ final class ControlAPI {
         .response(status: 200, contentType: "application/json", body: Array(json.utf8) + [0x0A])
     }
 
-    private func json(_ object: [String: Any], status: Int = 200) -> MiniServer.Reply {
+    func json(_ object: [String: Any], status: Int = 200) -> MiniServer.Reply {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return .response(status: status, contentType: "application/json", body: Array(data) + [0x0A])
     }

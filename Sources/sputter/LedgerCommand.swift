@@ -16,21 +16,19 @@ struct LedgerCommand: ParsableCommand {
     @Argument(help: "A ledger file written by `sputter serve --ledger FILE`.")
     var file: String
 
+    @Argument(help: ArgumentHelp("More ledger files: one per instance of a fleet; all are merged by client key into one report.", valueName: "more-files"))
+    var more: [String] = []
+
     @Option(name: .long, help: ArgumentHelp("Write the visual report to this HTML file (- for standard output) instead of printing the text report.", valueName: "file"))
     var html: String?
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ValidationError("cannot read \(file)")
-        }
-        let text = String(decoding: data, as: UTF8.self)
+        let parsed = try LedgerFiles.read([file] + more)
         guard let html else {
-            print(LedgerReportRenderer.render(jsonLines: text), terminator: "")
+            print(parsed.textReport(), terminator: "")
             return
         }
-        let parsed = LedgerRecord.parse(jsonLines: text)
-        let page = LedgerHTMLRenderer.render(records: parsed.records, source: (file as NSString).lastPathComponent,
-                                             unreadable: parsed.errors)
+        let page = parsed.htmlReport()
         if html == "-" {
             print(page, terminator: "")
             return
@@ -48,7 +46,7 @@ struct LedgerCommand: ParsableCommand {
         }
         let keys = Set(parsed.records.map(\.clientKey)).count
         var note = "wrote \(html): \(keys) client key\(keys == 1 ? "" : "s"), \(parsed.records.count) records"
-        if !parsed.errors.isEmpty { note += "; \(parsed.errors.count) unreadable line\(parsed.errors.count == 1 ? "" : "s") (listed in the page)" }
+        if !parsed.unreadable.isEmpty { note += "; \(parsed.unreadable.count) unreadable line\(parsed.unreadable.count == 1 ? "" : "s") (listed in the page)" }
         FileHandle.standardError.write(Data((note + "\n").utf8))
     }
 }

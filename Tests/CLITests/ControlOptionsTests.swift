@@ -20,7 +20,7 @@ final class ControlOptionsTests: XCTestCase {
     func status(_ port: Int, authorization: String?) throws -> String {
         let client = try RawClient(port: port)
         defer { client.close() }
-        try client.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + (authorization.map { "Authorization: \($0)\r\n" } ?? "") + "\r\n")
+        try client.send("GET /settings HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + (authorization.map { "Authorization: \($0)\r\n" } ?? "") + "\r\n")
         return String(try client.read(until: "\r\n").dropLast())  // "\r\n" is one Character
     }
 

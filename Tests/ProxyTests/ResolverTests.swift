@@ -1,6 +1,7 @@
 import EventLoop
 import Foundation
 @testable import Proxy
+import SputterTesting
 import XCTest
 
 /// `ProxyServer.resolve(host:port:_:)` against a fake DNS server on 127.0.0.1: answers come back on the
@@ -30,7 +31,7 @@ final class ResolverTests: XCTestCase {
         config.resolveTimeout = timeout
         let frozen = config
         return try LoopThread.start(name: "resolver-test") { loop in
-            let server = try ProxyServer(config: frozen, loop: loop, logger: quietLogger)
+            let server = try ProxyServer(config: frozen, loop: loop, logger: SputterInstance.quietLogger)
             try server.startControl(host: "127.0.0.1", port: 0)
             return server
         }

@@ -21,15 +21,16 @@ from contextlib import contextmanager
 from typing import Iterator, Optional, Sequence, Union
 
 from .client import UNSET, ControlAPIError, Sputter, wait_until
-from .models import (ClientReport, ClientSummary, Connection, EventStatus, FaultAction, Finding, Frame, Prediction,
+from .models import (ClientReport, ClientSummary, Connection, DispatchedMessage, EventStatus, FaultAction, Finding, Frame, Prediction,
                      Profile, Settings)
-from .process import (DemoOriginProcess, PathLike, SputterError, SputterNotFound, SputterProcess, find_binary)
+from .process import (DemoOriginProcess, OriginRequest, PathLike, SputterError, SputterNotFound, SputterProcess,
+                      find_binary)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ClientReport", "ClientSummary", "Connection", "ControlAPIError", "DemoOriginProcess", "EventStatus", "FaultAction",
-    "Finding", "Frame", "Prediction", "Profile", "Settings", "Sputter", "SputterError", "SputterNotFound",
+    "ClientReport", "ClientSummary", "Connection", "ControlAPIError", "DemoOriginProcess", "DispatchedMessage", "EventStatus", "FaultAction",
+    "Finding", "Frame", "OriginRequest", "Prediction", "Profile", "Settings", "Sputter", "SputterError", "SputterNotFound",
     "SputterProcess", "UNSET", "find_binary", "launch", "wait_until",
 ]
 

@@ -190,6 +190,26 @@ class FaultAction:
 
 
 @dataclass(frozen=True)
+class DispatchedMessage:
+    """A message a spec-exact EventSource dispatched from the bytes Sputter delivered (`message_list` of
+    `GET /connections/ID`)."""
+
+    index: int
+    #: The event type ("message" when the stream named none).
+    type: str
+    data: str
+    #: The last event ID after it ("" = none).
+    last_event_id: str
+    #: Equal to an event the upstream sent (not corrupted, injected or re-identified).
+    intact: bool
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, Any]) -> "DispatchedMessage":
+        return cls(index=int(o.get("index", 0)), type=str(o["type"]), data=str(o["data"]),
+                   last_event_id=str(o.get("last_event_id") or ""), intact=bool(o.get("intact", True)))
+
+
+@dataclass(frozen=True)
 class Connection:
     """One connection attempt as the ledger saw it."""
 
@@ -226,6 +246,10 @@ class Connection:
     #: Only from `Sputter.connection(id)`.
     frame_list: tuple[Frame, ...] = ()
     fault_list: tuple[FaultAction, ...] = ()
+    #: What a spec-exact EventSource dispatched on this connection, in order (only from `connection(id)`).
+    message_list: tuple[DispatchedMessage, ...] = ()
+    #: `message_list` holds every dispatched message (False when the ledger level keeps only a summary).
+    message_list_complete: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -263,6 +287,8 @@ class Connection:
             wall_ms=int(o.get("wall_ms", 0)),
             frame_list=tuple(Frame.from_json(f) for f in o.get("frame_list") or ()),
             fault_list=tuple(FaultAction.from_json(f) for f in o.get("fault_list") or ()),
+            message_list=tuple(DispatchedMessage.from_json(m) for m in o.get("message_list") or ()),
+            message_list_complete=bool(o.get("message_list_complete", False)),
         )
 
 
