@@ -44,3 +44,63 @@ extension Ledger {
         return progress
     }
 }
+
+/// What a test waits for (`GET /clients/KEY/wait`, `SputterInstance.wait`).
+public enum WaitCondition: Sendable, Equatable, CustomStringConvertible {
+    /// A spec-exact client dispatched at least `n` messages (over all connections).
+    case received(Int)
+    /// At least `n` reconnects (connections − 1).
+    case reconnected(Int)
+    /// Nothing changed (connections, open connections, messages) for `quietMs`.
+    case settled(quietMs: UInt64)
+
+    public var description: String {
+        switch self {
+        case .received(let n): "received>=\(n)"
+        case .reconnected(let n): "reconnected>=\(n)"
+        case .settled(let ms): "settled(quiet \(ms)ms)"
+        }
+    }
+}
+
+/// One wait's decisions, given the client's progress at each look (pure: time is passed in).
+public struct WaitTracker: Sendable {
+    public enum Step: Sendable, Equatable { case met, pending, timedOut }
+
+    public let condition: WaitCondition
+    public let startedAt: UInt64
+    public let timeout: UInt64
+    /// For `settled`: what was last seen, and since when.
+    private var last: ClientProgress?
+    private var unchangedSince: UInt64
+
+    public init(condition: WaitCondition, startedAt: UInt64, timeout: UInt64) {
+        self.condition = condition
+        self.startedAt = startedAt
+        self.timeout = timeout
+        unchangedSince = startedAt
+    }
+
+    public mutating func step(_ progress: ClientProgress?, now: UInt64) -> Step {
+        if holds(progress, now: now) { return .met }
+        return now &- startedAt >= timeout ? .timedOut : .pending
+    }
+
+    private mutating func holds(_ progress: ClientProgress?, now: UInt64) -> Bool {
+        switch condition {
+        case .received(let n): return (progress?.dispatched ?? 0) >= n
+        case .reconnected(let n): return (progress?.reconnects ?? 0) >= n
+        case .settled(let quietMs):
+            // Settled: the client was seen, and its connections and messages have not moved for `quietMs`
+            // (bytes are left out: heartbeats on an open stream do not keep a client unsettled).
+            guard let progress else { return false }
+            var shape = progress
+            shape.deliveredBytes = 0
+            if shape != last {
+                last = shape
+                unchangedSince = now
+            }
+            return now &- unchangedSince >= quietMs &* 1_000_000
+        }
+    }
+}

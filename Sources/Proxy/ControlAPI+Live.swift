@@ -45,7 +45,7 @@ extension ControlAPI {
 
     /// Where a profile comes from, for `GET /profiles`.
     func origin(of profile: Profile) -> String {
-        if proxy.settings.with({ $0.runtimeProfiles[profile.name] != nil }) { return "runtime" }
+        if proxy.isRuntimeProfile(profile.name) { return "runtime" }
         return profile.file == nil ? "built-in" : "file"
     }
 
@@ -59,35 +59,25 @@ extension ControlAPI {
             return json(["error": "profile not defined: \(error.line > 0 ? "line \(error.line): " : "")\(error.field): \(error.message)",
                          "line": error.line, "field": error.field], status: 400)
         }
-        var runtime = profile
-        runtime.file = nil
-        let (replaced, shadows) = proxy.settings.with { state in
-            let replaced = state.runtimeProfiles[runtime.name] != nil
-            state.runtimeProfiles[runtime.name] = runtime
-            state.mergeProfiles()
-            return (replaced, state.fileProfiles[runtime.name]?.file)
-        }
-        proxy.logger.info("runtime profile defined", metadata: ["profile": "\(runtime.name)", "replaced": "\(replaced)"])
-        return json(["defined": runtime.name, "origin": "runtime", "replaced": replaced,
+        let (replaced, shadows) = proxy.defineProfile(profile)
+        return json(["defined": profile.name, "origin": "runtime", "replaced": replaced,
                      "shadows": shadows ?? NSNull(), "profiles": proxy.settings.profiles.names], status: 201)
     }
 
     private func deleteProfile(_ name: String) -> MiniServer.Reply {
-        let outcome: (status: Int, body: [String: Any]) = proxy.settings.with { state in
-            guard state.runtimeProfiles.removeValue(forKey: name) != nil else {
-                if let profile = state.profiles[name] {
-                    let whence = profile.file.map { "defined in \($0)" } ?? "built in"
-                    return (409, ["error": "profile '\(name)' is \(whence); only profiles defined with POST /profiles can be deleted",
-                                  "runtime_profiles": state.runtimeProfiles.keys.sorted()])
-                }
-                return (404, ["error": "no profile '\(name)'; known profiles: \(state.profiles.names.joined(separator: ", "))",
-                              "runtime_profiles": state.runtimeProfiles.keys.sorted()])
+        do throws(ProxyServer.DeleteProfileError) {
+            let restored = try proxy.deleteProfile(name)
+            return json(["deleted": name, "restored_from_file": restored ?? NSNull(), "profiles": proxy.settings.profiles.names])
+        } catch {
+            switch error {
+            case .notRuntime(_, let whence, let runtime):
+                return json(["error": "profile '\(name)' is \(whence); only profiles defined with POST /profiles can be deleted",
+                             "runtime_profiles": runtime], status: 409)
+            case .unknown(_, let known, let runtime):
+                return json(["error": "no profile '\(name)'; known profiles: \(known.joined(separator: ", "))", "runtime_profiles": runtime],
+                            status: 404)
             }
-            state.mergeProfiles()
-            return (200, ["deleted": name, "restored_from_file": state.profiles[name]?.file ?? NSNull(),
-                          "profiles": state.profiles.names])
         }
-        return json(outcome.body, status: outcome.status)
     }
 
     // MARK: - Next attempts
@@ -102,39 +92,34 @@ extension ControlAPI {
         }
         var count = 1
         if let value = fields.removeValue(forKey: "count") {
-            guard let n = value as? Int, n >= 1, n <= 1000, !(value is Bool) else {
+            guard let number = value as? NSNumber, let n = Int(exactly: number.doubleValue), n >= 1, n <= 1000 else {
                 return json(["error": "count: expected a whole number from 1 to 1000"], status: 400)
             }
             count = n
         }
-        var faults: [Any] = (fields["faults"] as? [Any]) ?? []
         if fields["faults"] != nil, !(fields["faults"] is [Any]) {
             return json(["error": "faults: expected a list of faults, as in a profile"], status: 400)
         }
+        var faults: [Any] = (fields["faults"] as? [Any]) ?? []
         if let respond = fields["respond"] { faults.append(["respond": respond]) }
         guard fields["faults"] != nil || fields["respond"] != nil else { return json(["error": example], status: 400) }
         // Decoded as a profile's `faults`, so the settings and messages are the profiles' own.
         let specs: [FaultSpec]
         do {
-            let document = try JSONSerialization.data(withJSONObject: ["name": "next", "description": "POST /clients/KEY/next", "faults": faults], options: [.sortedKeys])
+            let document = try JSONSerialization.data(withJSONObject: ["name": "next", "description": "POST /clients/KEY/next", "faults": faults],
+                                                      options: [.sortedKeys])
             specs = try ProfileLibrary.parse(yaml: String(decoding: document, as: UTF8.self), file: "next").faults
         } catch let error as ProfileError {
             return json(["error": "faults not queued: \(error.field): \(error.message)", "field": error.field], status: 400)
         } catch {
             return json(["error": example], status: 400)
         }
-        let next = NextAttempt(faults: specs, queuedWallMs: wallClockMillis())
-        let pending = proxy.settings.with { state in
-            state.nextAttempts[key, default: []].append(contentsOf: repeatElement(next, count: count))
-            return state.nextAttempts[key]?.count ?? 0
-        }
-        proxy.logger.info("next attempts queued", metadata: ["client": "\(key)", "count": "\(count)", "faults": "\(specs.map(\.name))"])
+        let pending = proxy.queueNext(client: key, faults: specs, count: count)
         return json(["client": key, "queued": count, "pending": pending, "faults": specs.map(\.name)], status: 201)
     }
 
     private func clearNext(key: String) -> MiniServer.Reply {
-        let dropped = proxy.settings.with { $0.nextAttempts.removeValue(forKey: key)?.count ?? 0 }
-        return json(["client": key, "dropped": dropped])
+        json(["client": key, "dropped": proxy.clearNext(client: key)])
     }
 
     // MARK: - Waiting
@@ -176,7 +161,7 @@ extension ControlAPI {
                 stream.finish()
             }
             func check() {
-                let progress = ledger.with { $0.progress(of: key) }
+                let progress = proxy.progress(of: key)
                 switch tracker.step(progress, now: monotonicNanos()) {
                 case .met: answer(200, progress)
                 case .timedOut: answer(408, progress)
@@ -195,15 +180,8 @@ private func jsonString(_ s: String) -> String {
     return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
 }
 
-/// What `GET /clients/KEY/wait` waits for.
-enum WaitCondition: Equatable, CustomStringConvertible {
-    /// A spec-exact client dispatched at least `n` messages (over all connections).
-    case received(Int)
-    /// At least `n` reconnects (connections − 1).
-    case reconnected(Int)
-    /// Nothing changed (connections, open connections, messages) for `quietMs`.
-    case settled(quietMs: UInt64)
-
+/// `GET /clients/KEY/wait`'s query: one condition, its options.
+extension WaitCondition {
     struct Problem: Error { var message: String }
 
     static func parse(_ query: [String: String]) -> Result<WaitCondition, Problem> {
@@ -224,56 +202,6 @@ enum WaitCondition: Equatable, CustomStringConvertible {
                 return .failure(Problem(message: "quiet_ms: expected a whole number of milliseconds up to \(ControlAPI.maxWaitMs)"))
             }
             return .success(.settled(quietMs: ms))
-        }
-    }
-
-    var description: String {
-        switch self {
-        case .received(let n): "received>=\(n)"
-        case .reconnected(let n): "reconnected>=\(n)"
-        case .settled(let ms): "settled(quiet \(ms)ms)"
-        }
-    }
-}
-
-/// One wait's decisions, given the client's progress at each look (pure: time is passed in).
-struct WaitTracker {
-    enum Step: Equatable { case met, pending, timedOut }
-
-    let condition: WaitCondition
-    let startedAt: UInt64
-    let timeout: UInt64
-    /// For `settled`: what was last seen, and since when.
-    private var last: ClientProgress?
-    private var unchangedSince: UInt64
-
-    init(condition: WaitCondition, startedAt: UInt64, timeout: UInt64) {
-        self.condition = condition
-        self.startedAt = startedAt
-        self.timeout = timeout
-        unchangedSince = startedAt
-    }
-
-    mutating func step(_ progress: ClientProgress?, now: UInt64) -> Step {
-        if holds(progress, now: now) { return .met }
-        return now &- startedAt >= timeout ? .timedOut : .pending
-    }
-
-    private mutating func holds(_ progress: ClientProgress?, now: UInt64) -> Bool {
-        switch condition {
-        case .received(let n): return (progress?.dispatched ?? 0) >= n
-        case .reconnected(let n): return (progress?.reconnects ?? 0) >= n
-        case .settled(let quietMs):
-            // Settled: the client was seen, and its connections and messages have not moved for `quietMs`
-            // (bytes are left out: heartbeats on an open stream do not keep a client unsettled).
-            guard let progress else { return false }
-            var shape = progress
-            shape.deliveredBytes = 0
-            if shape != last {
-                last = shape
-                unchangedSince = now
-            }
-            return now &- unchangedSince >= quietMs * 1_000_000
         }
     }
 }

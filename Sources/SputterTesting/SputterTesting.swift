@@ -137,6 +137,48 @@ public final class SputterInstance: @unchecked Sendable {
         }
     }
 
+    // MARK: Driving faults as the test goes
+
+    /// Defines (or replaces) a runtime profile: connections that name it get it from now on.
+    public func defineProfile(_ profile: Profile) { _ = thread.value.defineProfile(profile) }
+
+    /// Defines a runtime profile from YAML or JSON text (a profile file's contents).
+    /// - Throws: `ProfileError` naming the line and field.
+    public func defineProfile(yaml: String) throws {
+        defineProfile(try ProfileLibrary.parse(yaml: yaml, file: "defineProfile"))
+    }
+
+    /// Removes a runtime profile (a file's profile of the same name is in force again).
+    public func deleteProfile(_ name: String) throws { try thread.value.deleteProfile(name) }
+
+    /// The client's next `count` attempts take `faults` instead of their profile's (e.g. a `respond` 503,
+    /// or a `disconnect`); their ledger profile is `NAME+next`. Returns how many attempts are queued now.
+    @discardableResult
+    public func next(_ key: String, faults: [FaultSpec], count: Int = 1) -> Int {
+        thread.value.queueNext(client: key, faults: faults, count: count)
+    }
+
+    /// Forgets what `next` queued for the client.
+    @discardableResult
+    public func clearNext(_ key: String) -> Int { thread.value.clearNext(client: key) }
+
+    /// How far the client has got (nil: the ledger has not seen it).
+    public func progress(_ key: String) -> ClientProgress? { thread.value.progress(of: key) }
+
+    /// Waits until `condition` holds for the client (messages received, reconnects, settled) and returns
+    /// its progress; nil when `timeout` seconds pass first. No fixed sleeps: it looks every few milliseconds.
+    public func wait(_ key: String, until condition: WaitCondition, timeout: TimeInterval = 10) -> ClientProgress? {
+        var tracker = WaitTracker(condition: condition, startedAt: monotonicNanos(), timeout: UInt64(timeout * 1e9))
+        while true {
+            let progress = self.progress(key)
+            switch tracker.step(progress, now: monotonicNanos()) {
+            case .met: return progress
+            case .timedOut: return nil
+            case .pending: usleep(5_000)
+            }
+        }
+    }
+
     // MARK: The proxy's own state
 
     /// Client connections open now.

@@ -48,6 +48,31 @@ final class SputterTestingTests: XCTestCase {
         XCTAssertTrue(sputter.clients().isEmpty)
     }
 
+    /// A test drives faults as it goes: a runtime profile, a 503 queued for the next attempt, waits.
+    func testRuntimeProfileNextAttemptAndWait() throws {
+        let origin = try DemoOriginInstance.start()
+        defer { origin.stop() }
+        let sputter = try SputterInstance.start(upstream: origin.url)
+        defer { sputter.stop() }
+        try sputter.defineProfile(yaml: "name: cut-2\ndescription: reset after two events\nfaults: [ { disconnect: { after_events: 2, kind: rst } } ]\n")
+        XCTAssertThrowsError(try sputter.defineProfile(yaml: "name: bad\ndescription: x\nfaults: [ { drop: { probability: 9 } } ]\n")) {
+            XCTAssertEqual(($0 as? ProfileError)?.line, 3)
+        }
+        let cut = try read(sputter.url("/events?interval_ms=0&heartbeat_ms=0&count=9", profile: "cut-2", client: "live"))
+        XCTAssertTrue(cut.contains("id: 2\n") && !cut.contains("id: 3\n"), cut)
+        XCTAssertEqual(sputter.wait("live", until: .received(2))?.dispatched, 2)
+
+        XCTAssertEqual(sputter.next("live", faults: [FaultSpec(.respond(RespondFault(status: 503)))]), 1)
+        XCTAssertTrue(try read(sputter.url("/events?count=3", client: "live")).hasPrefix("HTTP/1.1 503"))
+        XCTAssertEqual(sputter.wait("live", until: .reconnected(1))?.connections, 2)
+        let settled = sputter.wait("live", until: .settled(quietMs: 20))
+        XCTAssertEqual(settled?.openConnections, 0)
+        XCTAssertNil(sputter.wait("live", until: .reconnected(5), timeout: 0.05), "a condition that does not come times out")
+        XCTAssertEqual(sputter.client("live")?.connections.map(\.profile), ["cut-2", "passthrough+next"])
+        try sputter.deleteProfile("cut-2")
+        XCTAssertThrowsError(try sputter.deleteProfile("cut-2"))
+    }
+
     /// A full `ProxyConfig`; what reached the origin; the connection counters; a graceful shutdown.
     func testConfigurationOriginRequestsAndShutdown() throws {
         let origin = try DemoOriginInstance.start()

@@ -368,9 +368,50 @@ class Profile:
     name: str
     description: str
     file: Optional[str] = None
+    #: "file", "runtime" (defined with `define_profile`) or "built-in".
+    origin: Optional[str] = None
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_json(cls, o: Mapping[str, Any]) -> "Profile":
         return cls(name=str(o["name"]), description=str(o.get("description", "")).strip(), file=_opt_str(o.get("file")),
-                   extra={k: v for k, v in o.items() if k not in ("name", "description", "file")})
+                   origin=_opt_str(o.get("origin")),
+                   extra={k: v for k, v in o.items() if k not in ("name", "description", "file", "origin")})
+
+
+@dataclass(frozen=True)
+class ClientProgress:
+    """How far a client has got (`GET /clients/KEY/wait`)."""
+
+    connections: int
+    open_connections: int
+    reconnects: int
+    #: Messages a spec-exact client dispatched from the bytes delivered, over all connections.
+    dispatched: int
+    delivered_bytes: int
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, Any]) -> "ClientProgress":
+        return cls(connections=int(o["connections"]), open_connections=int(o["open_connections"]),
+                   reconnects=int(o["reconnects"]), dispatched=int(o["dispatched"]), delivered_bytes=int(o["delivered_bytes"]))
+
+
+@dataclass(frozen=True)
+class WaitResult:
+    """The answer to a wait: the condition, whether it held, how long it took, where the client stands."""
+
+    client: str
+    condition: str
+    met: bool
+    waited_ms: int
+    #: None when the ledger has not seen the client.
+    progress: Optional[ClientProgress]
+    #: On a timeout for a client the ledger does not know: the keys it does know.
+    clients: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, Any]) -> "WaitResult":
+        progress = o.get("progress")
+        return cls(client=str(o["client"]), condition=str(o["condition"]), met=bool(o["met"]), waited_ms=int(o["waited_ms"]),
+                   progress=None if progress is None else ClientProgress.from_json(progress),
+                   clients=tuple(str(k) for k in o.get("clients", ())))
