@@ -19,6 +19,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <ifaddrs.h>
 
 #include <openssl/ssl.h>
 #include <openssl/err.h>
@@ -31,6 +32,7 @@
 #include <event2/thread.h>
 #include <event2/util.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
 
 /* Function-like macros are not imported into Swift: wrap them. */
 static inline struct event *sputter_evtimer_new(struct event_base *b, event_callback_fn cb, void *arg) {
@@ -151,5 +153,11 @@ static inline void sputter_tls_error(struct bufferevent *bev, char *out, size_t 
     unsigned long err = bufferevent_get_openssl_error(bev);
     if (err) ERR_error_string_n(err, out, len);
 }
+
+/* Asynchronous name resolution (evdns): flags and error codes that are macros. */
+static inline struct evdns_base *sputter_evdns_base_new(struct event_base *b, int system_config) {
+    return evdns_base_new(b, (system_config ? EVDNS_BASE_INITIALIZE_NAMESERVERS : 0) | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+}
+static inline int sputter_eai_cancel(void) { return EVUTIL_EAI_CANCEL; }
 
 #endif

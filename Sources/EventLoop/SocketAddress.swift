@@ -69,18 +69,11 @@ public struct SocketAddress: @unchecked Sendable, CustomStringConvertible {
         }
     }
 
+    /// 127.0.0.0/8 or ::1, also as an IPv4-mapped IPv6 address (`::ffff:127.0.0.1`).
     public var isLoopback: Bool {
-        withUnsafeBytes(of: storage) { raw -> Bool in
-            let family = raw.load(as: sa_family_t.self)
-            if family == sa_family_t(AF_INET) {
-                let a = UInt32(bigEndian: raw.load(as: sockaddr_in.self).sin_addr.s_addr)
-                return a >> 24 == 127
-            } else if family == sa_family_t(AF_INET6) {
-                var a6 = raw.load(as: sockaddr_in6.self).sin6_addr
-                return withUnsafeBytes(of: &a6) { b in b.prefix(15).allSatisfy { $0 == 0 } && b[15] == 1 }
-            }
-            return false
-        }
+        let b = ip
+        if b.count == 4 { return b[0] == 127 }
+        return b.count == 16 && b.prefix(15).allSatisfy { $0 == 0 } && b[15] == 1
     }
 
     public var description: String {

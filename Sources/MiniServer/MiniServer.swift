@@ -36,14 +36,29 @@ public final class MiniServer: LoopResident {
         public func finish() { session?.close() }
     }
 
+    /// Deadlines for a connection's requests (a stream, once started, is subject to neither).
+    public struct Timeouts: Sendable {
+        /// From a request's first byte to its last (head and body): else 408 and the connection is closed.
+        public var request: Nanos
+        /// With no request under way (after accept, between keep-alive requests): else the connection is closed.
+        public var idle: Nanos
+        public init(request: Nanos, idle: Nanos) {
+            self.request = request
+            self.idle = idle
+        }
+    }
+
     public let loop: EventLoop
     private var listener: Listener?
     private var sessions: [ObjectIdentifier: MiniSession] = [:]
     let handler: (Request) -> Reply
+    let timeouts: Timeouts?
 
-    public init(loop: EventLoop, host: String, port: Int, handler: @escaping (Request) -> Reply) throws {
+    /// - Parameter timeouts: nil: a connection may idle or trickle for ever (the demo origin).
+    public init(loop: EventLoop, host: String, port: Int, timeouts: Timeouts? = nil, handler: @escaping (Request) -> Reply) throws {
         self.loop = loop
         self.handler = handler
+        self.timeouts = timeouts
         listener = try Listener(loop: loop, host: host, port: port) { [unowned self] fd, peer in
             let session = MiniSession(server: self, connection: Connection(loop: loop, fd: fd, peer: peer))
             self.sessions[ObjectIdentifier(session)] = session
@@ -52,6 +67,8 @@ public final class MiniServer: LoopResident {
 
     public var port: Int { listener?.port ?? 0 }
     public var address: String { listener.map { "\($0.address)" } ?? "closed" }
+    /// The bound address (the real port when `port` was 0); unspecified once torn down.
+    public var listenAddress: SocketAddress { listener?.address ?? SocketAddress(ip: [0, 0, 0, 0], port: 0) }
 
     func closed(_ session: MiniSession) { sessions[ObjectIdentifier(session)] = nil }
 
@@ -79,6 +96,10 @@ final class MiniSession: ConnectionDelegate {
     private var bodyBytes: [UInt8] = []
     private var stream: MiniServer.Stream?
     private var closed = false
+    /// The request or idle deadline (nil without `MiniServer.Timeouts`).
+    private var deadline: Timer?
+    /// A request has begun and is not complete yet.
+    private var receiving = false
     static let maxBody = 1 << 20
 
     init(server: MiniServer, connection: Connection) {
@@ -86,6 +107,20 @@ final class MiniSession: ConnectionDelegate {
         self.connection = connection
         connection.delegate = self
         connection.setWriteLowWatermark(16 * 1024)
+        if let timeouts = server.timeouts {
+            let timer = server.loop.makeTimer { [unowned self] in self.deadlinePassed() }
+            timer.arm(after: timeouts.idle)
+            deadline = timer
+        }
+    }
+
+    private func deadlinePassed() {
+        guard !closed, stream == nil else { return }
+        if receiving, let timeouts = server.timeouts {
+            fail(408, "request not complete within \(timeouts.request / 1_000_000) ms")
+        } else {
+            close()
+        }
     }
 
     func connectionReadable(_ c: Connection) {
@@ -93,6 +128,10 @@ final class MiniSession: ConnectionDelegate {
             let input = c.input
             if head == nil {
                 guard !input.isEmpty else { return }
+                if !receiving, let timeouts = server.timeouts {
+                    receiving = true
+                    deadline?.arm(after: timeouts.request)
+                }
                 do {
                     guard case .complete(let h, let length) = try HeadParser.parseRequest(input.contiguous(input.count), limits: HTTPLimits()) else { return }
                     input.drain(length)
@@ -115,6 +154,12 @@ final class MiniSession: ConnectionDelegate {
             guard body.isDone, let request = head else { return }
             head = nil
             handle(request)
+            receiving = false
+            if stream != nil {
+                deadline?.cancel()
+            } else if let timeouts = server.timeouts {
+                deadline?.arm(after: timeouts.idle)
+            }
         }
     }
 
@@ -163,6 +208,8 @@ final class MiniSession: ConnectionDelegate {
     func close() {
         guard !closed else { return }
         closed = true
+        deadline?.cancel()
+        deadline = nil
         let ended = stream
         stream = nil
         ended?.onEnd?()

@@ -1,4 +1,6 @@
+import EventLoop
 import Foundation
+import HTTP1
 import MiniServer
 import Profiles
 
@@ -18,12 +20,89 @@ import Profiles
 /// | `GET /connections/ID` | one connection's records |
 ///
 /// Runtime profiles, next attempts and waits: see `ControlAPI+Live.swift`.
+///
+/// Who may call it: it binds loopback unless told otherwise; an address that is not loopback needs a
+/// token, and with a token every request but `GET /health` must carry `Authorization: Bearer TOKEN` (else 401). Requests a
+/// web page makes (`Sec-Fetch-Site` cross-site or same-site) are refused, and without a token so is a `Host`
+/// that is a domain name, not an IP address or localhost (a DNS-rebinding page). A connection that idles or trickles its
+/// request is closed (`controlIdleTimeout`, `controlRequestTimeout`).
 final class ControlAPI {
     unowned let proxy: ProxyServer
+    /// The bearer token's bytes; nil: no token needed (loopback only).
+    private let token: [UInt8]?
 
-    init(proxy: ProxyServer) { self.proxy = proxy }
+    init(proxy: ProxyServer, token: String?) {
+        self.proxy = proxy
+        self.token = token.map { Array($0.utf8) }
+    }
+
+    /// Binds the control API. Refuses an address that is not loopback without a token, and an empty token.
+    static func listen(proxy: ProxyServer, host: String, port: Int, token: String?) throws -> (api: ControlAPI, server: MiniServer) {
+        if let token, token.isEmpty { throw ProxyServer.ControlError(description: "the control token is empty") }
+        if token == nil, !ProxyConfig.isLoopback(host: host) {
+            throw ProxyServer.ControlError(description: "the control API on \(host):\(port) would be reachable from other machines without a token: "
+                + "set one with --control-token or SPUTTER_CONTROL_TOKEN (clients send Authorization: Bearer TOKEN), or bind it to 127.0.0.1")
+        }
+        let api = ControlAPI(proxy: proxy, token: token)
+        let timeouts = MiniServer.Timeouts(request: proxy.config.controlRequestTimeout, idle: proxy.config.controlIdleTimeout)
+        let server = try MiniServer(loop: proxy.loop, host: host, port: port, timeouts: timeouts) { request in api.handle(request) }
+        return (api, server)
+    }
+
+    /// Equal bytes, in time that depends only on the lengths.
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var difference = UInt8(a.count == b.count ? 0 : 1)
+        for i in 0..<max(a.count, b.count) {
+            difference |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
+        }
+        return difference == 0
+    }
+
+    /// nil when the request may go on; else the refusal. `GET /health` is open to every caller (health probes
+    /// cannot send a secret): it tells nothing and changes nothing.
+    private func gate(_ request: MiniServer.Request) -> MiniServer.Reply? {
+        if request.head.method == "GET", request.path == "/health" { return nil }
+        let headers = request.head.headers
+        if let site = headers.first("Sec-Fetch-Site")?.lowercased(), site == "cross-site" || site == "same-site" {
+            return json(["error": "requests from web pages are refused (Sec-Fetch-Site: \(site))"], status: 403)
+        }
+        guard let token else {
+            if let host = headers.first("Host"), !Self.hostIsAnAddress(host) {
+                return json(["error": "Host '\(host)' is a domain name, not an IP address or localhost: refused (a DNS name pointing here could be a web page's rebinding; use 127.0.0.1, or set a control token)"], status: 403)
+            }
+            return nil
+        }
+        let unauthorized = { (why: String) -> MiniServer.Reply in
+            .response(status: 401, contentType: "application/json",
+                      body: Array("{\"error\":\"\(why)\"}\n".utf8),
+                      headers: [HTTPField(name: "WWW-Authenticate", value: "Bearer realm=\"sputter\"")])
+        }
+        guard let value = headers.first("Authorization") else {
+            return unauthorized("this control API needs a token: send Authorization: Bearer TOKEN")
+        }
+        guard value.count > 7, value.prefix(7).lowercased() == "bearer " else {
+            return unauthorized("expected Authorization: Bearer TOKEN")
+        }
+        guard Self.constantTimeEqual(Array(value.dropFirst(7).utf8), token) else {
+            return unauthorized("wrong token")
+        }
+        return nil
+    }
+
+    /// `127.0.0.1:8081`, `[::1]:8081`, `localhost:8081`, a single label (`x`): not a domain name a web page
+    /// could re-point at this machine.
+    static func hostIsAnAddress(_ host: String) -> Bool {
+        var h = host
+        if h.hasPrefix("[") {
+            h = String(h.dropFirst().prefix { $0 != "]" })
+        } else if let colon = h.lastIndex(of: ":"), h.filter({ $0 == ":" }).count == 1 {
+            h = String(h[..<colon])
+        }
+        return h.lowercased() == "localhost" || !h.contains(".") || SocketAddress(numericHost: h, port: 0) != nil
+    }
 
     func handle(_ request: MiniServer.Request) -> MiniServer.Reply {
+        if let refusal = gate(request) { return refusal }
         if let reply = handleLive(request) { return reply }
         switch (request.head.method, request.path) {
         case ("GET", "/health"), ("GET", "/"):
@@ -36,8 +115,11 @@ final class ControlAPI {
                 return json(["reloaded": names])
             } catch let error as ProfileLoadError {
                 return json(["error": "profiles not reloaded; the previous set stays in force", "problems": error.errors.map(\.description)], status: 400)
+            } catch let error as ProfileDirectoryError {
+                return json(["error": "profiles not reloaded; the previous set stays in force", "problems": [error.description], "directory": error.directory], status: 400)
             } catch {
-                return json(["error": "\(error)"], status: 400)
+                return json(["error": "profiles not reloaded; the previous set stays in force", "problems": ["\(error)"],
+                             "directory": proxy.config.profilesDirectory ?? NSNull()], status: 400)
             }
         case ("GET", "/settings"):
             return json(settings())
@@ -134,5 +216,23 @@ final class ControlAPI {
     func json(_ object: [String: Any], status: Int = 200) -> MiniServer.Reply {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return .response(status: status, contentType: "application/json", body: Array(data) + [0x0A])
+    }
+}
+
+/// The profile directory is missing or unreadable (a reload says which and why, not a framework's text).
+struct ProfileDirectoryError: Error, CustomStringConvertible {
+    let directory: String
+    let problem: String
+    var description: String { "the profile directory \(directory) \(problem)" }
+
+    static func check(_ directory: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
+            throw ProfileDirectoryError(directory: directory, problem: "does not exist")
+        }
+        guard isDirectory.boolValue else { throw ProfileDirectoryError(directory: directory, problem: "is not a directory") }
+        guard FileManager.default.isReadableFile(atPath: directory), (try? FileManager.default.contentsOfDirectory(atPath: directory)) != nil else {
+            throw ProfileDirectoryError(directory: directory, problem: "cannot be read")
+        }
     }
 }

@@ -101,9 +101,14 @@ struct ExchangePlan {
             guard scheme == "http" else {
                 throw ErrorResponse(status: 400, kind: "bad-request", message: "only http:// targets can be proxied (got \(scheme)://)")
             }
-            guard config.allows(host: host) else {
-                throw ErrorResponse(status: 403, kind: "host-not-allowed",
-                                    message: "forward-proxy requests to \(host) are not allowed; allowed hosts: \(config.allowHosts.joined(separator: ", ")) (see --allow-host)")
+            // Never to Sputter's own listeners; else an upstream's host:port or an --allow-host entry (names are
+            // checked again on the address they resolve to).
+            let policy = ForwardPolicy(config: config)
+            if let refusal = policy.ownListenerCheck(host: host, port: port) {
+                throw ErrorResponse(status: 403, kind: "own-listener", message: refusal)
+            }
+            if let refusal = policy.nameCheck(host: host, port: port) {
+                throw ErrorResponse(status: 403, kind: "host-not-allowed", message: refusal)
             }
             upstreamHost = host
             upstreamPort = port

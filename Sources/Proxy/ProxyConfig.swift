@@ -11,8 +11,18 @@ public struct ProxyConfig: Sendable {
     public var listenPort = 8080
     /// Upstreams by path prefix; the route with the longest matching prefix wins, "" is the default.
     public var routes: [Route] = []
-    /// Hosts an absolute-form (forward-proxy) request may name: shell-style patterns (`*`, `?`, `[a-z]`).
-    public var allowHosts: [String] = ProxyConfig.loopbackHosts
+    /// Targets an absolute-form (forward-proxy) request may name besides the upstreams' own host:port
+    /// (`--allow-host`; see `AllowedTarget` for what an entry matches, by name and by resolved address).
+    public var allowHosts: [AllowedTarget] = []
+    /// Sputter's own listeners (the proxy port, the control API, metrics): no request is relayed to them.
+    /// Filled in by `ProxyServer` as it binds them.
+    public var ownListeners = OwnListeners()
+    /// Upstream name resolution (never on the loop: evdns): the deadline of one lookup, how long an answer
+    /// and a failure (an error or a timeout) are reused, and the nameservers (nil: /etc/resolv.conf and /etc/hosts).
+    public var resolveTimeout: Nanos = 5_000_000_000
+    public var resolveCacheTime: Nanos = 30_000_000_000
+    public var resolveFailureCacheTime: Nanos = 5_000_000_000
+    public var nameservers: [String]? = nil
     public var limits = HTTPLimits()
     /// Time to establish an upstream connection before answering 504.
     public var connectTimeout: Nanos = 10_000_000_000
@@ -26,6 +36,10 @@ public struct ProxyConfig: Sendable {
     public var responseHeadTimeout: Nanos? = 60_000_000_000
     /// An unfinished request body may pause this long before the client gets 408 (nil: no limit).
     public var requestBodyTimeout: Nanos? = 30_000_000_000
+    /// The control API closes a connection that has not sent a complete request this long after its first
+    /// byte (answering 408), and one that sends nothing for `controlIdleTimeout`.
+    public var controlRequestTimeout: Nanos = 10_000_000_000
+    public var controlIdleTimeout: Nanos = 60_000_000_000
     /// How long in-flight plain requests may finish after SIGINT/SIGTERM.
     public var shutdownGrace: Nanos = 2_000_000_000
     /// Back-pressure: stop reading one side when the other side's unsent output passes `highWater`,
@@ -59,9 +73,6 @@ public struct ProxyConfig: Sendable {
     public var reusePort = false
     /// Record event streams in the ledger. Off with several loops: a ledger belongs to one loop.
     public var recordLedger = true
-
-    /// IPv6 hosts are matched without their brackets.
-    public static let loopbackHosts = ["localhost", "127.*", "::1"]
 
     public init() {}
 
@@ -116,10 +127,14 @@ public struct ProxyConfig: Sendable {
         return next == "/" || next == "?"
     }
 
-    /// Whether a forward-proxy request may go to `host`.
-    public func allows(host: String) -> Bool {
-        var h = host.lowercased()
-        if h.hasPrefix("["), h.hasSuffix("]") { h = String(h.dropFirst().dropLast()) }
-        return allowHosts.contains { Glob($0.lowercased()).matches(h) }
+    /// 127.0.0.0/8, ::1 or localhost: only this machine can connect there.
+    public static func isLoopback(host: String) -> Bool {
+        host.lowercased() == "localhost" || SocketAddress(numericHost: host, port: 0)?.isLoopback == true
+    }
+
+    /// Why a forward-proxy request may not go to `host:port` by its name (nil: it may, so far; the
+    /// address it resolves to is checked too, by `ProxyServer.resolve`).
+    public func forwardRefusal(host: String, port: Int) -> String? {
+        ForwardPolicy(config: self).nameCheck(host: host, port: port)
     }
 }

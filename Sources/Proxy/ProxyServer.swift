@@ -9,7 +9,8 @@ import Profiles
 public final class ProxyServer: LoopResident {
     /// The payload of one read of a passthrough stream, held for its observer until the bytes are sent.
     var relayScratch: [UInt8] = []
-    public let config: ProxyConfig
+    /// What `sputter serve` was told, plus the listeners bound so far (`ownListeners`).
+    public private(set) var config: ProxyConfig
     let loop: EventLoop
     let logger: Logger
     private var listener: Listener?
@@ -17,7 +18,7 @@ public final class ProxyServer: LoopResident {
     private var controlAPI: ControlAPI?
     private var sessions: [UInt64: ClientSession] = [:]
     private var nextID: UInt64 = 0
-    private var resolved: [String: SocketAddress] = [:]
+    private lazy var resolver = UpstreamResolver(loop: loop)
     private var shuttingDown = false
     private var onIdleAfterShutdown: (() -> Void)?
     private var graceTimer: Timer?
@@ -48,16 +49,38 @@ public final class ProxyServer: LoopResident {
         ownsShared = sharing == nil
         shared = try sharing ?? SharedState(config: config)
         metrics = ProxyMetrics(registry: shared.registry)
-        listener = try Listener(loop: loop, host: config.listenHost, port: config.listenPort, reusePort: config.reusePort) { [unowned self] fd, peer in
+        let listener = try Listener(loop: loop, host: config.listenHost, port: config.listenPort, reusePort: config.reusePort) { [unowned self] fd, peer in
             self.accept(fd: fd, peer: peer)
+        }
+        self.listener = listener
+        try addOwnListener("proxy port", listener.address)
+    }
+
+    /// Records one of Sputter's own listeners (the proxy port, the control API, a metrics endpoint): no
+    /// request through the proxy reaches it. Throws when a configured upstream is that listener.
+    public func addOwnListener(_ role: String, _ address: SocketAddress) throws {
+        config.ownListeners.add(role, address)
+        let policy = ForwardPolicy(config: config)
+        for route in config.routes {
+            if let why = policy.ownListenerCheck(host: route.upstream.host, port: route.upstream.port) {
+                throw ControlError(description: "--upstream \(route.upstream.scheme)://\(route.upstream.authority): \(why)")
+            }
         }
     }
 
     /// Starts the control API on its own listener.
-    public func startControl(host: String, port: Int) throws {
-        let api = ControlAPI(proxy: self)
-        controlAPI = api
-        control = try MiniServer(loop: loop, host: host, port: port) { request in api.handle(request) }
+    /// - Parameter token: when set, every request must carry `Authorization: Bearer TOKEN` (else 401). A
+    ///   control address that is not loopback requires one.
+    public func startControl(host: String, port: Int, token: String? = nil) throws {
+        let server = try ControlAPI.listen(proxy: self, host: host, port: port, token: token)
+        controlAPI = server.api
+        control = server.server
+        try addOwnListener("control API", server.server.listenAddress)
+    }
+
+    /// A start-up problem of the control plane or the routes, said in words.
+    public struct ControlError: Error, CustomStringConvertible {
+        public let description: String
     }
 
     /// Where the control API listens ("off" when it does not).
@@ -70,6 +93,7 @@ public final class ProxyServer: LoopResident {
     /// Re-reads the profile directory. On errors the previous profiles stay in force.
     func reloadProfiles() throws -> [String] {
         guard let directory = config.profilesDirectory else { return settings.profiles.names }
+        try ProfileDirectoryError.check(directory)
         let library = try Self.loadProfiles(directory: directory)
         // Runtime profiles (POST /profiles) are laid over the files' again.
         let names = settings.with { s in
@@ -123,20 +147,18 @@ public final class ProxyServer: LoopResident {
         if shuttingDown, sessions.isEmpty { finishShutdown() }
     }
 
-    /// The address of an upstream, from the cache or the system resolver. `done` may be called
-    /// synchronously or later on the loop thread (an asynchronous resolver keeps this signature).
+    /// The address to connect to for `host:port`, never blocking the loop: `done` is called at once (a cache hit,
+    /// an IP literal, localhost) or later on the loop thread (evdns), with `.forbidden` when the address is
+    /// Sputter's own listener or outside the forward-proxy allow-list. Answers and failures are cached briefly.
     func resolve(host: String, port: Int, _ done: @escaping (Result<SocketAddress, ResolveFailure>) -> Void) {
-        let key = "\(host):\(port)"
-        if let hit = resolved[key] { return done(.success(hit)) }
-        let address: SocketAddress
-        do {
-            address = try SocketAddress.resolve(host: host, port: port)
-        } catch {
-            return done(.failure(.failed("\(error)")))
-        }
-        resolved[key] = address
-        done(.success(address))
+        resolver.resolve(host: host, port: port, config: config, policy: ForwardPolicy(config: config), done)
     }
+
+    /// The blocking form (getaddrinfo on the loop), with the same cache and checks; kept until every caller
+    /// uses `resolve(host:port:_:)`.
+
+    /// Names with a lookup in flight on this loop (for tests).
+    var lookupsInFlight: Int { resolver.namesInFlight }
 
     /// Stops accepting, ends streams and idle connections, lets plain exchanges finish for
     /// `config.shutdownGrace`, then calls `done` (on the loop thread).
@@ -176,6 +198,7 @@ public final class ProxyServer: LoopResident {
         control = nil
         for session in Array(sessions.values) { session.finish(reason: "loop stopped", clientClose: .rstNow, end: .shutdown) }
         graceTimer = nil
+        resolver.tearDown()
         if ownsShared { ledger.finish() }
     }
 }

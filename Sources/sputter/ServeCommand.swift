@@ -21,8 +21,13 @@ struct Serve: ParsableCommand {
         valueName: "URL"))
     var upstream: [String] = []
 
-    @Option(name: .long, help: "Host pattern a forward-proxy (absolute-form) request may name (repeatable, * matches anything; default: loopback only).")
+    @Option(name: .long, help: ArgumentHelp(
+        "More targets a forward-proxy (absolute-form) request may name, besides the upstreams' host:port (repeatable): a host name (api.test), a name pattern (*.internal: never resolving to this host or link-local), an address, network or address pattern (10.0.0.7, 10.0.0.0/8, 127.*), each with an optional :PORT.",
+        valueName: "PATTERN[:PORT]"))
     var allowHost: [String] = []
+
+    @Option(name: .long, help: "Seconds an upstream name lookup may take before 502 (lookups never block the event loop; answers are reused for 30 s, failures for 5 s).")
+    var resolveTimeout: Double = 5
 
     @Option(name: .long, help: "PEM file of CA certificates to trust for https:// upstreams (default: the system's).")
     var upstreamCA: String?
@@ -72,8 +77,11 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "Ledger detail: events (every frame and write), summary (counts, id ranges, faulted frames only), or off (nothing recorded: the relay and the faults alone).")
     var ledgerLevel: String = "events"
 
-    @Option(name: .long, help: "Control API address HOST:PORT, or 'off' (default: the --listen host, port + 1; port 0 when --listen uses 0).")
+    @Option(name: .long, help: "Control API address HOST:PORT, or 'off' (default: 127.0.0.1 (or the --listen host when it is loopback), the --listen port + 1; port 0 when --listen uses 0). An address that is not loopback needs --control-token.")
     var control: String?
+
+    @Option(name: .long, help: "Bearer token the control API requires (Authorization: Bearer TOKEN); default: the SPUTTER_CONTROL_TOKEN environment variable. Required when --control is not a loopback address.")
+    var controlToken: String?
 
     @Option(name: .long, help: ArgumentHelp(
         "Event loops, one per thread, sharing the port with SO_REUSEPORT (for machines with more cores). The loops share one ledger, the attempt counters, the settings and the control API.",
@@ -82,17 +90,31 @@ struct Serve: ParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
+    /// Where the control API listens: loopback unless `--control` says otherwise, whatever `--listen` says.
     func controlAddress(_ config: ProxyConfig) throws -> (String, Int)? {
         guard let control else {
-            return (config.listenHost, config.listenPort == 0 ? 0 : config.listenPort + 1)
+            let host = ProxyConfig.isLoopback(host: config.listenHost) ? config.listenHost : "127.0.0.1"
+            return (host, config.listenPort == 0 ? 0 : config.listenPort + 1)
         }
         if control == "off" { return nil }
         return try parseHostPort(control, option: "--control")
     }
 
+    /// `--control-token`, else SPUTTER_CONTROL_TOKEN (an empty one counts as none).
+    var effectiveControlToken: String? {
+        if let controlToken { return controlToken }
+        let fromEnvironment = ProcessInfo.processInfo.environment["SPUTTER_CONTROL_TOKEN"] ?? ""
+        return fromEnvironment.isEmpty ? nil : fromEnvironment
+    }
+
     func validate() throws {
         if upstream.isEmpty { throw ValidationError("--upstream is required, e.g. --upstream http://127.0.0.1:5000") }
-        _ = try makeConfig()
+        let config = try makeConfig()
+        if let controlToken, controlToken.isEmpty { throw ValidationError("--control-token: the token is empty") }
+        if let (host, port) = try controlAddress(config), !ProxyConfig.isLoopback(host: host), effectiveControlToken == nil {
+            throw ValidationError("--control \(host):\(port) is not a loopback address: anyone who can reach it could drive the control API. "
+                + "Set a token with --control-token TOKEN or the SPUTTER_CONTROL_TOKEN environment variable (clients send Authorization: Bearer TOKEN), or use --control 127.0.0.1:\(port)")
+        }
     }
 
     func makeConfig() throws -> ProxyConfig {
@@ -105,7 +127,13 @@ struct Serve: ParsableCommand {
         }
         let prefixes = config.routes.map(\.prefix)
         if Set(prefixes).count != prefixes.count { throw ValidationError("--upstream: the same prefix is given twice") }
-        if !allowHost.isEmpty { config.allowHosts = allowHost }
+        do {
+            config.allowHosts = try allowHost.map { try AllowedTarget(parsing: $0) }
+        } catch let error as AllowedTarget.ParseError {
+            throw ValidationError("--allow-host \(error)")
+        }
+        config.resolveTimeout = try seconds(resolveTimeout, option: "--resolve-timeout")
+        if config.resolveTimeout == 0 { throw ValidationError("--resolve-timeout 0: expected more than 0 seconds") }
         config.upstreamCA = upstreamCA
         config.insecure = insecure
         if let upstreamCA, !FileManager.default.isReadableFile(atPath: upstreamCA) {
@@ -172,7 +200,7 @@ struct Serve: ParsableCommand {
         }
         if let (host, port) = try controlAddress(config) {
             do {
-                try server.startControl(host: host, port: port)
+                try server.startControl(host: host, port: port, token: effectiveControlToken)
             } catch {
                 throw ValidationError("--control: \(error) (use --control HOST:PORT or --control off)")
             }
@@ -180,7 +208,7 @@ struct Serve: ParsableCommand {
         // --threads N: the other loops listen on the port the first one got, each on its own thread.
         var others: [LoopThread<ProxyServer>] = []
         if threads > 1 {
-            var sameConfig = config
+            var sameConfig = server.config  // with the first loop's listeners: no loop relays to them
             sameConfig.listenPort = server.port
             let frozen = sameConfig, shared = server.shared
             for i in 1..<threads {
@@ -206,7 +234,7 @@ struct Serve: ParsableCommand {
         }
         let routes = config.routes.map { $0.prefix.isEmpty ? "\($0.upstream.scheme)://\($0.upstream.authority)\($0.upstream.basePath)" : "\($0.prefix) -> \($0.upstream.scheme)://\($0.upstream.authority)\($0.upstream.basePath)" }
         say("sputter listening on http://\(server.address) -> \(routes.joined(separator: ", "))\(threads > 1 ? " (\(threads) event loops)" : "")")
-        say(server.controlAddress == "off" ? "control API off" : "control API on http://\(server.controlAddress)")
+        say(server.controlAddress == "off" ? "control API off" : "control API on http://\(server.controlAddress)\(effectiveControlToken == nil ? "" : " (Authorization: Bearer token required)")")
         if !config.recordLedger {
             say("ledger off")
         } else if let ledger = config.ledgerPath {

@@ -17,14 +17,23 @@ final class ProxyConfigTests: XCTestCase {
         XCTAssertThrowsError(try ProxyConfig.Route(parsing: "ftp://x")) { XCTAssertTrue("\($0)".contains("ftp://x")) }
     }
 
-    func testAllowedHostsDefaultToLoopback() {
-        let config = ProxyConfig()
-        for host in ["localhost", "127.0.0.1", "127.1.2.3", "[::1]", "LOCALHOST"] { XCTAssertTrue(config.allows(host: host), host) }
-        for host in ["example.com", "10.0.0.1", "[::2]", "localhost.example.com"] { XCTAssertFalse(config.allows(host: host), host) }
-        var open = ProxyConfig()
-        open.allowHosts = ["*.internal", "api-?.test"]
-        XCTAssertTrue(open.allows(host: "sse.internal"))
-        XCTAssertTrue(open.allows(host: "api-1.test"))
-        XCTAssertFalse(open.allows(host: "api-12.test"))
+    /// By default a forward-proxy request may name only an upstream's host:port; --allow-host widens that,
+    /// and an address pattern never matches a name.
+    func testForwardTargetsDefaultToTheUpstreams() throws {
+        var config = ProxyConfig()
+        config.routes = [try ProxyConfig.Route(parsing: "http://127.0.0.1:5000"), try ProxyConfig.Route(parsing: "/x=http://[::1]:7000")]
+        for (host, port) in [("127.0.0.1", 5000), ("[::1]", 7000)] { XCTAssertNil(config.forwardRefusal(host: host, port: port), host) }
+        for (host, port) in [("127.0.0.1", 22), ("localhost", 5000), ("127.1.2.3", 5000), ("example.com", 80), ("[::1]", 5000)] {
+            XCTAssertNotNil(config.forwardRefusal(host: host, port: port), "\(host):\(port)")
+        }
+        var open = config
+        open.allowHosts = try ["*.internal", "api-?.test", "127.*", "10.0.0.0/8:8080"].map { try AllowedTarget(parsing: $0) }
+        XCTAssertNil(open.forwardRefusal(host: "sse.internal", port: 80))
+        XCTAssertNil(open.forwardRefusal(host: "api-1.test", port: 80))
+        XCTAssertNotNil(open.forwardRefusal(host: "api-12.test", port: 80))
+        XCTAssertNil(open.forwardRefusal(host: "127.0.0.1", port: 22))
+        XCTAssertNotNil(open.forwardRefusal(host: "127.evil.example", port: 80), "127.* is an address pattern: it never matches a name")
+        XCTAssertNil(open.forwardRefusal(host: "10.1.2.3", port: 8080))
+        XCTAssertNotNil(open.forwardRefusal(host: "10.1.2.3", port: 80))
     }
 }
