@@ -273,7 +273,7 @@ final class ClientSession: ConnectionDelegate {
             self.client.write(body)
             if let kind = response.after {
                 self.finish(reason: "profile answered \(response.status)", clientClose: Self.closeKind(kind),
-                            end: .fault(kind: kind.rawValue, atByte: body.count))
+                            end: .fault(kind: kind, atByte: body.count))
             }
             // nil: the socket stays open until the client leaves.
         }
@@ -463,7 +463,7 @@ final class ClientSession: ConnectionDelegate {
             return
         case .close(let kind, byFault: true):
             finish(reason: "profile \(exchange.selection?.profile.name ?? "") closed the stream (\(kind))", clientClose: Self.closeKind(kind),
-                   end: .fault(kind: kind.rawValue, atByte: shaper.bytesDelivered))
+                   end: .fault(kind: kind, atByte: shaper.bytesDelivered))
             return
         }
         // Back-pressure covers the queue as well as the socket buffer.
