@@ -38,9 +38,11 @@ extension LedgerRecord {
                                     eventType: r.optString("event"), retry: r.optUInt("retry"), size: try r.int("size"),
                                     digest: try r.hex("digest"), at: at))
         case "fault":
-            // Lines written before effects were typed carry only the text: kept as `.described`.
-            let effect = try r.optObject("effect").map { try FaultEffect(fields: $0) } ?? .described(try r.string("action"))
-            body = .fault(frameIndex: r.optInt("frame"), fault: try r.string("fault"), effect: effect)
+            // Lines written before effects were typed carry only the text (see `LegacyFaultText`).
+            let fault = try r.string("fault")
+            let effect = try r.optObject("effect").map { try FaultEffect(fields: $0) }
+                ?? LegacyFaultText.effect(fault: fault, text: try r.string("action"))
+            body = .fault(frameIndex: r.optInt("frame"), fault: fault, effect: effect)
         case "delivered":
             body = .delivered(Delivered(bytes: try r.int("bytes"), total: try r.int("total"), dispatched: try r.int("dispatched"),
                                         lastEventID: try r.string("last_event_id")))
