@@ -7,10 +7,11 @@ struct LedgerCommand: ParsableCommand {
         commandName: "ledger",
         abstract: "Read a ledger file (--ledger FILE) and print a report: per client a timeline of connections, the findings and a verdict.",
         discussion: """
-            With --html FILE, writes a self-contained HTML page instead (no network needed to view it): per \
-            client a timeline with one lane per connection attempt, each upstream frame coloured by its fate \
-            (delivered, delayed, reordered, duplicated, corrupted, dropped, lost at a cut), how each connection \
-            ended, synthetic responses, the findings and the verdict. `--html -` writes the page to standard output.
+            With --html FILE, writes a self-contained HTML page instead (no network needed to view it; its \
+            script draws the run, embedded as JSON): per client a timeline with one lane per connection attempt, \
+            each upstream frame coloured by its fate (delivered, delayed, reordered, duplicated, corrupted, \
+            dropped, lost at a cut), how each connection ended, synthetic responses, the findings and the \
+            verdict. `--html -` writes the page to standard output. Ledger files of older versions are read too.
             """)
 
     @Argument(help: "A ledger file written by `sputter serve --ledger FILE`.")
@@ -28,9 +29,8 @@ struct LedgerCommand: ParsableCommand {
             print(LedgerReportRenderer.render(jsonLines: text), terminator: "")
             return
         }
-        let parsed = LedgerRecord.parse(jsonLines: text)
-        let page = LedgerHTMLRenderer.render(records: parsed.records, source: (file as NSString).lastPathComponent,
-                                             unreadable: parsed.errors)
+        let replay = LedgerReplay(jsonLines: text)
+        let page = LedgerHTMLRenderer.render(replay, source: (file as NSString).lastPathComponent)
         if html == "-" {
             print(page, terminator: "")
             return
@@ -46,9 +46,10 @@ struct LedgerCommand: ParsableCommand {
         } catch {
             throw ValidationError("cannot write \(html): \(error.localizedDescription)")
         }
-        let keys = Set(parsed.records.map(\.clientKey)).count
-        var note = "wrote \(html): \(keys) client key\(keys == 1 ? "" : "s"), \(parsed.records.count) records"
-        if !parsed.errors.isEmpty { note += "; \(parsed.errors.count) unreadable line\(parsed.errors.count == 1 ? "" : "s") (listed in the page)" }
+        let keys = Set(replay.clients.map(\.key)).count
+        var note = "wrote \(html): \(keys) client key\(keys == 1 ? "" : "s"), \(replay.recordCount) records"
+        let unreadable = replay.unreadable.count
+        if unreadable > 0 { note += "; \(unreadable) unreadable line\(unreadable == 1 ? "" : "s") (listed in the page)" }
         FileHandle.standardError.write(Data((note + "\n").utf8))
     }
 }
