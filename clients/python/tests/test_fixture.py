@@ -55,7 +55,8 @@ def test_lossy_stream_reports_the_missing_ids(sputter: Sputter) -> None:
     drops = [f for f in detail.fault_list if f.fault == "drop"]
     frames = {f.index: f for f in detail.frame_list}
     assert sorted((str(frames[d.frame].id) for d in drops if d.frame is not None), key=int) == missing
-    assert all(d.action.startswith("dropped ") for d in drops)
+    assert all(d.effect["kind"] == "dropped" and d.effect["bytes"] == frames[d.frame].size for d in drops if d.frame is not None)
+    assert sorted(str(f.id) for f in detail.frame_list if f.fate == "dropped") == sorted(missing)
 
 
 @pytest.mark.sputter(profile="lossy", seed=123)
