@@ -276,13 +276,7 @@ extension Finding {
 extension FrameInfo {
     public var json: String {
         var w = JSONWriter()
-        w.int("index", index)
-        w.string("kind", kind)
-        w.string("id", id)
-        w.string("event", eventType)
-        w.optUInt("retry", retry)
-        w.int("size", size)
-        w.string("digest", Digest64.hex(digest))
+        w.frameFields(self)
         w.uint("t", at)
         return w.finish()
     }

@@ -64,17 +64,24 @@ public enum LedgerHTMLRenderer {
     /// JSON text that can sit inside a `<script>` element: `<`, `>` and `&` (which occur only inside JSON
     /// strings) as `\u` escapes, so no `</script>` or `<!--` can appear.
     static func scriptSafe(_ json: String) -> String {
-        var o = ""
-        o.reserveCapacity(json.utf8.count)
-        for u in json.unicodeScalars {
+        replacingScalars(json) { u in
             switch u {
-            case "<": o += "\\u003c"
-            case ">": o += "\\u003e"
-            case "&": o += "\\u0026"
-            case "\u{2028}": o += "\\u2028"
-            case "\u{2029}": o += "\\u2029"
-            default: o.unicodeScalars.append(u)
+            case "<": "\\u003c"
+            case ">": "\\u003e"
+            case "&": "\\u0026"
+            case "\u{2028}": "\\u2028"
+            case "\u{2029}": "\\u2029"
+            default: nil
             }
+        }
+    }
+
+    /// `s` with each scalar that `replacement` maps written as that text.
+    private static func replacingScalars(_ s: String, _ replacement: (Unicode.Scalar) -> String?) -> String {
+        var o = ""
+        o.reserveCapacity(s.utf8.count + 16)
+        for u in s.unicodeScalars {
+            if let r = replacement(u) { o += r } else { o.unicodeScalars.append(u) }
         }
         return o
     }
@@ -90,20 +97,16 @@ public enum LedgerHTMLRenderer {
             break
         }
         if !needs { return s }
-        var o = ""
-        o.reserveCapacity(s.utf8.count + 16)
-        for u in s.unicodeScalars {
+        return replacingScalars(s) { u in
             switch u {
-            case "&": o += "&amp;"
-            case "<": o += "&lt;"
-            case ">": o += "&gt;"
-            case "\"": o += "&quot;"
-            case "'": o += "&#39;"
-            case "\t", "\n", "\r": o.unicodeScalars.append(u)
-            default:
-                if u.value < 0x20 || u.value == 0x7F { o += "\u{FFFD}" } else { o.unicodeScalars.append(u) }
+            case "&": "&amp;"
+            case "<": "&lt;"
+            case ">": "&gt;"
+            case "\"": "&quot;"
+            case "'": "&#39;"
+            case "\t", "\n", "\r": nil
+            default: u.value < 0x20 || u.value == 0x7F ? "\u{FFFD}" : nil
             }
         }
-        return o
     }
 }

@@ -152,13 +152,7 @@ public struct LedgerRecord: Sendable, Equatable {
             w.string("outcome", r.failReason == nil ? "open" : "fail")
             w.optString("reason", r.failReason)
         case .frame(let f):
-            w.int("index", f.index)
-            w.string("kind", f.kind)
-            w.string("id", f.id)
-            w.string("event", f.eventType)
-            w.optUInt("retry", f.retry)
-            w.int("size", f.size)
-            w.string("digest", Digest64.hex(f.digest))
+            w.frameFields(f)
         case .fault(let frameIndex, let fault, let effect):
             w.int("frame", frameIndex)
             w.string("fault", fault)

@@ -21,13 +21,7 @@ extension LedgerReplay.Frame {
     /// `burst_t` and `faults`: positions in the connection's fault list of the records about it.
     public var json: String {
         var w = JSONWriter(capacity: 200)
-        w.int("index", info.index)
-        w.string("kind", info.kind)
-        w.string("id", info.id)
-        w.string("event", info.eventType)
-        w.optUInt("retry", info.retry)
-        w.int("size", info.size)
-        w.string("digest", Digest64.hex(info.digest))
+        w.frameFields(info)
         w.uint("t", info.at)
         w.string("fate", fate.rawValue)
         if let writtenAt { w.uint("written_t", writtenAt) } else { w.raw("written_t", "null") }
@@ -97,30 +91,26 @@ extension LedgerReplay.Connection {
         w.uint("conn", id)
         w.int("attempt", attempt)
         w.uint("opened_t", openedAt)
-        if let closedAt { w.uint("closed_t", closedAt) } else { w.raw("closed_t", "null") }
+        w.rawOrNull("closed_t", closedAt.map(String.init))
         w.uint("end_t", endAt)
-        if let o = open {
+        w.rawOrNull("open", open.map { o in
             var ow = JSONWriter()
             ow.string("method", o.method)
             ow.string("path", o.path)
             ow.string("last_event_id", o.lastEventIDSent)
             ow.string("profile", o.profile)
             ow.uint("seed", o.seed)
-            w.raw("open", ow.finish())
-        } else {
-            w.raw("open", "null")
-        }
-        if let r = response {
+            return ow.finish()
+        })
+        w.rawOrNull("response", response.map { r in
             var rw = JSONWriter()
             rw.int("status", r.status)
             rw.string("content_type", r.contentType)
             rw.bool("synthetic", r.synthetic)
             rw.string("fail_reason", r.failReason)
-            w.raw("response", rw.finish())
-        } else {
-            w.raw("response", "null")
-        }
-        if let c = close {
+            return rw.finish()
+        })
+        w.rawOrNull("close", close.map { c in
             var cw = JSONWriter()
             cw.string("end", c.end.name)
             cw.string("summary", c.end.summary)
@@ -131,12 +121,10 @@ extension LedgerReplay.Connection {
             cw.int("bytes_delivered", c.bytesDelivered)
             cw.string("ids", idsLabel)
             cw.int("faults", c.faults)
-            w.raw("close", cw.finish())
-        } else {
-            w.raw("close", "null")
-        }
+            return cw.finish()
+        })
         w.string("end_label", endLabel)
-        if let p = prediction {
+        w.rawOrNull("prediction", prediction.map { p in
             var pw = JSONWriter()
             pw.int("dispatched", p.dispatched)
             pw.int("intact", p.intact)
@@ -146,13 +134,11 @@ extension LedgerReplay.Connection {
             pw.bool("discarded_tail", p.discardedTail)
             pw.bool("reconnects", p.reconnects)
             pw.string("next", p.next)
-            w.raw("prediction", pw.finish())
-        } else {
-            w.raw("prediction", "null")
-        }
+            return pw.finish()
+        })
         w.int("delivered_total", deliveredTotal)
-        if let waitedNs { w.raw("waited_ns", String(waitedNs)) } else { w.raw("waited_ns", "null") }
-        if let allowedAt { w.uint("allowed_t", allowedAt) } else { w.raw("allowed_t", "null") }
+        w.rawOrNull("waited_ns", waitedNs.map(String.init))
+        w.rawOrNull("allowed_t", allowedAt.map(String.init))
         w.raw("faults", "[" + faults.map(\.json).joined(separator: ",") + "]")
         w.raw("frames", "[" + frames.map(\.json).joined(separator: ",") + "]")
         w.raw("bands", "[" + bands.map { b in
