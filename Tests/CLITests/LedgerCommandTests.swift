@@ -16,12 +16,18 @@ final class LedgerCommandTests: XCTestCase {
 
         """
 
-    func testHTMLReportFromAnyDirectory() throws {
+    /// A fresh directory holding `old.jsonl` (removed when the test ends).
+    func oldLedgerFile() throws -> (dir: URL, ledger: URL) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sputter-ledger-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
         let ledger = dir.appendingPathComponent("old.jsonl")
         try Data(Self.oldLedger.utf8).write(to: ledger)
+        return (dir, ledger)
+    }
+
+    func testHTMLReportFromAnyDirectory() throws {
+        let (dir, ledger) = try oldLedgerFile()
         let out = dir.appendingPathComponent("report.html")
 
         let r = try CLI.run(["ledger", ledger.path, "--html", out.path], in: URL(fileURLWithPath: "/"))
@@ -42,11 +48,7 @@ final class LedgerCommandTests: XCTestCase {
     }
 
     func testTextReportOfAnOldFile() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sputter-ledger-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let ledger = dir.appendingPathComponent("old.jsonl")
-        try Data(Self.oldLedger.utf8).write(to: ledger)
+        let (_, ledger) = try oldLedgerFile()
         let r = try CLI.run(["ledger", ledger.path], in: URL(fileURLWithPath: "/"))
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.lines.contains("    fault drop on frame 1: dropped 20 bytes"), r.stdout)
