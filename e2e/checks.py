@@ -1,7 +1,7 @@
 """Compares what a client did with the ledger's answer key, connection by connection.
 
 The ledger models a spec-exact EventSource fed the bytes Sputter actually delivered: per connection
-it lists the messages that client dispatched (`message_list` in `GET /connections/ID`), the last event
+it lists the messages that client dispatched (`Connection.message_list`, from `GET /connections/ID`), the last event
 ID it ended with, the Last-Event-ID the next attempt must carry, and whether it reconnects at all.
 
 `compare()` returns an `Outcome`: agreements, the deviations it recognised (see scenarios.py), and
@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Optional
+
+from sputter_testing import ClientReport, Connection, Finding, OriginRequest
 
 from clients import UNKNOWN, Message, Transcript
 from scenarios import Scenario
@@ -48,8 +50,8 @@ class Outcome:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def _ledger_messages(conn: dict) -> list[Message]:
-    return [Message(m["type"], m["data"], m["last_event_id"]) for m in conn["message_list"]]
+def _ledger_messages(conn: Connection) -> list[Message]:
+    return [Message(m.type, m.data, m.last_event_id) for m in conn.message_list]
 
 
 def _origin_events(n: int) -> list[Message]:
@@ -89,17 +91,17 @@ def _explain_messages(outcome: Outcome, n: int, attempt, got: list[Message], wan
     return False
 
 
-def compare(scenario: Scenario, transcript: Transcript, report: dict, connections: list[dict],
-            origin_requests: list[dict]) -> Outcome:
+def compare(scenario: Scenario, transcript: Transcript, report: ClientReport, connections: list[Connection],
+            origin_requests: list[OriginRequest]) -> Outcome:
     outcome = Outcome(scenario.id, transcript.client)
-    summary = report["summary"]
+    summary = report.summary
     outcome.connections = len(connections)
-    outcome.reconnects = summary["reconnects"]
+    outcome.reconnects = summary.reconnects
     outcome.dispatched = len(transcript.messages)
     outcome.stopped = f"{transcript.stopped_by}: {transcript.stop_reason}"
-    outcome.verdict = summary["verdict"]
-    outcome.findings = [f"{f['kind']}" + (f" (attempt {f['attempt']})" if f.get("attempt") else "") for f in report["findings"]]
-    context = f"\nclient transcript:\n{transcript.describe()}\nledger: {summary['verdict']}"
+    outcome.verdict = summary.verdict
+    outcome.findings = [f"{f.kind}" + (f" (attempt {f.attempt})" if f.attempt else "") for f in report.findings]
+    context = f"\nclient transcript:\n{transcript.describe()}\nledger: {summary.verdict}"
 
     if transcript.stopped_by == "deadline":
         outcome.problem(f"the client did not finish: {transcript.stop_reason}{context}")
@@ -111,26 +113,26 @@ def compare(scenario: Scenario, transcript: Transcript, report: dict, connection
 
     # --- Message by message, per connection.
     for n, (attempt, conn) in enumerate(zip(transcript.attempts, connections), 1):
-        if attempt.status is not UNKNOWN and attempt.status != conn["status"]:
-            outcome.problem(f"attempt {n}: the client got status {attempt.status}, the ledger recorded {conn['status']}")
-        if attempt.sent_last_event_id is not UNKNOWN and attempt.sent_last_event_id != conn["last_event_id_sent"]:
+        if attempt.status is not UNKNOWN and attempt.status != conn.status:
+            outcome.problem(f"attempt {n}: the client got status {attempt.status}, the ledger recorded {conn.status}")
+        if attempt.sent_last_event_id is not UNKNOWN and attempt.sent_last_event_id != conn.last_event_id_sent:
             outcome.problem(f"attempt {n}: the client says it sent Last-Event-ID {attempt.sent_last_event_id!r}, "
-                            f"Sputter recorded {conn['last_event_id_sent']!r}")
-        prediction = conn["prediction"]
+                            f"Sputter recorded {conn.last_event_id_sent!r}")
+        prediction = conn.prediction
         want = _ledger_messages(conn)
         got = attempt.messages
-        if not conn["message_list_complete"]:
-            outcome.problem(f"attempt {n}: the ledger's message list is incomplete ({len(want)} of {prediction['dispatched']})")
+        if not conn.message_list_complete:
+            outcome.problem(f"attempt {n}: the ledger's message list is incomplete ({len(want)} of {prediction.dispatched})")
             continue
         outcome.messages_checked += 1
-        if prediction["next"] == "fail":
+        if prediction.next == "fail":
             # A spec-exact EventSource fails on this response and dispatches nothing.
             if not got:
                 outcome.messages_agreed += 1
             elif got == _origin_events(len(got)):
                 outcome.deviate("parses-failed-response",
-                                f"attempt {n}: status {conn['status']} {conn['content_type']!r} "
-                                f"({prediction.get('reason')}), yet it dispatched {len(got)} events from the body")
+                                f"attempt {n}: status {conn.status} {conn.content_type!r} "
+                                f"({prediction.reason}), yet it dispatched {len(got)} events from the body")
             else:
                 outcome.problem(f"attempt {n}: {len(got)} messages from a response EventSource fails on:\n"
                                 + _diff(got, []))
@@ -141,63 +143,63 @@ def compare(scenario: Scenario, transcript: Transcript, report: dict, connection
             outcome.problem(f"attempt {n}: dispatched messages differ from the ledger's prediction:\n{_diff(got, want)}")
 
     # --- Reconnects: the findings the ledger made, and the Last-Event-ID each reconnect carried.
-    flagged: dict[tuple[str, int], dict] = {}
-    for f in report["findings"]:
-        if f["kind"] in RECONNECT_FINDINGS:
-            flagged[(f["kind"], f["attempt"])] = f
-            outcome.deviate(RECONNECT_FINDINGS[f["kind"]], f"attempt {f['attempt']}: {f['detail']}")
+    flagged: dict[tuple[str, int], Finding] = {}
+    for f in report.findings:
+        if f.kind in RECONNECT_FINDINGS:
+            flagged[(f.kind, f.attempt)] = f
+            outcome.deviate(RECONNECT_FINDINGS[f.kind], f"attempt {f.attempt}: {f.detail}")
     expected_origin: list[Optional[str]] = []
     for n, conn in enumerate(connections, 1):
-        sent = conn["last_event_id_sent"]
+        sent = conn.last_event_id_sent
         if n > 1:
             previous = connections[n - 2]
-            if previous["prediction"]["next"] == "fail":
+            if previous.prediction.next == "fail":
                 # No reconnect was expected at all: the ledger must say so.
                 if ("reconnectAfterFailure", n) not in flagged:
                     outcome.problem(f"attempt {n} follows a failed attempt {n - 1} but the ledger has no reconnectAfterFailure")
-                expected = previous["prediction"]["last_event_id"]  # what a client that retries anyway resumes from
+                expected = previous.prediction.last_event_id  # what a client that retries anyway resumes from
             else:
-                expected = conn["expected_last_event_id"]
-                if expected != previous["prediction"]["last_event_id"]:
+                expected = conn.expected_last_event_id
+                if expected != previous.prediction.last_event_id:
                     outcome.problem(f"attempt {n}: the ledger expects Last-Event-ID {expected!r}, but attempt {n - 1}'s "
-                                    f"prediction ended with {previous['prediction']['last_event_id']!r}")
+                                    f"prediction ended with {previous.prediction.last_event_id!r}")
             outcome.ids_checked += 1
             if (sent or "") == (expected or ""):
                 outcome.ids_agreed += 1
-            elif ("wrongLastEventID", n) in flagged and previous["prediction"]["next"] != "fail":
+            elif ("wrongLastEventID", n) in flagged and previous.prediction.next != "fail":
                 f = flagged[("wrongLastEventID", n)]
-                if (f.get("expected"), f.get("actual")) != ((expected or ""), (sent or "")):
+                if (f.expected, f.actual) != ((expected or ""), (sent or "")):
                     outcome.problem(f"attempt {n}: wrongLastEventID finding {f} does not match expected {expected!r} sent {sent!r}")
             else:
                 outcome.problem(f"attempt {n}: sent Last-Event-ID {sent!r}, the ledger expected {expected!r}, "
                                 f"and it has no wrongLastEventID finding")
-        if not conn["synthetic"]:
+        if not conn.synthetic:
             carried = sent
-            for fault in conn["fault_list"]:
-                if fault["fault"] == "last_event_id":
-                    assert fault["effect"]["kind"] == "last_event_id_removed", fault  # only `remove` is used by the shipped profiles
+            for fault in conn.fault_list:
+                if fault.fault == "last_event_id":
+                    assert fault.effect["kind"] == "last_event_id_removed", fault  # only `remove` is used by the shipped profiles
                     carried = None
             expected_origin.append(carried)
-    seen = [r["last_event_id"] for r in origin_requests]
+    seen = [r.last_event_id for r in origin_requests]
     if seen != expected_origin:
         outcome.problem(f"the origin saw Last-Event-IDs {seen}, expected {expected_origin} (the ones the client sent, "
                         f"checked above against the ledger, after the profile's own Last-Event-ID faults)")
 
     # --- Where it stopped.
     last = connections[-1]
-    if transcript.stopped_by in ("client", "crash") and last["prediction"]["next"] == "reconnect":
-        outcome.deviate("no-reconnect", f"after attempt {len(connections)} ({last['end_summary']}) the ledger predicts "
-                        f"'{last['prediction']['next']}' with Last-Event-ID {last['prediction']['last_event_id']!r}; "
+    if transcript.stopped_by in ("client", "crash") and last.prediction.next == "reconnect":
+        outcome.deviate("no-reconnect", f"after attempt {len(connections)} ({last.end_summary}) the ledger predicts "
+                        f"'{last.prediction.next}' with Last-Event-ID {last.prediction.last_event_id!r}; "
                         f"the client stopped ({transcript.stop_reason[:120]})")
     # A client the test had to stop after a failed response reconnected after it: that must be flagged.
-    if transcript.stopped_by == "test" and last["prediction"]["next"] == "fail" and "reconnect-after-failure" not in outcome.deviations:
+    if transcript.stopped_by == "test" and last.prediction.next == "fail" and "reconnect-after-failure" not in outcome.deviations:
         outcome.problem("the test had to stop a client the ledger says failed, and no reconnectAfterFailure was flagged")
 
     # --- The ledger's counts agree with its own message lists.
-    non_intact = sum(1 for c in connections for m in c["message_list"] if not m["intact"])
-    if summary["unexpected"] != non_intact:
-        outcome.problem(f"ledger: {summary['unexpected']} unexpected in the summary, {non_intact} in the message lists")
-    if summary["received"] + summary["missing"] != summary["expected"]:
+    non_intact = sum(1 for c in connections for m in c.message_list if not m.intact)
+    if summary.unexpected != non_intact:
+        outcome.problem(f"ledger: {summary.unexpected} unexpected in the summary, {non_intact} in the message lists")
+    if summary.received + summary.missing != summary.expected:
         outcome.problem(f"ledger: received + missing != expected: {summary}")
     if outcome.problems:
         outcome.problems[-1] += context

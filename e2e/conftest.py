@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import REPO_ROOT, SPUTTER, START_TIMEOUT, ControlAPI, DemoOriginClient, DemoOriginProcess, Sputter, SputterProcess
+import sputter_testing
+from sputter_testing.plugin import ledger_file_problems
+
+from harness import HTTP_TIMEOUT, REPO_ROOT, SPUTTER, START_TIMEOUT, DemoOriginProcess, Sputter, SputterProcess
 
 E2E_DIR = Path(__file__).resolve().parent
 RESULTS: list[dict] = []
@@ -31,8 +34,8 @@ def sputter_binary() -> Path:
 @pytest.fixture(scope="session")
 def demo_origin(sputter_binary: Path, tmp_path_factory: pytest.TempPathFactory):
     logs = tmp_path_factory.mktemp("origin")
-    with DemoOriginProcess(sputter_binary, log_dir=logs, start_timeout=START_TIMEOUT) as origin:
-        yield DemoOriginClient(origin.url)
+    with DemoOriginProcess(sputter_binary, log_dir=logs, start_timeout=START_TIMEOUT, timeout=HTTP_TIMEOUT) as origin:
+        yield origin
 
 
 @pytest.fixture(scope="session")
@@ -46,32 +49,31 @@ def profiles_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def sputter_server(sputter_binary: Path, demo_origin: DemoOriginClient, profiles_dir: Path,
+def sputter_server(sputter_binary: Path, demo_origin: DemoOriginProcess, profiles_dir: Path,
                    tmp_path_factory: pytest.TempPathFactory):
     logs = tmp_path_factory.mktemp("sputter")
     ledger = logs / "ledger.jsonl"
     process = SputterProcess(sputter_binary, [demo_origin.url], log_dir=logs, profiles=profiles_dir, ledger=ledger,
                              extra_args=["--log-level", "warning"], start_timeout=START_TIMEOUT)
     try:
-        server = Sputter(url=process.url, control=ControlAPI(process.control_url), origin=demo_origin, ledger_file=ledger,
-                         process=process)
+        control = sputter_testing.Sputter(process.url, process.control_url, upstream=process.upstream, ledger_path=ledger,
+                                          binary=sputter_binary, process=process, timeout=HTTP_TIMEOUT)
+        server = Sputter(url=process.url, control=control, origin=demo_origin, ledger_file=ledger, process=process)
         assert server.control.health()
         yield server
     finally:
         status = process.stop()
     assert status == 0, f"sputter exited {status} after SIGTERM\n{process.output()}"
-    for number, line in enumerate(ledger.read_text().splitlines(), 1):
-        try:
-            json.loads(line)
-        except ValueError as error:
-            raise AssertionError(f"{ledger}:{number} is not JSON ({error}): {line[:200]}") from None
+    assert ledger.exists(), f"no ledger file at {ledger}"
+    problems = ledger_file_problems(ledger)
+    assert not problems, "\n".join(problems)
 
 
 @pytest.fixture
 def sputter(sputter_server: Sputter) -> Sputter:
     """Sputter with no history: ledger and attempt counters reset, the origin's request log cleared."""
     sputter_server.control.reset()
-    sputter_server.origin.clear()
+    sputter_server.origin.clear_requests()
     return sputter_server
 
 

@@ -54,13 +54,13 @@ def browser_factory(request):
 def test_client_agrees_with_the_ledger(sputter: Sputter, browser_factory, results, scenario: Scenario, client: str):
     key = f"{scenario.id}/{client}"
     transcript = run_client(client, sputter, browser_factory, scenario, key)
-    report = sputter.control.settled_client(key)
+    report = sputter.control.wait_settled(key, timeout=30)
 
     if client == "chromium" and scenario.fail_attempt:
         check_browser_stopped_for_good(sputter, key, scenario, transcript, report)
-        report = sputter.control.settled_client(key)
+        report = sputter.control.wait_settled(key, timeout=30)
 
-    connections = [sputter.control.connection(c["conn"]) for c in report["connections"]]
+    connections = [sputter.control.connection(c.conn) for c in report.connections]
     outcome = compare(scenario, transcript, report, connections, sputter.origin.requests())
     expected = expected_deviations(client, scenario)
     row = outcome.as_dict()
@@ -75,7 +75,7 @@ def test_client_agrees_with_the_ledger(sputter: Sputter, browser_factory, result
     assert set(outcome.deviations) == expected, (
         f"deviations found {sorted(outcome.deviations)}, expected {sorted(expected)}:\n"
         + "\n".join(f"  {kind}: {ev}" for kind, evs in outcome.deviations.items() for ev in evs)
-        + f"\n{transcript.describe()}\nledger: {report['summary']['verdict']}")
+        + f"\n{transcript.describe()}\nledger: {report.summary.verdict}")
 
 
 def check_browser_stopped_for_good(sputter: Sputter, key: str, scenario: Scenario, transcript, report) -> None:
@@ -84,14 +84,14 @@ def check_browser_stopped_for_good(sputter: Sputter, key: str, scenario: Scenari
     log = transcript.extra.get("log", [])
     assert transcript.stopped_by == "client", transcript.describe()
     assert log and log[-1]["kind"] == "error" and log[-1]["readyState"] == 2, log[-3:]
-    assert len(report["connections"]) == scenario.fail_attempt, transcript.describe()
-    assert report["summary"]["failed"], report["summary"]
-    last = report["connections"][-1]
-    assert last["prediction"]["next"] == "fail", last
-    time.sleep(report["summary"]["reconnection_ms"] / 1000 + 1.0)
+    assert len(report.connections) == scenario.fail_attempt, transcript.describe()
+    assert report.summary.failed, report.summary
+    last = report.connections[-1]
+    assert last.prediction.next == "fail", last
+    time.sleep(report.summary.reconnection_ms / 1000 + 1.0)
     later = sputter.control.client(key)
-    assert later is not None and len(later["connections"]) == scenario.fail_attempt, \
-        f"Chromium reconnected after the failure:\n{later and later['connections'][-1]}"
+    assert later is not None and len(later.connections) == scenario.fail_attempt, \
+        f"Chromium reconnected after the failure:\n{later and later.connections[-1]}"
 
 
 def check_devtools_agrees_with_the_page(transcript) -> None:
@@ -109,8 +109,8 @@ def test_the_page_never_reached_sputter_or_the_origin(sputter: Sputter, browser)
     """Playwright's routing answers the page: Sputter relays only the stream, the origin sees only /events."""
     transcript = clients.run_chromium(browser, sputter.url, events_path(SCENARIOS[0], "page-check"), ends=1)
     assert transcript.stopped_by == "test", transcript.describe()
-    seen = [r for r in sputter.origin.requests(path=None) if r["path"] != "/_origin/requests"]
-    assert [r["path"] for r in seen] == ["/events"], seen
+    seen = [r for r in sputter.origin.requests(path=None) if r.path != "/_origin/requests"]
+    assert [r.path for r in seen] == ["/events"], seen
     assert len(transcript.attempts) == 1 and len(transcript.attempts[0].messages) == SCENARIOS[0].count
 
 

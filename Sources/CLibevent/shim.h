@@ -3,7 +3,7 @@
 
 /* System headers FIRST: event2/event-config.h defines _GNU_SOURCE, and including it before
  * these gives this module a different fd_set than SwiftGlibc (clean builds then fail with
- * "fds_bits ... not present"). See ../shared/DESIGN.md. */
+ * "fds_bits ... not present"). See docs/ARCHITECTURE.md, "libevent facts that matter". */
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>

@@ -16,12 +16,15 @@ import Profiles
 /// | `GET /clients` | the ledger's summary of every client |
 /// | `GET /clients/KEY` | one client (percent-encoded key): connections, predictions, findings, verdict |
 /// | `GET /connections/ID` | one connection's records |
+///
+/// Runtime profiles, next attempts and waits: see `ControlAPI+Live.swift`.
 final class ControlAPI {
     unowned let proxy: ProxyServer
 
     init(proxy: ProxyServer) { self.proxy = proxy }
 
     func handle(_ request: MiniServer.Request) -> MiniServer.Reply {
+        if let reply = handleLive(request) { return reply }
         switch (request.head.method, request.path) {
         case ("GET", "/health"), ("GET", "/"):
             return json(["ok": true])
@@ -62,14 +65,15 @@ final class ControlAPI {
             return json(["reset": true])
         default:
             return json(["error": "no such endpoint: \(request.head.method) \(request.path)",
-                         "endpoints": ["GET /health", "GET /profiles", "POST /profiles/reload", "GET /settings", "PUT /settings", "POST /reset",
-                                       "GET /metrics", "GET /clients", "GET /clients/KEY", "GET /connections/ID"]],
+                         "endpoints": ["GET /health", "GET /profiles", "POST /profiles", "DELETE /profiles/NAME", "POST /profiles/reload",
+                                       "GET /settings", "PUT /settings", "POST /reset", "GET /metrics", "GET /clients", "GET /clients/KEY",
+                                       "POST /clients/KEY/next", "DELETE /clients/KEY/next", "GET /clients/KEY/wait", "GET /connections/ID"]],
                         status: 404)
         }
     }
 
     private func describe(_ profile: Profile) -> [String: Any] {
-        ["name": profile.name, "description": profile.description, "file": profile.file ?? NSNull()]
+        ["name": profile.name, "description": profile.description, "file": profile.file ?? NSNull(), "origin": origin(of: profile)]
     }
 
     private func settings() -> [String: Any] {
@@ -78,7 +82,7 @@ final class ControlAPI {
             "profile": runtime.profile ?? NSNull(),
             "seed": runtime.seed.map { NSNumber(value: $0) } ?? NSNull(),
             "effective_profile": runtime.profile ?? proxy.config.profile ?? "passthrough",
-            "effective_seed": NSNumber(value: runtime.seed ?? proxy.config.seed ?? proxy.config.startupSeed),
+            "effective_seed": NSNumber(value: proxy.effectiveSeed),
             "cli_profile": proxy.config.profile ?? NSNull(),
             "locked": proxy.config.lockProfile,
         ]
@@ -127,7 +131,7 @@ final class ControlAPI {
         .response(status: 200, contentType: "application/json", body: Array(json.utf8) + [0x0A])
     }
 
-    private func json(_ object: [String: Any], status: Int = 200) -> MiniServer.Reply {
+    func json(_ object: [String: Any], status: Int = 200) -> MiniServer.Reply {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return .response(status: status, contentType: "application/json", body: Array(data) + [0x0A])
     }

@@ -71,12 +71,14 @@ public final class ProxyServer: LoopResident {
     func reloadProfiles() throws -> [String] {
         guard let directory = config.profilesDirectory else { return settings.profiles.names }
         let library = try Self.loadProfiles(directory: directory)
-        settings.with { s in
-            s.profiles = library
-            if let name = s.runtime.profile, library[name] == nil { s.runtime.profile = nil }
+        // Runtime profiles (POST /profiles) are laid over the files' again.
+        let names = settings.with { s in
+            s.fileProfiles = library
+            s.mergeProfiles()
+            return s.profiles.names
         }
         logger.info("profiles reloaded", metadata: ["count": "\(library.names.count)"])
-        return library.names
+        return names
     }
 
     /// The profiles of `directory`; `passthrough` is always among them.
@@ -86,9 +88,12 @@ public final class ProxyServer: LoopResident {
         return library["passthrough"] == nil ? ProfileLibrary(profiles: library.all + [.passthrough]) : library
     }
 
-    /// Forgets attempt counters and the ledger (a new test starts from attempt 1).
+    /// Forgets attempt counters, queued next-attempt faults and the ledger (a new test starts from attempt 1).
     func resetRunState() {
-        settings.with { $0.attempts.removeAll() }
+        settings.with {
+            $0.attempts.removeAll()
+            $0.nextAttempts.removeAll()
+        }
         ledger.reset()
     }
 

@@ -8,6 +8,15 @@ struct Selection {
     var clientKey: String
     var attempt: Int
     var faults: [FaultSpec]
+    /// The queued faults (`POST /clients/KEY/next`) this attempt takes instead of its profile's.
+    var next: NextAttempt? = nil
+}
+
+/// Faults a test queued for a client's next attempt, ahead of its profile.
+struct NextAttempt: Sendable, Equatable {
+    var faults: [FaultSpec]
+    /// When it was queued (wall clock, ms since 1970), for the answer and the logs.
+    var queuedWallMs: UInt64
 }
 
 /// What can be changed at runtime through the control API.
@@ -52,8 +61,34 @@ extension ProxyServer {
         let clientKey = controls.client ?? "\(peerHost) \(path)"
         let attempt = (state.attempts[clientKey] ?? 0) + 1
         state.attempts[clientKey] = attempt
-        let seed = requestSeed ?? runtime.seed ?? config.seed ?? profile.seed ?? config.startupSeed
+        let seed = seed(requested: requestSeed, runtime: runtime, profile: profile)
+        if let next = state.nextAttempts[clientKey]?.first {
+            state.nextAttempts[clientKey]?.removeFirst()
+            if state.nextAttempts[clientKey]?.isEmpty == true { state.nextAttempts[clientKey] = nil }
+            // Named `lossy+next` in the ledger, logs and metrics: the attempt did not get its profile's faults.
+            var queued = profile
+            queued.name += "+next"
+            return Selection(profile: queued, seed: seed, clientKey: clientKey, attempt: attempt, faults: next.faults, next: next)
+        }
         return Selection(profile: profile, seed: seed, clientKey: clientKey, attempt: attempt,
                          faults: profile.faults(forAttempt: attempt))
+    }
+}
+
+extension ProxyServer {
+    /// The one rule for a connection's seed: the request's (`Sputter-Seed`/`sputter_seed`), else the
+    /// control API's, else `--seed`, else the profile's own, else the one chosen at start-up.
+    /// `select` and `GET /settings` both ask it.
+    func seed(requested: UInt64?, runtime: RuntimeSettings, profile: Profile) -> UInt64 {
+        requested ?? runtime.seed ?? config.seed ?? profile.seed ?? config.startupSeed
+    }
+
+    /// The seed a request that names no profile and no seed gets now (`GET /settings`'s `effective_seed`):
+    /// the default profile's (runtime, else `--profile`, else passthrough) under `seed(requested:…)`.
+    var effectiveSeed: UInt64 {
+        settings.with { state in
+            let profile = (state.runtime.profile ?? config.profile).flatMap { state.profiles[$0] } ?? .passthrough
+            return seed(requested: nil, runtime: state.runtime, profile: profile)
+        }
     }
 }

@@ -87,13 +87,27 @@ final class SharedSettings: @unchecked Sendable {
     private var state: State
 
     struct State {
+        /// What requests choose from: the files' profiles with the runtime ones laid over them.
         var profiles: ProfileLibrary
         var runtime = RuntimeSettings()
         var attempts: [String: Int] = [:]
+        /// Profiles defined through the control API (`POST /profiles`): they shadow a file's profile of
+        /// the same name and survive a reload.
+        var runtimeProfiles: [String: Profile] = [:]
+        /// The profiles read from files (and the built-ins), before the runtime ones are laid over them.
+        var fileProfiles: ProfileLibrary
+        /// Per client key, the fault lists of its next attempts, ahead of its profile (`POST /clients/KEY/next`).
+        var nextAttempts: [String: [NextAttempt]] = [:]
+
+        /// Rebuilds `profiles` from `fileProfiles` and `runtimeProfiles`.
+        mutating func mergeProfiles() {
+            profiles = ProfileLibrary(profiles: fileProfiles.all + runtimeProfiles.values.sorted { $0.name < $1.name })
+            if let name = runtime.profile, profiles[name] == nil { runtime.profile = nil }
+        }
     }
 
     init(profiles: ProfileLibrary) {
-        state = State(profiles: profiles)
+        state = State(profiles: profiles, fileProfiles: profiles)
     }
 
     func with<T>(_ body: (inout State) throws -> T) rethrows -> T {

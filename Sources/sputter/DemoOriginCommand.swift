@@ -28,7 +28,11 @@ struct DemoOriginCommand: ParsableCommand {
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the demo origin and Sputter in front of it, in one process.")
+        abstract: "Run the demo origin and Sputter in front of it, in one process.",
+        discussion: """
+        Every `sputter serve` option works here too (see `sputter serve --help`); the demo origin is the
+        upstream. Example: sputter demo --profile reconnect-ladder --seed 1 --ledger run.jsonl
+        """)
 
     @Option(name: .long, help: "Where Sputter listens.")
     var listen: String = "127.0.0.1:8080"
@@ -38,13 +42,38 @@ struct Demo: ParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp(
+        "Any other `sputter serve` option (--profile NAME, --seed N, --ledger FILE, --control HOST:PORT, …).",
+        valueName: "serve-option"))
+    var serveOptions: [String] = []
+
+    /// `sputter serve`'s arguments with the demo origin at `originAddress` as the upstream.
+    func serveArguments(originAddress: String) -> [String] {
+        ["--listen", listen, "--upstream", "http://\(originAddress)",
+         "--log-level", logging.logLevel, "--log-format", logging.logFormat] + serveOptions
+    }
+
+    /// `sputter serve` parsed with these arguments; its errors (unknown option, bad value) as serve words them.
+    func serve(originAddress: String) throws -> Serve {
+        do {
+            return try Serve.parse(serveArguments(originAddress: originAddress))
+        } catch {
+            throw ValidationError(Serve.message(for: error))
+        }
+    }
+
+    func validate() throws {
+        _ = try parseHostPort(origin, option: "--origin")
+        // Serve's own checks, with a stand-in origin address: a bad option fails before anything starts.
+        _ = try serve(originAddress: "127.0.0.1:1")
+    }
+
     func run() throws {
         let (originHost, originPort) = try parseHostPort(origin, option: "--origin")
         let originThread = try LoopThread.start(name: "demo-origin") { loop in
             try DemoOrigin(loop: loop, host: originHost, port: originPort)
         }
-        let serve = try Serve.parse(["--listen", listen, "--upstream", "http://\(originThread.value.address)",
-                                     "--log-level", logging.logLevel, "--log-format", logging.logFormat])
+        let serve = try serve(originAddress: originThread.value.address)
         say("demo origin on http://\(originThread.value.address)")
         say("try:  curl -N http://\(listen)/events")
         try serve.run()

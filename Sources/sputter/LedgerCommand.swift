@@ -17,20 +17,19 @@ struct LedgerCommand: ParsableCommand {
     @Argument(help: "A ledger file written by `sputter serve --ledger FILE`.")
     var file: String
 
+    @Argument(help: ArgumentHelp("More ledger files: one per instance of a fleet; all are merged by client key into one report.", valueName: "more-files"))
+    var more: [String] = []
+
     @Option(name: .long, help: ArgumentHelp("Write the visual report to this HTML file (- for standard output) instead of printing the text report.", valueName: "file"))
     var html: String?
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ValidationError("cannot read \(file)")
-        }
-        let text = String(decoding: data, as: UTF8.self)
+        let parsed = try LedgerFiles.read([file] + more)
         guard let html else {
-            print(LedgerReportRenderer.render(jsonLines: text), terminator: "")
+            print(parsed.textReport(), terminator: "")
             return
         }
-        let replay = LedgerReplay(jsonLines: text)
-        let page = LedgerHTMLRenderer.render(replay, source: (file as NSString).lastPathComponent)
+        let page = parsed.htmlReport()
         if html == "-" {
             print(page, terminator: "")
             return
@@ -46,10 +45,9 @@ struct LedgerCommand: ParsableCommand {
         } catch {
             throw ValidationError("cannot write \(html): \(error.localizedDescription)")
         }
-        let keys = Set(replay.clients.map(\.key)).count
-        var note = "wrote \(html): \(keys) client key\(keys == 1 ? "" : "s"), \(replay.recordCount) records"
-        let unreadable = replay.unreadable.count
-        if unreadable > 0 { note += "; \(unreadable) unreadable line\(unreadable == 1 ? "" : "s") (listed in the page)" }
+        let keys = Set(parsed.records.map(\.clientKey)).count
+        var note = "wrote \(html): \(keys) client key\(keys == 1 ? "" : "s"), \(parsed.records.count) records"
+        if !parsed.unreadable.isEmpty { note += "; \(parsed.unreadable.count) unreadable line\(parsed.unreadable.count == 1 ? "" : "s") (listed in the page)" }
         FileHandle.standardError.write(Data((note + "\n").utf8))
     }
 }

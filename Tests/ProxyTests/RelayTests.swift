@@ -1,5 +1,3 @@
-import DemoOrigin
-import EventLoop
 import Foundation
 import HTTP1
 import Proxy
@@ -44,7 +42,7 @@ final class RelayTests: XCTestCase {
         s.send("GET /json HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok")
         XCTAssertEqual(try s.readResponse().head.status, 200)
         XCTAssertEqual(try s.readResponse().body, Array("ok".utf8))
-        XCTAssertEqual(stack.onProxy { $0.acceptedTotal }, 1)
+        XCTAssertEqual(stack.sputter.acceptedConnections, 1)
     }
 
     func testHeadAnd204And304HaveNoBody() throws {
@@ -109,7 +107,7 @@ final class RelayTests: XCTestCase {
         var peak = 0
         for _ in 0..<100 {
             usleep(10_000)
-            peak = max(peak, stack.onProxy { $0.bufferedBytes })
+            peak = max(peak, stack.sputter.bufferedBytes)
         }
         let bound = 2 * 256 * 1024 + 64 * 1024
         XCTAssertLessThan(peak, bound, "proxy buffered \(peak) bytes for a reader that reads nothing")
@@ -155,7 +153,7 @@ final class RelayTests: XCTestCase {
             XCTAssertTrue(try s.read(until: "data: 1"))
         } // the client socket closes here
         XCTAssertEqual(upstreamClosed.wait(timeout: .now() + 20), .success, "upstream connection still open after the client left")
-        eventually("session gone") { stack.onProxy { $0.openSessions } == 0 }
+        eventually("session gone") { stack.sputter.openConnections == 0 }
     }
 
     func testUpstreamResetReachesTheClientAsAReset() throws {
@@ -393,10 +391,9 @@ extension RelayTests {
         XCTAssertTrue(try stream.read(until: "data: 1\n\n"))
         let plain = try TestSocket(port: stack.proxyPort)
         plain.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-        eventually("both requests in flight") { stack.onProxy { $0.openSessions } == 2 }
+        eventually("both requests in flight") { stack.sputter.openConnections == 2 }
         let done = DispatchSemaphore(value: 0)
-        let server = stack.proxy.value
-        stack.proxy.handle.execute { server.shutdown { done.signal() } }
+        stack.sputter.shutdown { done.signal() }
         XCTAssertNil(stream.readToEnd(), "the stream ends with a clean close")
         let r = try plain.readResponse()
         XCTAssertEqual(r.body, Array("done".utf8), "the plain request finished")

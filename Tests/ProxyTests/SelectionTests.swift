@@ -68,6 +68,43 @@ final class SelectionTests: XCTestCase {
         XCTAssertEqual(try http(port: stack.controlPort, "GET", "/nope").status, 404)
     }
 
+    /// `GET /settings`'s `effective_seed` is the seed a request naming none really gets: the profile's own
+    /// seed counts (it did not: the control API had its own copy of the rule, without it).
+    func testEffectiveSeedIsTheSeedAStreamGets() throws {
+        let seeded = Profile(name: "seeded", seed: 99, faults: [FaultSpec(.drop(DropFault(everyNth: 1000)))])
+        func settingsSeed(_ stack: Stack) throws -> UInt64? {
+            let r = try http(port: stack.controlPort, "GET", "/settings")
+            let object = try JSONSerialization.jsonObject(with: Data(r.text.utf8)) as? [String: Any]
+            return (object?["effective_seed"] as? NSNumber)?.uint64Value
+        }
+        func streamSeed(_ stack: Stack, client: String) throws -> UInt64? {
+            XCTAssertEqual(try http(port: stack.proxyPort, "GET", "/events?interval_ms=1&heartbeat_ms=0&count=2&sputter_client=\(client)",
+                                    headers: ["Accept: text/event-stream"]).status, 200)
+            let r = try http(port: stack.controlPort, "GET", "/clients/\(client)")
+            let object = try JSONSerialization.jsonObject(with: Data(r.text.utf8)) as? [String: Any]
+            let connections = object?["connections"] as? [[String: Any]]
+            return (connections?.first?["seed"] as? NSNumber)?.uint64Value
+        }
+
+        let byProfile = try stack {
+            $0.profiles = ProfileLibrary(profiles: [.passthrough, seeded])
+            $0.profile = "seeded"
+        }
+        XCTAssertEqual(try settingsSeed(byProfile), 99, "the profile's own seed, as no other seed is set")
+        XCTAssertEqual(try streamSeed(byProfile, client: "a"), 99)
+        XCTAssertEqual(try http(port: byProfile.controlPort, "PUT", "/settings", body: #"{"seed":5}"#).status, 200)
+        XCTAssertEqual(try settingsSeed(byProfile), 5, "the control API's seed beats the profile's")
+        XCTAssertEqual(try streamSeed(byProfile, client: "b"), 5)
+
+        let byFlag = try stack {
+            $0.profiles = ProfileLibrary(profiles: [.passthrough, seeded])
+            $0.profile = "seeded"
+            $0.seed = 3
+        }
+        XCTAssertEqual(try settingsSeed(byFlag), 3, "--seed beats the profile's")
+        XCTAssertEqual(try streamSeed(byFlag, client: "c"), 3)
+    }
+
     func testBadSeedIs400() throws {
         let stack = try stack()
         let r = try http(port: stack.proxyPort, "GET", "/json?sputter_seed=abc")

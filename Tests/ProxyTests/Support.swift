@@ -1,73 +1,30 @@
-import DemoOrigin
-import EventLoop
 import Foundation
 import HTTP1
-import Proxy
-import Logging
+import SputterTesting
 import XCTest
 
-/// Tests log only what goes wrong.
-let quietLogger: Logger = {
-    var logger = Logger(label: "sputter.test")
-    logger.logLevel = .error
-    return logger
-}()
-
-extension ProxyServer: @unchecked Sendable {}
-extension DemoOrigin: @unchecked Sendable {}
-
-/// A proxy and a demo origin, each on its own loop thread, on ephemeral loopback ports.
+/// Sputter (from the SputterTesting library) in front of the demo origin, both in-process on ephemeral
+/// loopback ports; `configure` gets the configuration and the origin's port before Sputter starts.
 final class Stack {
-    let origin: LoopThread<DemoOrigin>
-    let proxy: LoopThread<ProxyServer>
-    let originPort: Int
-    let proxyPort: Int
-    let controlPort: Int
+    let origin: DemoOriginInstance
+    let sputter: SputterInstance
+    var originPort: Int { origin.port }
+    var proxyPort: Int { sputter.port }
+    var controlPort: Int { sputter.controlPort }
 
     init(configure: (inout ProxyConfig, Int) -> Void = { _, _ in }) throws {
-        origin = try LoopThread.start(name: "origin") { loop in try DemoOrigin(loop: loop, host: "127.0.0.1", port: 0, logger: quietLogger) }
-        originPort = origin.value.port
+        origin = try DemoOriginInstance.start()
         var config = ProxyConfig()
-        config.listenPort = 0
-        config.routes = [try ProxyConfig.Route(parsing: "http://127.0.0.1:\(originPort)")]
-        configure(&config, originPort)
-        let frozen = config
-        proxy = try LoopThread.start(name: "proxy") { loop in
-            let server = try ProxyServer(config: frozen, loop: loop, logger: quietLogger)
-            try server.startControl(host: "127.0.0.1", port: 0)
-            return server
-        }
-        proxyPort = proxy.value.port
-        controlPort = proxy.value.controlPort
+        config.routes = [try ProxyConfig.Route(parsing: origin.url)]
+        configure(&config, origin.port)
+        sputter = try SputterInstance.start(configuration: config)
     }
 
-    /// Reads a value on the proxy's loop thread.
-    func onProxy<T>(_ body: @escaping (ProxyServer) -> T) -> T {
-        nonisolated(unsafe) var result: T?
-        let done = DispatchSemaphore(value: 0)
-        let server = proxy.value
-        proxy.handle.execute {
-            result = body(server)
-            done.signal()
-        }
-        done.wait()
-        return result!
-    }
-
-    func seenByOrigin() -> [DemoOrigin.SeenRequest] {
-        nonisolated(unsafe) var result: [DemoOrigin.SeenRequest] = []
-        let done = DispatchSemaphore(value: 0)
-        let origin = self.origin.value
-        self.origin.handle.execute {
-            result = origin.seen
-            done.signal()
-        }
-        done.wait()
-        return result
-    }
+    /// What reached the origin.
+    func seenByOrigin() -> [DemoOriginRequest] { origin.requests() }
 
     deinit {
-        proxy.stop()
+        sputter.stop()
         origin.stop()
     }
 }

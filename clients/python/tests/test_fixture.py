@@ -172,3 +172,37 @@ def test_url_builder() -> None:
     with pytest.raises(ValueError):
         s.url("http://elsewhere/events")
     assert Sputter.headers(client="k", seed=3) == {"Accept": "text/event-stream", "Sputter-Client": "k", "Sputter-Seed": "3"}
+
+
+def test_runtime_profile_next_attempts_and_waits(sputter: Sputter) -> None:
+    """A test drives faults as it goes: defines a profile, queues a 503 for the next attempt, waits without sleeping."""
+    defined = sputter.define_profile({"name": "cut-after-2", "description": "reset after two events",
+                                      "faults": [{"disconnect": {"after_events": 2, "kind": "rst"}}]})
+    assert defined["defined"] == "cut-after-2"
+    assert {p.name: p.origin for p in sputter.profiles()}["cut-after-2"] == "runtime"
+
+    cut = read_stream(sputter.url("/events?count=20&interval_ms=0", profile="cut-after-2", client="live"))
+    assert cut.ids == ["1", "2"] and cut.error is not None
+    assert sputter.wait("live", settled=True, quiet_ms=20).progress.open_connections == 0
+
+    assert sputter.next("live", respond={"status": 503, "retry_after": 1}) == 1
+    refused = read_stream(sputter.url("/events?count=3&interval_ms=0", client="live"))
+    assert refused.status == 503
+    resumed = read_stream(sputter.url("/events?count=3&interval_ms=0", client="live"),
+                          headers={"Accept": "text/event-stream", "Last-Event-ID": "2"})
+    assert resumed.ids == ["3"]
+    result = sputter.wait("live", reconnected=2, timeout=30)
+    assert result.met and result.progress is not None and result.progress.connections == 3
+    assert [c.profile for c in sputter.wait_settled("live", connections=3).connections] == \
+        ["cut-after-2", "passthrough+next", "passthrough"]
+
+    with pytest.raises(ControlAPIError) as bad:
+        sputter.define_profile("name: broken\ndescription: x\nfaults:\n  - drop: { probability: 3 }\n")
+    assert bad.value.status == 400 and bad.value.body["line"] == 4
+    sputter.delete_profile("cut-after-2")
+    assert "cut-after-2" not in [p.name for p in sputter.profiles()]
+
+    from sputter_testing import WaitTimeout
+    with pytest.raises(WaitTimeout) as late:
+        sputter.wait("nobody", received=1, timeout=0.05)
+    assert late.value.result.progress is None and "live" in late.value.result.clients

@@ -117,3 +117,43 @@ def test_bad_binary_and_bad_marker(pytester: pytest.Pytester, sputter_demo_origi
     result = pytester.runpytest_subprocess("test_marker.py", "-p", "no:cacheprovider")
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*unknown keyword(s) upstrem*"])
+
+
+def test_readme_pytest_example(pytester: pytest.Pytester, sputter_binary: Path,
+                               sputter_demo_origin: DemoOriginProcess) -> None:
+    """The repository README's "From pytest" block, run as written: its upstream URL swapped for the demo
+    origin's, and `run_my_client` a small reconnecting SSE client (Last-Event-ID after each cut)."""
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    blocks = readme.split("```python\n")[1:]
+    assert len(blocks) == 1, "one python block in the README"
+    example = blocks[0].split("```", 1)[0]
+    assert "http://127.0.0.1:5000" in example
+    example = example.replace("http://127.0.0.1:5000", sputter_demo_origin.url)
+    pytester.makeconftest("""
+        import http.client, urllib.parse
+
+        def run_my_client(url):
+            # The demo origin's parameters: 7 events, fast, and `retry: 0` (reconnecting at once is on time).
+            parts = urllib.parse.urlsplit(url + "&count=7&interval_ms=5&heartbeat_ms=0&retry=0")
+            last_id = None
+            for _ in range(10):
+                connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+                headers = {"Accept": "text/event-stream"}
+                if last_id is not None:
+                    headers["Last-Event-ID"] = last_id
+                connection.request("GET", parts.path + "?" + parts.query, headers=headers)
+                response = connection.getresponse()
+                try:
+                    for line in response:
+                        if line.startswith(b"id: "):
+                            last_id = line[4:].strip().decode()
+                except (ConnectionError, http.client.IncompleteRead):
+                    pass
+                connection.close()
+                if last_id == "7":
+                    return
+            raise AssertionError(f"the stream did not reach id 7 (last id {last_id})")
+    """)
+    pytester.makepyfile(test_readme="from conftest import run_my_client\n" + example)
+    result = run(pytester, sputter_binary, "-v")
+    result.assert_outcomes(passed=1)

@@ -20,17 +20,18 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator, Optional, Sequence, Union
 
-from .client import UNSET, ControlAPIError, Sputter, wait_until
-from .models import (ClientReport, ClientSummary, Connection, EventStatus, FaultAction, Finding, Frame, Prediction,
-                     Profile, Settings)
-from .process import (DemoOriginProcess, PathLike, SputterError, SputterNotFound, SputterProcess, find_binary)
+from .client import UNSET, ControlAPIError, Sputter, WaitTimeout, wait_until
+from .models import (ClientProgress, ClientReport, ClientSummary, Connection, DispatchedMessage, EventStatus, FaultAction, Finding, Frame, Prediction,
+                     Profile, Settings, WaitResult)
+from .process import (DemoOriginProcess, OriginRequest, PathLike, SputterError, SputterNotFound, SputterProcess,
+                      find_binary)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ClientReport", "ClientSummary", "Connection", "ControlAPIError", "DemoOriginProcess", "EventStatus", "FaultAction",
-    "Finding", "Frame", "Prediction", "Profile", "Settings", "Sputter", "SputterError", "SputterNotFound",
-    "SputterProcess", "UNSET", "find_binary", "launch", "wait_until",
+    "ClientProgress", "ClientReport", "ClientSummary", "Connection", "ControlAPIError", "DemoOriginProcess", "DispatchedMessage", "EventStatus", "FaultAction",
+    "Finding", "Frame", "OriginRequest", "Prediction", "Profile", "Settings", "Sputter", "SputterError", "SputterNotFound",
+    "SputterProcess", "UNSET", "WaitResult", "WaitTimeout", "find_binary", "launch", "wait_until",
 ]
 
 

@@ -10,9 +10,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence, TypeVar, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, TypeVar, Union
 
-from .models import ClientReport, ClientSummary, Connection, Finding, Profile, Settings
+from .models import ClientReport, ClientSummary, Connection, Finding, Profile, Settings, WaitResult
 from .process import SputterError, SputterProcess
 
 T = TypeVar("T")
@@ -37,6 +37,15 @@ class ControlAPIError(SputterError):
         self.body = body
         message = body.get("error") if isinstance(body, dict) and "error" in body else body
         super().__init__(f"control API {method} {path} answered {status}: {message}")
+
+
+class WaitTimeout(SputterError, TimeoutError):
+    """A wait's condition did not hold in time; `result` says where the client stands."""
+
+    def __init__(self, key: str, result: WaitResult):
+        self.result = result
+        super().__init__(f"client {key!r}: {result.condition} not reached within {result.waited_ms} ms "
+                         f"(progress: {result.progress})")
 
 
 class Sputter:
@@ -117,12 +126,19 @@ class Sputter:
 
     # MARK: Control API
 
-    def _call(self, method: str, path: str, body: Any = None, ok: tuple[int, ...] = (200,)) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
+    def _call(self, method: str, path: str, body: Any = None, ok: tuple[int, ...] = (200,), *,
+              timeout: Optional[float] = None) -> tuple[int, Any]:
+        """One control-API call. `body` is sent as JSON, or as is when it is text (a YAML profile)."""
+        if isinstance(body, str):
+            data: Optional[bytes] = body.encode()
+            content_type = "application/yaml"
+        else:
+            data = None if body is None else json.dumps(body).encode()
+            content_type = "application/json"
         request = urllib.request.Request(self.control_url + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"} if data is not None else {})
+                                         headers={"Content-Type": content_type} if data is not None else {})
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
                 status, raw = response.status, response.read()
         except urllib.error.HTTPError as error:
             status, raw = error.code, error.read()
@@ -211,6 +227,58 @@ class Sputter:
                 f"{len(report.connections)} connection(s), {report.summary.open_connections} open: {report.summary.verdict}")
             raise TimeoutError(f"client {key!r} did not settle within {timeout:g}s "
                                f"(wanted >= {connections} closed connection(s)); the ledger has {seen}") from None
+
+    # MARK: Driving faults as the test goes
+
+    def define_profile(self, profile: Union[str, Mapping[str, Any]]) -> dict[str, Any]:
+        """Defines (or replaces) a runtime profile, as YAML/JSON text or a dict (sent as JSON). It is listed
+        with origin "runtime", used by the next connections that name it, and kept across reloads. An
+        invalid profile raises ControlAPIError (400) whose body has the `line` and `field`."""
+        return self._call("POST", "/profiles", profile if isinstance(profile, str) else dict(profile), ok=(201,))[1]
+
+    def delete_profile(self, name: str) -> None:
+        """Removes a profile defined with `define_profile` (a file's profile of that name is back in force)."""
+        self._call("DELETE", "/profiles/" + urllib.parse.quote(name, safe=""))
+
+    def next(self, key: str, *, faults: Optional[Sequence[Mapping[str, Any]]] = None,
+             respond: Optional[Mapping[str, Any]] = None, count: int = 1) -> int:
+        """The client's next `count` attempts take these faults instead of their profile's, e.g.
+        `sputter.next("feed", respond={"status": 503, "retry_after": 2})` or
+        `sputter.next("feed", faults=[{"disconnect": {"after_events": 3, "kind": "rst"}}])`.
+        Returns how many attempts are queued for the client now."""
+        body: dict[str, Any] = {"count": count}
+        if faults is not None:
+            body["faults"] = [dict(f) for f in faults]
+        if respond is not None:
+            body["respond"] = dict(respond)
+        return int(self._call("POST", "/clients/" + urllib.parse.quote(key, safe="") + "/next", body, ok=(201,))[1]["pending"])
+
+    def clear_next(self, key: str) -> int:
+        """Forgets what `next` queued for the client; returns how many attempts were dropped."""
+        return int(self._call("DELETE", "/clients/" + urllib.parse.quote(key, safe="") + "/next")[1]["dropped"])
+
+    def wait(self, key: str, *, received: Optional[int] = None, reconnected: Optional[int] = None,
+             settled: bool = False, quiet_ms: Optional[int] = None, timeout: float = 10.0) -> WaitResult:
+        """Waits, without sleeping, until the client has `received` messages (what a spec-exact client
+        dispatched from the bytes delivered), `reconnected` times, or is `settled` (no new connection or
+        message for `quiet_ms`, default 250). Sputter answers as soon as the condition holds; after
+        `timeout` seconds this raises WaitTimeout with the client's progress."""
+        params: list[tuple[str, str]] = []
+        if received is not None:
+            params.append(("received", str(received)))
+        if reconnected is not None:
+            params.append(("reconnected", str(reconnected)))
+        if settled:
+            params.append(("settled", ""))
+        if quiet_ms is not None:
+            params.append(("quiet_ms", str(quiet_ms)))
+        params.append(("timeout_ms", str(int(timeout * 1000))))
+        path = "/clients/" + urllib.parse.quote(key, safe="") + "/wait?" + urllib.parse.urlencode(params)
+        status, payload = self._call("GET", path, ok=(200, 408), timeout=timeout + self.timeout)
+        result = WaitResult.from_json(payload)
+        if status == 408:
+            raise WaitTimeout(key, result)
+        return result
 
     # MARK: Ledger file
 

@@ -197,6 +197,26 @@ class FaultAction:
 
 
 @dataclass(frozen=True)
+class DispatchedMessage:
+    """A message a spec-exact EventSource dispatched from the bytes Sputter delivered (`message_list` of
+    `GET /connections/ID`)."""
+
+    index: int
+    #: The event type ("message" when the stream named none).
+    type: str
+    data: str
+    #: The last event ID after it ("" = none).
+    last_event_id: str
+    #: Equal to an event the upstream sent (not corrupted, injected or re-identified).
+    intact: bool
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, Any]) -> "DispatchedMessage":
+        return cls(index=int(o.get("index", 0)), type=str(o["type"]), data=str(o["data"]),
+                   last_event_id=str(o.get("last_event_id") or ""), intact=bool(o.get("intact", True)))
+
+
+@dataclass(frozen=True)
 class Connection:
     """One connection attempt as the ledger saw it."""
 
@@ -233,6 +253,10 @@ class Connection:
     #: Only from `Sputter.connection(id)`.
     frame_list: tuple[Frame, ...] = ()
     fault_list: tuple[FaultAction, ...] = ()
+    #: What a spec-exact EventSource dispatched on this connection, in order (only from `connection(id)`).
+    message_list: tuple[DispatchedMessage, ...] = ()
+    #: `message_list` holds every dispatched message (False when the ledger level keeps only a summary).
+    message_list_complete: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -270,6 +294,8 @@ class Connection:
             wall_ms=int(o.get("wall_ms", 0)),
             frame_list=tuple(Frame.from_json(f) for f in o.get("frame_list") or ()),
             fault_list=tuple(FaultAction.from_json(f) for f in o.get("fault_list") or ()),
+            message_list=tuple(DispatchedMessage.from_json(m) for m in o.get("message_list") or ()),
+            message_list_complete=bool(o.get("message_list_complete", False)),
         )
 
 
@@ -349,9 +375,50 @@ class Profile:
     name: str
     description: str
     file: Optional[str] = None
+    #: "file", "runtime" (defined with `define_profile`) or "built-in".
+    origin: Optional[str] = None
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_json(cls, o: Mapping[str, Any]) -> "Profile":
         return cls(name=str(o["name"]), description=str(o.get("description", "")).strip(), file=_opt_str(o.get("file")),
-                   extra={k: v for k, v in o.items() if k not in ("name", "description", "file")})
+                   origin=_opt_str(o.get("origin")),
+                   extra={k: v for k, v in o.items() if k not in ("name", "description", "file", "origin")})
+
+
+@dataclass(frozen=True)
+class ClientProgress:
+    """How far a client has got (`GET /clients/KEY/wait`)."""
+
+    connections: int
+    open_connections: int
+    reconnects: int
+    #: Messages a spec-exact client dispatched from the bytes delivered, over all connections.
+    dispatched: int
+    delivered_bytes: int
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, Any]) -> "ClientProgress":
+        return cls(connections=int(o["connections"]), open_connections=int(o["open_connections"]),
+                   reconnects=int(o["reconnects"]), dispatched=int(o["dispatched"]), delivered_bytes=int(o["delivered_bytes"]))
+
+
+@dataclass(frozen=True)
+class WaitResult:
+    """The answer to a wait: the condition, whether it held, how long it took, where the client stands."""
+
+    client: str
+    condition: str
+    met: bool
+    waited_ms: int
+    #: None when the ledger has not seen the client.
+    progress: Optional[ClientProgress]
+    #: On a timeout for a client the ledger does not know: the keys it does know.
+    clients: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, Any]) -> "WaitResult":
+        progress = o.get("progress")
+        return cls(client=str(o["client"]), condition=str(o["condition"]), met=bool(o["met"]), waited_ms=int(o["waited_ms"]),
+                   progress=None if progress is None else ClientProgress.from_json(progress),
+                   clients=tuple(str(k) for k in o.get("clients", ())))

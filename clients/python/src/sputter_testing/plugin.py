@@ -10,16 +10,18 @@ Fixtures:
   `PREFIX=URL` routes, or anything with a `.url`.
 - `sputter_binary` — the `sputter` executable: `--sputter-bin PATH`, else `$SPUTTER`, else `sputter` on PATH.
 - `sputter_demo_origin` — Sputter's built-in SSE origin (`sputter demo-origin`) on a free port, for trying
-  things out: `def sputter_upstream(sputter_demo_origin): return sputter_demo_origin.url`.
+  things out: `def sputter_upstream(sputter_demo_origin): return sputter_demo_origin.url`. Its
+  `requests()` is what it received (the `Last-Event-ID` of each request, after Sputter).
 
 One `sputter serve` process is started per distinct (upstream, profiles directory, extra args) on first
 use, on ports the kernel picks, and kept for the session; it is stopped with SIGTERM at the end and must
-exit 0. When a test that used `sputter` fails, the report gets a "sputter ledger" section with every
+exit 0 and leave a ledger file of complete JSON Lines. When a test that used `sputter` fails, the report gets a "sputter ledger" section with every
 client's verdict.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,8 +134,22 @@ class SputterPool:
                 continue
             if status != 0:
                 problems.append(f"sputter exited {status} after SIGTERM (expected 0)\n{server.output()}")
+            problems += ledger_file_problems(server.ledger_path)
         self._servers.clear()
         return problems
+
+
+def ledger_file_problems(path: Optional[Path]) -> list[str]:
+    """After SIGTERM the ledger file must be complete JSON Lines: one problem per line that is not."""
+    if path is None or not path.exists():
+        return []
+    problems = []
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+        try:
+            json.loads(line)
+        except ValueError as error:
+            problems.append(f"{path}:{number} is not JSON ({error}): {line[:200]}")
+    return problems
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ to a log file whose tail is quoted in every error.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -17,8 +18,11 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence, TypeVar, Union
+from typing import Any, Optional, Sequence, TypeVar, Union
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
@@ -226,10 +230,45 @@ class SputterProcess(_Running):
         return list(self._child.lines)
 
 
-class DemoOriginProcess(_Running):
-    """A running `sputter demo-origin` (SSE at /events with ids, `count`, `interval_ms`, `retry`…; see the README)."""
+@dataclass(frozen=True)
+class OriginRequest:
+    """A request the demo origin received (`GET /_origin/requests`)."""
 
-    def __init__(self, binary: Path, *, log_dir: Optional[PathLike] = None, start_timeout: float = START_TIMEOUT):
+    method: str
+    path: str
+    #: The Last-Event-ID header it carried (None: no header).
+    last_event_id: Optional[str]
+
+
+class DemoOriginProcess(_Running):
+    """A running `sputter demo-origin` (SSE at /events with ids, `count`, `interval_ms`, `retry`…; see the README).
+
+    `requests()` is what it received — after Sputter's faults and header removals, so a test can check
+    the `Last-Event-ID` each reconnect really carried upstream; `clear_requests()` empties that log.
+    """
+
+    def __init__(self, binary: Path, *, log_dir: Optional[PathLike] = None, start_timeout: float = START_TIMEOUT,
+                 timeout: float = 10.0):
         self.log_dir = Path(log_dir) if log_dir is not None else Path(tempfile.mkdtemp(prefix="sputter-origin-"))
+        self.timeout = timeout
         self._child = _Child("demo-origin", [str(binary), "demo-origin", "--listen", "127.0.0.1:0"], self.log_dir)
         self.url: str = self._address(r"listening on (http://[^\s]+)", start_timeout)
+
+    def _call(self, method: str, path: str) -> Any:
+        request = urllib.request.Request(self.url + path, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                raw = response.read()
+        except (urllib.error.URLError, OSError) as error:
+            raise SputterError(f"demo origin {method} {path}: {error}\n{self.output()}") from error
+        return json.loads(raw) if raw else None
+
+    def requests(self, path: Optional[str] = "/events") -> list[OriginRequest]:
+        """What the origin received, oldest first; only requests for `path` (None: all)."""
+        return [OriginRequest(method=str(r["method"]), path=str(r["path"]),
+                              last_event_id=None if r.get("last_event_id") is None else str(r["last_event_id"]))
+                for r in self._call("GET", "/_origin/requests") if path is None or r["path"] == path]
+
+    def clear_requests(self) -> None:
+        """Forgets the requests received so far."""
+        self._call("DELETE", "/_origin/requests")
