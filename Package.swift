@@ -30,7 +30,10 @@ let package = Package(
         .target(name: "SSE"),
         .target(name: "Faults", dependencies: ["SSE"]),
         .target(name: "Profiles", dependencies: ["Faults", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Ledger", dependencies: ["SSE", "Faults"]),
+        // The HTML report's page, style and script are compiled into the binary (`PackageResources`), so
+        // `sputter ledger --html` needs no files beside it wherever it runs.
+        .target(name: "Ledger", dependencies: ["SSE", "Faults"],
+                resources: [.embedInCode("Report/report.html"), .embedInCode("Report/report.css"), .embedInCode("Report/report.js")]),
         // The session machine: each client connection's decisions, pure (no libevent, no clock).
         .target(name: "Session", dependencies: ["HTTP1", "Faults", "Ledger"]),
         .target(name: "MiniServer", dependencies: ["EventLoop", "HTTP1"], swiftSettings: v5),

@@ -177,7 +177,7 @@ def compare(scenario: Scenario, transcript: Transcript, report: ClientReport, co
             carried = sent
             for fault in conn.fault_list:
                 if fault.fault == "last_event_id":
-                    assert "removed" in fault.action, fault  # only `remove` is used by the shipped profiles
+                    assert fault.effect["kind"] == "last_event_id_removed", fault  # only `remove` is used by the shipped profiles
                     carried = None
             expected_origin.append(carried)
     seen = [r.last_event_id for r in origin_requests]

@@ -8,14 +8,24 @@ extension Nanos {
     public static func seconds(_ n: UInt64) -> Nanos { n &* 1_000_000_000 }
 }
 
-/// How a connection to the client ends.
+/// How a connection to the client ends. The raw values are the one spelling used everywhere: profiles
+/// (`kind: half_close`), ledger files (`fault_kind`), fault records and reports.
 public enum CloseKind: String, Sendable, Equatable, CaseIterable {
     /// `SO_LINGER {1, 0}` then close: the client sees ECONNRESET.
     case rst
     /// A normal close after the last byte was written.
     case fin
     /// `shutdown(SHUT_WR)`: the client reads end of stream, the proxy keeps the socket.
-    case halfClose
+    case halfClose = "half_close"
+
+    /// Reads a close kind from a ledger file or profile: the spelling above, or one written by older
+    /// versions (`halfClose`, `half-close`).
+    public init?(spelling: String) {
+        switch spelling {
+        case "halfClose", "half-close": self = .halfClose
+        default: self.init(rawValue: spelling)
+        }
+    }
 }
 
 /// What to do with one request or response header.
@@ -111,17 +121,20 @@ public struct FaultRecord: Sendable, Equatable, CustomStringConvertible {
     public var frameIndex: Int?
     /// The fault's name, e.g. `"drop"`.
     public var fault: String
-    /// What happened, e.g. `"dropped"`, `"delayed 120ms"`, `"truncated at byte 17"`.
-    public var action: String
+    /// What happened, as a value: `.dropped(bytes: 23)`, `.delayed(120ms)`, `.corrupted(.truncated(…))`.
+    public var effect: FaultEffect
     /// When the decision was taken.
     public var at: Nanos
 
-    public init(frameIndex: Int?, fault: String, action: String, at: Nanos) {
+    public init(frameIndex: Int?, fault: String, effect: FaultEffect, at: Nanos) {
         self.frameIndex = frameIndex
         self.fault = fault
-        self.action = action
+        self.effect = effect
         self.at = at
     }
+
+    /// What happened, in words (the ledger's `action` field): `"dropped 23 bytes"`, `"delayed 120ms"`.
+    public var action: String { effect.description }
 
     public var description: String {
         "\(fault)\(frameIndex.map { "#\($0)" } ?? ""): \(action) @\(at)"

@@ -35,8 +35,8 @@ struct StageContext {
     var rng: SplitMix64
     var records: [FaultRecord] = []
 
-    mutating func record(_ frameIndex: Int?, _ action: String) {
-        records.append(FaultRecord(frameIndex: frameIndex, fault: fault, action: action, at: now))
+    mutating func record(_ frameIndex: Int?, _ effect: FaultEffect) {
+        records.append(FaultRecord(frameIndex: frameIndex, fault: fault, effect: effect, at: now))
     }
 }
 

@@ -72,6 +72,22 @@ struct JSONWriter {
         out.append(json)
     }
 
+    /// A value that is already JSON text, or `null`.
+    mutating func rawOrNull(_ k: StaticString, _ json: String?) {
+        raw(k, json ?? "null")
+    }
+
+    /// The fields of an upstream frame, as `frame` records and the control API write them.
+    mutating func frameFields(_ f: FrameInfo) {
+        int("index", f.index)
+        string("kind", f.kind)
+        string("id", f.id)
+        string("event", f.eventType)
+        optUInt("retry", f.retry)
+        int("size", f.size)
+        string("digest", Digest64.hex(f.digest))
+    }
+
     mutating func finish() -> String {
         out.append("}")
         return out

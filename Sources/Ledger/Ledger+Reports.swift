@@ -276,13 +276,7 @@ extension Finding {
 extension FrameInfo {
     public var json: String {
         var w = JSONWriter()
-        w.int("index", index)
-        w.string("kind", kind)
-        w.string("id", id)
-        w.string("event", eventType)
-        w.optUInt("retry", retry)
-        w.int("size", size)
-        w.string("digest", Digest64.hex(digest))
+        w.frameFields(self)
         w.uint("t", at)
         return w.finish()
     }
@@ -348,15 +342,10 @@ extension ConnectionReport {
         if let waitedNs { w.raw("waited_ms", String(waitedNs / 1_000_000)) } else { w.raw("waited_ms", "null") }
         if let requiredWaitMs { w.uint("required_wait_ms", requiredWaitMs) } else { w.raw("required_wait_ms", "null") }
         if withFrames {
-            w.raw("frame_list", "[" + frames.map(\.json).joined(separator: ",") + "]")
-            w.raw("fault_list", "[" + faults.map { f in
-                var fw = JSONWriter()
-                fw.int("frame", f.frameIndex)
-                fw.string("fault", f.fault)
-                fw.string("action", f.action)
-                fw.uint("t", f.at)
-                return fw.finish()
-            }.joined(separator: ",") + "]")
+            // The same analysis and the same frame objects as the HTML report's replay: each frame with its fate.
+            let replayed = LedgerReplay.analyse(frames: frames, faults: faults, openedAt: openedAt, endAt: closedAt ?? frames.last?.at ?? openedAt)
+            w.raw("frame_list", "[" + replayed.frames.map(\.json).joined(separator: ",") + "]")
+            w.raw("fault_list", "[" + faults.map(\.json).joined(separator: ",") + "]")
             w.raw("message_list", "[" + messages.map(\.json).joined(separator: ",") + "]")
             w.bool("message_list_complete", messages.count == prediction.dispatched)
         }

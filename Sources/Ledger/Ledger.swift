@@ -166,7 +166,7 @@ public final class Ledger {
         if level == .events || conn.faults.count < ConnectionLedger.maxKeptFaults {
             conn.faults.append(record)
         }
-        emit(id, conn.clientKey, record.at, .fault(frameIndex: record.frameIndex, fault: record.fault, action: record.action))
+        emit(id, conn.clientKey, record.at, .fault(frameIndex: record.frameIndex, fault: record.fault, effect: record.effect))
     }
 
     /// Payload bytes written to the client, in order, de-chunked.
@@ -306,7 +306,9 @@ public final class Ledger {
         k.waitedNs = waited
         if let reason = p.failReason {
             k.previousFailed = reason
-            let retryAfter = p.status == 503 || p.faults.contains { $0.action.contains("Retry-After") }
+            let retryAfter = p.status == 503 || p.faults.contains { f in
+                if case .responded(_, retryAfter: .some) = f.effect { return true } else { return false }
+            }
             add(Finding(kind: .reconnectAfterFailure, clientKey: client.key, attempt: k.attempt, connection: k.id,
                         detail: "attempt \(p.attempt) got \(p.status.map { "status \($0)" } ?? "no response")"
                             + (p.status == 200 ? " with Content-Type \(p.contentType.map { JSONWriter.quoted($0) } ?? "(none)")" : "")

@@ -19,7 +19,7 @@ extension LedgerRecord {
             throw LedgerParseError("not JSON: \(error.localizedDescription)")
         }
         guard let o = object as? [String: Any] else { throw LedgerParseError("not a JSON object") }
-        let r = Fields(o)
+        let r = JSONFields(o)
         let type = try r.string("type")
         let connection = r.optUInt("conn")
         let client = try r.string("client")
@@ -38,7 +38,11 @@ extension LedgerRecord {
                                     eventType: r.optString("event"), retry: r.optUInt("retry"), size: try r.int("size"),
                                     digest: try r.hex("digest"), at: at))
         case "fault":
-            body = .fault(frameIndex: r.optInt("frame"), fault: try r.string("fault"), action: try r.string("action"))
+            // Lines written before effects were typed carry only the text (see `LegacyFaultText`).
+            let fault = try r.string("fault")
+            let effect = try r.optObject("effect").map { try FaultEffect(fields: $0) }
+                ?? LegacyFaultText.effect(fault: fault, text: try r.string("action"))
+            body = .fault(frameIndex: r.optInt("frame"), fault: fault, effect: effect)
         case "delivered":
             body = .delivered(Delivered(bytes: try r.int("bytes"), total: try r.int("total"), dispatched: try r.int("dispatched"),
                                         lastEventID: try r.string("last_event_id")))
@@ -47,7 +51,12 @@ extension LedgerRecord {
             switch try r.string("end") {
             case "upstream_end": end = .upstreamEnd
             case "client_close": end = .clientClose
-            case "fault": end = .fault(kind: try r.string("fault_kind"), atByte: try r.int("at_byte"))
+            case "fault":
+                let name = try r.string("fault_kind")
+                guard let kind = CloseKind(spelling: name) else {
+                    throw LedgerParseError("field \"fault_kind\": expected rst, fin or half_close; found \"\(name)\"")
+                }
+                end = .fault(kind: kind, atByte: try r.int("at_byte"))
             case "upstream_error": end = .upstreamError(try r.string("error"))
             case "refused": end = .refused
             case "shutdown": end = .shutdown
@@ -102,9 +111,19 @@ extension LedgerRecord {
 }
 
 /// Typed reads from a JSON object, with errors that name the field.
-private struct Fields {
+struct JSONFields {
     let o: [String: Any]
     init(_ o: [String: Any]) { self.o = o }
+
+    func object(_ k: String) throws -> JSONFields {
+        guard let v = o[k] as? [String: Any] else { throw LedgerParseError("field \"\(k)\": expected an object") }
+        return JSONFields(v)
+    }
+    func optObject(_ k: String) throws -> JSONFields? {
+        guard let v = o[k], !(v is NSNull) else { return nil }
+        guard let d = v as? [String: Any] else { throw LedgerParseError("field \"\(k)\": expected an object") }
+        return JSONFields(d)
+    }
 
     func string(_ k: String) throws -> String {
         guard let v = o[k] as? String else { throw LedgerParseError("field \"\(k)\": expected a string") }

@@ -85,8 +85,9 @@ public struct LedgerRecord: Sendable, Equatable {
         case connectionOpen(Open)
         case response(Response)
         case frame(FrameInfo)
-        /// A fault's decision (`at` of the record is the decision's time).
-        case fault(frameIndex: Int?, fault: String, action: String)
+        /// A fault's decision (`at` of the record is the decision's time). Written as `frame`, `fault`,
+        /// `action` (the effect's text) and `effect` (its fields).
+        case fault(frameIndex: Int?, fault: String, effect: FaultEffect)
         case delivered(Delivered)
         case connectionClose(Close)
         /// The spec-exact client's prediction for the connection, written at its close.
@@ -151,17 +152,12 @@ public struct LedgerRecord: Sendable, Equatable {
             w.string("outcome", r.failReason == nil ? "open" : "fail")
             w.optString("reason", r.failReason)
         case .frame(let f):
-            w.int("index", f.index)
-            w.string("kind", f.kind)
-            w.string("id", f.id)
-            w.string("event", f.eventType)
-            w.optUInt("retry", f.retry)
-            w.int("size", f.size)
-            w.string("digest", Digest64.hex(f.digest))
-        case .fault(let frameIndex, let fault, let action):
+            w.frameFields(f)
+        case .fault(let frameIndex, let fault, let effect):
             w.int("frame", frameIndex)
             w.string("fault", fault)
-            w.string("action", action)
+            w.string("action", effect.description)
+            w.raw("effect", effect.json)
         case .delivered(let d):
             w.int("bytes", d.bytes)
             w.int("total", d.total)
@@ -172,7 +168,7 @@ public struct LedgerRecord: Sendable, Equatable {
             w.string("end", c.end.name)
             switch c.end {
             case .fault(let kind, let atByte):
-                w.string("fault_kind", kind)
+                w.string("fault_kind", kind.rawValue)
                 w.int("at_byte", atByte)
             case .upstreamError(let e):
                 w.string("error", e)

@@ -18,19 +18,14 @@ public enum ConnectionEnd: Sendable, Equatable {
     case upstreamEnd
     /// The client closed (or reset) its side.
     case clientClose
-    /// A fault ended it: `kind` is `"rst"`, `"fin"` or `"halfClose"`, after `atByte` payload bytes.
-    case fault(kind: String, atByte: Int)
+    /// A fault ended it (`rst`, `fin` or `half_close`), after `atByte` payload bytes.
+    case fault(kind: CloseKind, atByte: Int)
     /// The upstream failed (connect error, reset, malformed response).
     case upstreamError(String)
     /// A fault refused the connection (accept, then RST) before any response.
     case refused
     /// Sputter is shutting down.
     case shutdown
-
-    /// A fault's close, from the fault engine's `CloseKind`.
-    public static func fault(_ kind: CloseKind, atByte: Int) -> ConnectionEnd {
-        .fault(kind: kind.rawValue, atByte: atByte)
-    }
 
     /// The value of the `end` field in records.
     public var name: String {
@@ -49,7 +44,7 @@ public enum ConnectionEnd: Sendable, Equatable {
         switch self {
         case .upstreamEnd: return "upstream ended"
         case .clientClose: return "client closed"
-        case .fault(let kind, let atByte): return "\(kind) by fault after \(atByte) bytes"
+        case .fault(let kind, let atByte): return "\(kind.rawValue) by fault after \(atByte) bytes"
         case .upstreamError(let e): return "upstream error: \(e)"
         case .refused: return "refused (RST)"
         case .shutdown: return "Sputter shut down"

@@ -337,7 +337,7 @@ public struct SessionMachine: Sendable {
         out.append(.write(body))
         state = .synthetic(ex, .open)
         if let kind = response.after {
-            finish("profile answered \(response.status)", CloseKind(kind), .fault(kind, atByte: body.count), now: now, &out)
+            finish("profile answered \(response.status)", CloseKind(kind), .fault(kind: kind, atByte: body.count), now: now, &out)
         }
         // nil: the socket stays open until the client leaves.
     }
@@ -531,7 +531,7 @@ public struct SessionMachine: Sendable {
             return finish("response complete (shaped)", CloseKind(kind), .upstreamEnd, now: now, &out)
         case .close(let kind, byFault: true):
             return finish("profile \(ex.profile ?? "") closed the stream (\(kind))", CloseKind(kind),
-                          .fault(kind, atByte: delivered), now: now, &out)
+                          .fault(kind: kind, atByte: delivered), now: now, &out)
         }
         // Back-pressure covers the shaper's queue as well as the socket buffer.
         guard !resp.upstreamClosed else { return }

@@ -7,10 +7,11 @@ struct LedgerCommand: ParsableCommand {
         commandName: "ledger",
         abstract: "Read a ledger file (--ledger FILE) and print a report: per client a timeline of connections, the findings and a verdict.",
         discussion: """
-            With --html FILE, writes a self-contained HTML page instead (no network needed to view it): per \
-            client a timeline with one lane per connection attempt, each upstream frame coloured by its fate \
-            (delivered, delayed, reordered, duplicated, corrupted, dropped, lost at a cut), how each connection \
-            ended, synthetic responses, the findings and the verdict. `--html -` writes the page to standard output.
+            With --html FILE, writes a self-contained HTML page instead (no network needed to view it; its \
+            script draws the run, embedded as JSON): per client a timeline with one lane per connection attempt, \
+            each upstream frame coloured by its fate (delivered, delayed, reordered, duplicated, corrupted, \
+            dropped, lost at a cut), how each connection ended, synthetic responses, the findings and the \
+            verdict. `--html -` writes the page to standard output. Ledger files of older versions are read too.
             """)
 
     @Argument(help: "A ledger file written by `sputter serve --ledger FILE`.")

@@ -13,10 +13,10 @@ final class DispatchedMessagesTests: XCTestCase {
         h.respond(a, at: 0)
         let frames = h.upstream(a, "retry: 50\n\n" + events(1...2, type: "tick") + "data: anonymous\n\n" + events(3...3), at: 1)
         h.deliver(a, Array(frames[0...2]), at: 1)
-        h.fault(a, frame: 3, "corrupt", "broke JSON in data", at: 1)
+        h.fault(a, frame: 3, "corrupt", .corrupted(.jsonBroken), at: 1)
         h.deliver(a, "data: anonym{ous\n\n", at: 1)
         h.deliver(a, "id: 3\ndata: pay", at: 1)  // torn: never dispatched
-        h.close(a, .fault(kind: "rst", atByte: 0), at: 2)
+        h.close(a, .fault(kind: .rst, atByte: 0), at: 2)
 
         let c = h.ledger.connection(a)!
         XCTAssertEqual(c.messages, [

@@ -64,8 +64,8 @@ final class Harness {
         deliver(id, upstream(id, text, at: ms), at: ms)
     }
 
-    func fault(_ id: UInt64, frame: Int?, _ fault: String, _ action: String, at ms: UInt64) {
-        ledger.fault(id: id, record: FaultRecord(frameIndex: frame, fault: fault, action: action, at: Self.ns(ms)))
+    func fault(_ id: UInt64, frame: Int?, _ fault: String, _ effect: FaultEffect, at ms: UInt64) {
+        ledger.fault(id: id, record: FaultRecord(frameIndex: frame, fault: fault, effect: effect, at: Self.ns(ms)))
     }
 
     func close(_ id: UInt64, _ end: ConnectionEnd = .upstreamEnd, at ms: UInt64) {

@@ -114,7 +114,7 @@ final class IDTableTests: XCTestCase {
         for i in 1...5_000 {
             let frames = h.upstream(a, "id: \(i)\ndata: event \(i)\n\n", at: UInt64(i))
             if i % 1000 == 0 {
-                h.fault(a, frame: frames[0].index, "drop", "dropped", at: UInt64(i))
+                h.fault(a, frame: frames[0].index, "drop", .dropped(bytes: 0), at: UInt64(i))
             } else {
                 h.deliver(a, frames, at: UInt64(i))
             }

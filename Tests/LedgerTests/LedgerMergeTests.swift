@@ -15,7 +15,7 @@ final class LedgerMergeTests: XCTestCase {
                 let id = h.open(client, at: t, lastEventID: attempt == 1 ? nil : "\(attempt - 1)")
                 h.respond(id, at: t + 1)
                 h.relay(id, "id: \(attempt)\ndata: e\(attempt)\n\n", at: t + 2)
-                h.close(id, attempt < attempts ? .fault(kind: "rst", atByte: 20) : .upstreamEnd, at: t + 3)
+                h.close(id, attempt < attempts ? .fault(kind: .rst, atByte: 20) : .upstreamEnd, at: t + 3)
                 t += 3100
             }
         }
@@ -117,7 +117,7 @@ final class LedgerMergeTests: XCTestCase {
         let a = h.open("c", at: 0)
         h.respond(a, at: 1)
         h.relay(a, "id: 1\ndata: x\n\n", at: 2)
-        h.close(a, .fault(kind: "rst", atByte: 16), at: 3)
+        h.close(a, .fault(kind: .rst, atByte: 16), at: 3)
         let b = h.open("c", at: 10, lastEventID: "nope")    // wrong Last-Event-ID, and too early
         h.respond(b, at: 11)
         h.close(b, at: 12)

@@ -13,10 +13,10 @@ final class LedgerReportTests: XCTestCase {
         let a = h.open("a", at: 0, profile: "lossy", seed: 42)
         h.respond(a, at: 2)
         let f = h.upstream(a, events(1...5), at: 10)
-        h.fault(a, frame: 2, "drop", "dropped 23 bytes", at: 10)
+        h.fault(a, frame: 2, "drop", .dropped(bytes: 23), at: 10)
         h.deliver(a, [f[0], f[1], f[3], f[4]], at: 10)
-        h.fault(a, frame: nil, "disconnect", "rst after 5 events", at: 20)
-        h.close(a, .fault(kind: "rst", atByte: 92), at: 20)
+        h.fault(a, frame: nil, "disconnect", .cut(.rst, trigger: .afterEvents(5), droppedBytes: 0), at: 20)
+        h.close(a, .fault(kind: .rst, atByte: 92), at: 20)
 
         let b = h.open("b", at: 30, profile: "clean", seed: 1)
         h.respond(b, at: 30)
@@ -28,9 +28,9 @@ final class LedgerReportTests: XCTestCase {
         h.close(a2, .upstreamEnd, at: 1040)
 
         let a3 = h.open("a", at: 4100, lastEventID: "6", profile: "lossy", seed: 42)
-        h.fault(a3, frame: nil, "respond", "responded 503 (Retry-After: 2)", at: 4100)
+        h.fault(a3, frame: nil, "respond", .responded(status: 503, retryAfter: "2"), at: 4100)
         h.respond(a3, status: 503, contentType: "text/plain", synthetic: true, at: 4100)
-        h.close(a3, .fault(kind: "fin", atByte: 0), at: 4101)
+        h.close(a3, .fault(kind: .fin, atByte: 0), at: 4101)
 
         let a4 = h.open("a", at: 6200, lastEventID: "6", profile: "lossy", seed: 42)
         h.respond(a4, at: 6201)

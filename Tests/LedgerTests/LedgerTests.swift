@@ -37,8 +37,8 @@ final class LedgerTests: XCTestCase {
         let a = h.open(at: 0)
         h.respond(a, at: 0)
         let frames = h.upstream(a, events(1...5), at: 10)
-        h.fault(a, frame: 2, "drop", "dropped 27 bytes", at: 10)
-        h.fault(a, frame: 3, "drop", "dropped 27 bytes", at: 10)
+        h.fault(a, frame: 2, "drop", .dropped(bytes: 27), at: 10)
+        h.fault(a, frame: 3, "drop", .dropped(bytes: 27), at: 10)
         h.deliver(a, [frames[0], frames[1], frames[4]], at: 10)
         h.close(a, at: 50)
 
@@ -60,10 +60,10 @@ final class LedgerTests: XCTestCase {
         let frames = h.upstream(a, events(1...3), at: 10)
         h.deliver(a, [frames[0], frames[1]], at: 10)
         let torn = Array(frames[2].raw.prefix(12))  // "id: 3\ndata: "
-        h.fault(a, frame: 2, "corrupt", "truncated at byte 12 of \(frames[2].raw.count)", at: 10)
+        h.fault(a, frame: 2, "corrupt", .corrupted(.truncated(at: 12, of: frames[2].raw.count)), at: 10)
         h.ledger.delivered(id: a, bytes: torn, at: Harness.ns(10))
         let atByte = frames[0].raw.count + frames[1].raw.count + 12
-        h.close(a, .fault(kind: "fin", atByte: atByte), at: 20)
+        h.close(a, .fault(kind: .fin, atByte: atByte), at: 20)
 
         let p = h.ledger.connection(a)!.prediction
         XCTAssertEqual(p.dispatched, 2)
@@ -86,12 +86,12 @@ final class LedgerTests: XCTestCase {
         h.respond(a, at: 0)
         h.relay(a, events(1...3), at: 10)
         let frames = h.upstream(a, events(4...6), at: 11)
-        h.fault(a, frame: 3, "disconnect", "rst after 3 events (27 bytes of the frame dropped)", at: 11)
-        h.close(a, .fault(.rst, atByte: 81), at: 11)
+        h.fault(a, frame: 3, "disconnect", .cut(.rst, trigger: .afterEvents(3), droppedBytes: 27), at: 11)
+        h.close(a, .fault(kind: .rst, atByte: 81), at: 11)
         XCTAssertEqual(frames.count, 3)
 
         let r = h.ledger.connection(a)!
-        XCTAssertEqual(r.end, .fault(kind: "rst", atByte: 81))
+        XCTAssertEqual(r.end, .fault(kind: .rst, atByte: 81))
         XCTAssertEqual(r.prediction.dispatched, 3)
         XCTAssertEqual(r.prediction.next, "reconnect after 3000ms with Last-Event-ID \"3\"")
         XCTAssertEqual(r.frameCount, 6)
@@ -109,13 +109,13 @@ final class LedgerTests: XCTestCase {
         let a = h.open(at: 0)
         h.respond(a, at: 0)
         h.relay(a, events(1...2), at: 10)
-        h.close(a, .fault(kind: "rst", atByte: 54), at: 20)
+        h.close(a, .fault(kind: .rst, atByte: 54), at: 20)
 
         let b = h.open(at: 3100, lastEventID: "2")
-        h.fault(b, frame: nil, "respond", "responded 503 (Retry-After: 1)", at: 3100)
+        h.fault(b, frame: nil, "respond", .responded(status: 503, retryAfter: "1"), at: 3100)
         h.respond(b, status: 503, contentType: "text/plain", synthetic: true, at: 3100)
         h.deliver(b, "data: not parsed\n\n", at: 3100)  // a body EventSource never reads
-        h.close(b, .fault(kind: "fin", atByte: 18), at: 3101)
+        h.close(b, .fault(kind: .fin, atByte: 18), at: 3101)
 
         let p = h.ledger.connection(b)!.prediction
         XCTAssertEqual(p.dispatched, 0)
@@ -144,7 +144,7 @@ final class LedgerTests: XCTestCase {
         let h = Harness()
         let a = h.open(at: 0)
         h.respond(a, status: 204, contentType: nil, synthetic: true, at: 0)
-        h.close(a, .fault(kind: "fin", atByte: 0), at: 1)
+        h.close(a, .fault(kind: .fin, atByte: 0), at: 1)
         XCTAssertEqual(h.ledger.connection(a)!.prediction.failReason, "status 204 is not 200")
 
         let k = h.open("k", at: 0)
@@ -162,7 +162,7 @@ final class LedgerTests: XCTestCase {
         let a = h.open(at: 0)
         h.respond(a, at: 0)
         let frames = h.upstream(a, events(1...3), at: 10)
-        h.fault(a, frame: 1, "duplicate", "duplicated (1 extra)", at: 10)
+        h.fault(a, frame: 1, "duplicate", .duplicated(extra: 1), at: 10)
         h.deliver(a, [frames[0], frames[1], frames[1], frames[2]], at: 10)
         h.close(a, at: 20)
 
@@ -180,7 +180,7 @@ final class LedgerTests: XCTestCase {
         let a = h.open(at: 0)
         h.respond(a, at: 0)
         h.relay(a, events(1...3), at: 10)
-        h.close(a, .fault(kind: "rst", atByte: 81), at: 20)
+        h.close(a, .fault(kind: .rst, atByte: 81), at: 20)
         let b = h.open(at: 3100, lastEventID: "1")
         h.respond(b, at: 3100)
         h.relay(b, events(2...4), at: 3110)
@@ -254,8 +254,8 @@ final class LedgerTests: XCTestCase {
         h.respond(a, at: 0)
         let frames = h.upstream(a, events(1...3), at: 10)
         h.deliver(a, [frames[0], frames[1]], at: 10)  // 3 is held back by a fault when the RST comes
-        h.fault(a, frame: 2, "disconnect", "rst after 2 events (27 bytes of the frame dropped)", at: 10)
-        h.close(a, .fault(kind: "rst", atByte: 54), at: 10)
+        h.fault(a, frame: 2, "disconnect", .cut(.rst, trigger: .afterEvents(2), droppedBytes: 27), at: 10)
+        h.close(a, .fault(kind: .rst, atByte: 54), at: 10)
         let b = h.open(at: 3100, lastEventID: "2")
         h.respond(b, at: 3100)
         h.relay(b, events(3...4), at: 3110)  // the backend replays 3
@@ -317,7 +317,7 @@ final class LedgerTests: XCTestCase {
         h.respond(a, at: 0)
         let frames = h.upstream(a, events(1...2), at: 1)
         h.deliver(a, [frames[0]], at: 1)
-        h.fault(a, frame: 1, "corrupt", "broke JSON in data", at: 1)
+        h.fault(a, frame: 1, "corrupt", .corrupted(.jsonBroken), at: 1)
         h.deliver(a, "id: 2\ndata: payl{oad 2\n\n", at: 1)
         h.close(a, at: 2)
         let f = h.findings()

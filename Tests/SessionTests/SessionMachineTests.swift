@@ -371,7 +371,7 @@ import Testing
         let end = h.send(.shaperPumped(.close(.rst, byFault: true), backlog: 0, delivered: 123))
         #expect(end.closed?.kind == .rst)
         #expect(end.closed?.reason == "profile p closed the stream (rst)")
-        #expect(end.ended?.end == .fault(kind: "rst", atByte: 123))
+        #expect(end.ended?.end == .fault(kind: .rst, atByte: 123))
     }
 
     @Test func stalledStreamStopsTheUpstream() {
@@ -415,7 +415,7 @@ import Testing
         #expect(answer.written.contains("Retry-After: 2\r\n"))
         #expect(answer.ledger.contains(.responseStarted(status: 503, contentType: "text/plain; charset=utf-8", synthetic: true, at: 300 * ms)))
         #expect(answer.closed?.kind == .fin)
-        #expect(answer.ended?.end == .fault(kind: "fin", atByte: 0))
+        #expect(answer.ended?.end == .fault(kind: .fin, atByte: 0))
     }
 
     @Test func slicedHeadGoesOutPieceByPiece() {

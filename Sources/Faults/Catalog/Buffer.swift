@@ -73,7 +73,7 @@ struct BufferStage: FaultStage {
     private mutating func release(_ ctx: inout StageContext, into out: inout [StreamItem]) {
         deadline = nil
         guard !held.isEmpty else { return }
-        ctx.record(nil, "released burst of \(heldFrames) frames (\(heldBytes) bytes)")
+        ctx.record(nil, .burstReleased(frames: heldFrames, bytes: heldBytes))
         for item in held {
             if case .chunk(var c) = item {
                 c.notBefore = Swift.max(c.notBefore, ctx.now)

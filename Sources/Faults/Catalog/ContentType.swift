@@ -17,8 +17,8 @@ struct ContentTypeStage: FaultStage {
         decision.contentType = settings.edit
         switch settings.edit {
         case .keep: break
-        case .remove: ctx.record(nil, "Content-Type removed")
-        case .set(let v): ctx.record(nil, "Content-Type set to '\(v)'")
+        case .remove: ctx.record(nil, .contentTypeRemoved)
+        case .set(let v): ctx.record(nil, .contentTypeSet(v))
         }
     }
 }

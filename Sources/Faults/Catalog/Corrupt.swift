@@ -45,9 +45,9 @@ struct CorruptStage: FaultStage {
     mutating func onMatch(_ chunk: Chunk, _ ctx: inout StageContext, into out: inout [StreamItem]) {
         var c = chunk
         let raw = chunk.bytes
-        func inject(_ bytes: [UInt8], _ what: String) {
+        func inject(_ bytes: [UInt8], _ what: FaultEffect.Injection) {
             out.append(.chunk(.injected(bytes, at: chunk.notBefore)))
-            ctx.record(chunk.frameIndex, "injected \(what) before frame")
+            ctx.record(chunk.frameIndex, .corrupted(.injected(what)))
         }
         switch settings.mode {
         case .truncate(let cut, let terminate):
@@ -61,39 +61,39 @@ struct CorruptStage: FaultStage {
             guard at < raw.count else { break }
             c.bytes = Malformed.truncate(raw, at: at)
             if terminate { c.bytes += Malformed.lineEnd(of: raw) + Malformed.lineEnd(of: raw) }
-            ctx.record(chunk.frameIndex, "truncated at byte \(at) of \(raw.count) (\(raw.count - at) bytes dropped)")
+            ctx.record(chunk.frameIndex, .corrupted(.truncated(at: at, of: raw.count)))
         case .removeTerminator:
             let cut = Malformed.removeTerminator(raw)
             if cut != raw {
                 c.bytes = cut
-                ctx.record(chunk.frameIndex, "removed terminating blank line")
+                ctx.record(chunk.frameIndex, .corrupted(.terminatorRemoved))
             }
         case .mangleField(let field, let to):
             let replacement = to ?? (field.prefix(1).uppercased() + field.dropFirst())
             if let r = Malformed.renameField(raw, from: field, to: replacement) {
                 c.bytes = r
-                ctx.record(chunk.frameIndex, "renamed field '\(field)' to '\(replacement)'")
+                ctx.record(chunk.frameIndex, .corrupted(.fieldRenamed(from: field, to: replacement)))
             }
         case .invalidUTF8(let bytes):
             if let r = Malformed.insertIntoData(raw, bytes: bytes) {
                 c.bytes = r
-                ctx.record(chunk.frameIndex, "inserted \(bytes.count) invalid UTF-8 bytes into data")
+                ctx.record(chunk.frameIndex, .corrupted(.invalidUTF8(bytes: bytes.count)))
             }
         case .breakJSON:
             if let r = Malformed.breakJSON(raw) {
                 c.bytes = r
-                ctx.record(chunk.frameIndex, "broke JSON in data")
+                ctx.record(chunk.frameIndex, .corrupted(.jsonBroken))
             }
         case .lineEnds(let style):
             let r = Malformed.convertLineEnds(raw, to: style)
             if r != raw {
                 c.bytes = r
-                ctx.record(chunk.frameIndex, "line ends converted to \(style.rawValue)")
+                ctx.record(chunk.frameIndex, .corrupted(.lineEnds(style)))
             }
         case .bom:
-            inject(Malformed.bom, "BOM")
+            inject(Malformed.bom, .bom)
         case .oversized(let bytes):
-            inject(Malformed.oversizedEvent(dataBytes: bytes), "oversized event of \(bytes) data bytes")
+            inject(Malformed.oversizedEvent(dataBytes: bytes), .oversizedEvent(dataBytes: bytes))
         case .garbage(let length):
             var g: [UInt8] = []
             g.reserveCapacity(length)
@@ -104,9 +104,9 @@ struct CorruptStage: FaultStage {
                     r >>= 8
                 }
             }
-            inject(g, "\(length) garbage bytes")
+            inject(g, .garbage(bytes: length))
         case .nulComment:
-            inject(Malformed.nulComment(), "comment with NUL")
+            inject(Malformed.nulComment(), .nulComment)
         }
         out.append(.chunk(c))
     }

@@ -31,13 +31,13 @@ struct DelayStage: FaultStage {
     mutating func request(_ draft: inout RequestDraft, _ ctx: inout StageContext) {
         guard settings.connect > 0 else { return }
         draft.connectDelay += settings.connect
-        ctx.record(nil, "connect delayed \(formatNanos(settings.connect))")
+        ctx.record(nil, .connectDelayed(settings.connect))
     }
 
     mutating func head(_ decision: inout HeadDecision, status: Int, _ ctx: inout StageContext) {
         guard settings.firstByte > 0 else { return }
         decision.firstByteDelay += settings.firstByte
-        ctx.record(nil, "first byte delayed \(formatNanos(settings.firstByte))")
+        ctx.record(nil, .firstByteDelayed(settings.firstByte))
     }
 
     mutating func onMatch(_ chunk: Chunk, _ ctx: inout StageContext, into out: inout [StreamItem]) {
@@ -46,7 +46,7 @@ struct DelayStage: FaultStage {
         let d = clampedNanos(wait)
         var c = chunk
         c.notBefore = Swift.max(c.notBefore, ctx.now) + d
-        if d > 0 { ctx.record(c.frameIndex, "delayed \(formatNanos(roundedToMicros(d)))") }
+        if d > 0 { ctx.record(c.frameIndex, .delayed(roundedToMicros(d))) }
         out.append(.chunk(c))
     }
 }

@@ -49,8 +49,7 @@ struct DisconnectStage: FaultStage {
     private mutating func close(frameIndex: Int?, dropped: Int, _ ctx: inout StageContext, into out: inout [StreamItem]) {
         closed = true
         state.disarm()
-        let kind = settings.kind == .halfClose ? "half-close" : settings.kind.rawValue
-        ctx.record(frameIndex, "\(kind) \(settings.trigger)\(dropped > 0 ? " (\(dropped) bytes of the frame dropped)" : "")")
+        ctx.record(frameIndex, .cut(settings.kind, trigger: settings.trigger, droppedBytes: dropped))
         out.append(.close(settings.kind, notBefore: ctx.now))
     }
 }

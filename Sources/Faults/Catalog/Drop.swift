@@ -20,7 +20,7 @@ struct DropStage: FaultStage {
     mutating func onMatch(_ chunk: Chunk, _ ctx: inout StageContext, into out: inout [StreamItem]) {
         seen += 1
         if let n = settings.everyNth, seen % n != 0 { return out.append(.chunk(chunk)) }
-        ctx.record(chunk.frameIndex, "dropped \(chunk.bytes.count) bytes")
+        ctx.record(chunk.frameIndex, .dropped(bytes: chunk.bytes.count))
     }
 }
 

@@ -11,7 +11,7 @@ struct DuplicateStage: FaultStage {
 
     mutating func onMatch(_ chunk: Chunk, _ ctx: inout StageContext, into out: inout [StreamItem]) {
         for _ in 0...settings.copies { out.append(.chunk(chunk)) }
-        ctx.record(chunk.frameIndex, "duplicated (\(settings.copies) extra)")
+        ctx.record(chunk.frameIndex, .duplicated(extra: settings.copies))
     }
 }
 

@@ -19,9 +19,9 @@ struct LastEventIDStage: FaultStage {
         case .keep: return
         case .remove:
             guard let sent else { return }
-            ctx.record(nil, "Last-Event-ID '\(sent)' removed upstream")
+            ctx.record(nil, .lastEventIDRemoved(sent: sent))
         case .set(let v):
-            ctx.record(nil, "Last-Event-ID \(sent.map { "'\($0)'" } ?? "(none)") replaced with '\(v)' upstream")
+            ctx.record(nil, .lastEventIDReplaced(sent: sent, with: v))
         }
         draft.lastEventID = settings.edit
     }

@@ -13,7 +13,7 @@ struct RefuseStage: FaultStage {
     mutating func request(_ draft: inout RequestDraft, _ ctx: inout StageContext) {
         guard !draft.decided else { return }
         draft.refuse = true
-        ctx.record(nil, "refused (accept and RST)")
+        ctx.record(nil, .refused)
     }
 }
 

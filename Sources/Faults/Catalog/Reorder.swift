@@ -47,7 +47,7 @@ struct ReorderStage: FaultStage {
         guard var c = held else { return }
         held = nil
         let moved = settings.distance - remaining
-        ctx.record(c.frameIndex, "reordered: moved after \(moved) later frame\(moved == 1 ? "" : "s")")
+        ctx.record(c.frameIndex, .reordered(movedAfter: moved))
         c.notBefore = Swift.max(c.notBefore, ctx.now)
         out.append(.chunk(c))
     }

@@ -95,7 +95,7 @@ struct RespondStage: FaultStage {
     mutating func request(_ draft: inout RequestDraft, _ ctx: inout StageContext) {
         guard !draft.decided else { return }
         draft.response = (settings.response, settings.delay)
-        ctx.record(nil, "responded \(settings.status)\(settings.retryAfter.map { " (Retry-After: \($0))" } ?? "")")
+        ctx.record(nil, .responded(status: settings.status, retryAfter: settings.retryAfter))
     }
 }
 

@@ -23,10 +23,10 @@ struct RetryStage: FaultStage {
         let value = Array(settings.value.utf8)
         if let r = Malformed.setField(chunk.bytes, name: "retry", value: value) {
             c.bytes = r
-            ctx.record(c.frameIndex, "retry rewritten to '\(settings.value)'")
+            ctx.record(c.frameIndex, .retryRewritten(value: settings.value))
         } else if settings.inject {
             c.bytes = Malformed.insertField(chunk.bytes, name: "retry", value: value)
-            ctx.record(c.frameIndex, "retry '\(settings.value)' injected")
+            ctx.record(c.frameIndex, .retryInjected(value: settings.value))
         }
         c.frame?.retry = settings.value.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } ? UInt64(settings.value) : nil
         out.append(.chunk(c))

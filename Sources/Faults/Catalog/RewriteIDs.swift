@@ -41,7 +41,7 @@ struct RewriteIDsStage: FaultStage {
         var c = chunk
         c.bytes = Malformed.setField(chunk.bytes, name: "id", value: new) ?? chunk.bytes
         let shown = String(decoding: new, as: UTF8.self).replacingNUL
-        ctx.record(c.frameIndex, "id '\(String(decoding: old, as: UTF8.self))' rewritten to '\(shown)'")
+        ctx.record(c.frameIndex, .idRewritten(from: String(decoding: old, as: UTF8.self), to: shown))
         c.frame?.id = new.contains(0) ? nil : String(decoding: new, as: UTF8.self)
         out.append(.chunk(c))
     }

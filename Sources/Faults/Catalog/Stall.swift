@@ -44,7 +44,7 @@ struct StallStage: FaultStage {
         if fired {
             guard settings.duration == nil else { return out.append(item) }
             if case .chunk(let c) = item {
-                ctx.record(c.frameIndex, "withheld \(c.bytes.count) bytes (stalled forever)")
+                ctx.record(c.frameIndex, .withheld(bytes: c.bytes.count))
             }
             return
         }
@@ -58,7 +58,7 @@ struct StallStage: FaultStage {
         fired = true
         state.disarm()
         let until = settings.duration.map { ctx.now + $0 }
-        ctx.record(frameIndex, "stalled \(settings.trigger) \(settings.duration.map { "for \(formatNanos($0))" } ?? "forever")")
+        ctx.record(frameIndex, .stalled(trigger: settings.trigger, duration: settings.duration))
         out.append(.pause(until: until))
     }
 }

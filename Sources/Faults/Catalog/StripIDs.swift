@@ -12,7 +12,7 @@ struct StripIDsStage: FaultStage {
         guard let r = Malformed.removeField(chunk.bytes, name: "id") else { return out.append(.chunk(chunk)) }
         var c = chunk
         c.bytes = r
-        ctx.record(c.frameIndex, "stripped id \(c.frame?.id.map { "'\($0)'" } ?? "line")")
+        ctx.record(c.frameIndex, .idStripped(id: c.frame?.id))
         c.frame?.id = nil
         out.append(.chunk(c))
     }

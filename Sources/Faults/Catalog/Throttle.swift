@@ -46,9 +46,9 @@ struct ThrottleStage: FaultStage {
         }
         if slices > 1 {
             switch settings.mode {
-            case .bytesPerSecond(let rate): ctx.record(chunk.frameIndex, "throttled to \(rate) B/s in \(slices) writes")
+            case .bytesPerSecond(let rate): ctx.record(chunk.frameIndex, .throttled(bytesPerSecond: rate, writes: slices))
             case .drip(let bytes, let pause):
-                ctx.record(chunk.frameIndex, "dripped in \(slices) slices of \(bytes) bytes, \(formatNanos(pause)) apart")
+                ctx.record(chunk.frameIndex, .dripped(slices: slices, bytes: bytes, pause: pause))
             }
         }
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,8 @@ def test_lossy_stream_reports_the_missing_ids(sputter: Sputter) -> None:
     drops = [f for f in detail.fault_list if f.fault == "drop"]
     frames = {f.index: f for f in detail.frame_list}
     assert sorted((str(frames[d.frame].id) for d in drops if d.frame is not None), key=int) == missing
-    assert all(d.action.startswith("dropped ") for d in drops)
+    assert all(d.effect["kind"] == "dropped" and d.effect["bytes"] == frames[d.frame].size for d in drops if d.frame is not None)
+    assert sorted(str(f.id) for f in detail.frame_list if f.fate == "dropped") == sorted(missing)
 
 
 @pytest.mark.sputter(profile="lossy", seed=123)
@@ -142,11 +144,18 @@ def test_wait_settled_times_out_with_what_the_ledger_has(sputter: Sputter) -> No
 
 
 def test_html_report_of_the_ledger(sputter: Sputter, tmp_path: Path) -> None:
-    read_stream(sputter.url("/events?count=3&interval_ms=0", client="<report & html>", profile="lossy"))
+    read_stream(sputter.url("/events?count=8&interval_ms=0", client="<report & html>", profile="lossy"))
     sputter.wait_settled("<report & html>")
     page = sputter.html_report(tmp_path / "report.html").read_text()
     assert page.startswith("<!DOCTYPE html>")
-    assert 'data-client="&lt;report &amp; html&gt;"' in page
+    # The page's script draws the replay the page embeds as JSON (its `<` written as \u003c).
+    start = page.index('<script type="application/json" id="replay">') + len('<script type="application/json" id="replay">')
+    replay = json.loads(page[start:page.index("</script>", start)])
+    assert "<report" not in page
+    # The file holds the earlier tests' runs too (the fixture resets the ledger between tests).
+    [client] = [c for c in replay["clients"] if c["key"] == "<report & html>"]
+    # lossy drops every 4th event: at least events 4 and 8.
+    assert [f["fate"] for f in client["connections"][0]["frames"] if f["kind"] == "event"].count("dropped") >= 2
     records = sputter.ledger_records()
     # The fixture resets the ledger before each test: a `reset` record, then this test's connection.
     assert [r for r in records if r["type"] != "reset"][0]["type"] == "connection_open"

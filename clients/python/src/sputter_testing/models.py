@@ -160,6 +160,8 @@ class Frame:
     digest: str
     t: int
     retry: Optional[int] = None
+    #: What the faults did to it: delivered, delayed, reordered, duplicated, corrupted, dropped or lost.
+    fate: Optional[str] = None
 
     @classmethod
     def from_json(cls, o: Mapping[str, Any]) -> "Frame":
@@ -172,6 +174,7 @@ class Frame:
             digest=str(o["digest"]),
             t=int(o.get("t", 0)),
             retry=_opt_int(o.get("retry")),
+            fate=_opt_str(o.get("fate")),
         )
 
 
@@ -180,13 +183,17 @@ class FaultAction:
     """One decision of a fault (`GET /connections/ID`): `fault` is its catalog name (drop, delay…)."""
 
     fault: str
+    #: What it did, in words (for people: compare `effect`, not this text).
     action: str
     frame: Optional[int]
     t: int
+    #: What it did, as fields: `kind` (dropped, delayed, cut, …), its own values and the `fate` of the frame.
+    effect: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, o: Mapping[str, Any]) -> "FaultAction":
-        return cls(fault=str(o["fault"]), action=str(o["action"]), frame=_opt_int(o.get("frame")), t=int(o.get("t", 0)))
+        return cls(fault=str(o["fault"]), action=str(o["action"]), frame=_opt_int(o.get("frame")), t=int(o.get("t", 0)),
+                   effect=dict(o.get("effect") or {}))
 
 
 @dataclass(frozen=True)
