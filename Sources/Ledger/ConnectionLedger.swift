@@ -32,7 +32,7 @@ final class ConnectionLedger {
     var upstreamBytes = 0
     var firstID: String?
     var lastID: String?
-    /// `.events`: every frame; `.summary`: only frames a fault acted on (at most `maxKeptFrames`).
+    /// `.events`: every frame, the first `maxKeptEventFrames`; `.summary`: only frames a fault acted on (at most `maxKeptFrames`).
     var frames: [FrameInfo] = []
     /// `.summary`: the last frames seen, to find the one a fault record names.
     var recent: [FrameInfo] = []
@@ -72,8 +72,14 @@ final class ConnectionLedger {
 
     static let maxKeptFrames = 256
     static let maxKeptFaults = 256
-    static let maxKeptMessages = 10_000
-    static let maxKeptMessageBytes = 4 << 20
+    /// What one connection holds in memory at `.events` level, whatever its length (every frame and write
+    /// still goes to the sink, the `--ledger` file): the first `maxKeptEventFrames` frames (about 100 bytes
+    /// each) and the first `maxKeptMessages` dispatched messages while their text is under
+    /// `maxKeptMessageBytes`. With these, a connection's share of the ledger stays under about 150 KB at
+    /// `.events` (the id table's 8 bytes an event aside, see `IDTable`); its counts are always exact.
+    static let maxKeptEventFrames = 500
+    static let maxKeptMessages = 500
+    static let maxKeptMessageBytes = 64 << 10
     static let recentFrames = 64
 
     init(client: ClientLedger, id: UInt64, clientKey: String, attempt: Int, openedAt: UInt64, wallMs: UInt64, method: String, path: String,

@@ -146,7 +146,7 @@ public final class Ledger {
                              retry: frame.retry, size: frame.raw.count, digest: Digest64.digest(frame.raw), at: at)
         switch level {
         case .events:
-            conn.frames.append(info)
+            if conn.frames.count < ConnectionLedger.maxKeptEventFrames { conn.frames.append(info) }
             emit(id, conn.clientKey, at, .frame(info))
         case .summary:
             conn.remember(info)
