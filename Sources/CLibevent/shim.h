@@ -156,8 +156,10 @@ static inline void sputter_tls_error(struct bufferevent *bev, char *out, size_t 
 /* Reads up to `howmuch` bytes from `fd` straight into the end of `buf`, with one readv into space
  * reserved in the buffer (no copy). libevent 2.1's own reads ask the kernel how much is readable
  * (ioctl FIONREAD) and then take at most 4 KiB (EVBUFFER_MAX_READ). Returns the bytes read, 0 at end of
- * stream, or -1 with errno set (EAGAIN when nothing is readable). */
-static inline long sputter_evbuffer_read_socket(struct evbuffer *buf, int fd, size_t howmuch) {
+ * stream, or -1 with errno set (EAGAIN when nothing is readable).
+ * A socket bufferevent keeps the end of its input frozen (only its own reads add there): it is thawed for
+ * this read and frozen again, as libevent does around its reads. */
+static inline long sputter_evbuffer_read_socket_(struct evbuffer *buf, int fd, size_t howmuch) {
     struct evbuffer_iovec space[2];
     int n = evbuffer_reserve_space(buf, (ev_ssize_t)howmuch, space, 2);
     if (n <= 0) { errno = ENOMEM; return -1; }
@@ -187,6 +189,14 @@ static inline long sputter_evbuffer_read_socket(struct evbuffer *buf, int fd, si
     }
     evbuffer_commit_space(buf, space, used);
     return (long)got;
+}
+static inline long sputter_evbuffer_read_socket(struct evbuffer *buf, int fd, size_t howmuch) {
+    evbuffer_unfreeze(buf, 0);
+    long got = sputter_evbuffer_read_socket_(buf, fd, howmuch);
+    int saved = errno;
+    evbuffer_freeze(buf, 0);
+    errno = saved;
+    return got;
 }
 
 #endif
