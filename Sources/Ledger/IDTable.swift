@@ -18,7 +18,9 @@
 /// other content (another digest) gets further versions, kept aside (rare).
 ///
 /// A class: the ledger reaches it through its client on every event, and a struct there would be
-/// copied (and its storage retained) on each read.
+/// copied (and its storage retained) on each read. Its storage is `@exclusivity(unchecked)`: the table is
+/// used on one thread (the ledger's lock) and no method lends a property while calling out, and the
+/// run-time checks were a tenth of the instructions per event (`scripts/bench-instructions`).
 final class IDTable {
     struct Entry {
         /// Digest of (type, data): `Digest64.event`.
@@ -96,25 +98,25 @@ final class IDTable {
     static let chunkSize = 1 << 16
 
     /// The digests of the first versions of every id, in first-sent order.
-    private var chunks: [UnsafeMutablePointer<UInt64>] = []
+    @exclusivity(unchecked) private var chunks: [UnsafeMutablePointer<UInt64>] = []
     /// Capacity of the first chunk (`chunkSize` once there are two).
-    private var firstChunkCapacity = 0
+    @exclusivity(unchecked) private var firstChunkCapacity = 0
     /// Entries (distinct ids).
-    private(set) var count = 0
+    @exclusivity(unchecked) private(set) var count = 0
     /// The counts of the entries: sorted by start, the first starting at 0, neighbours differ.
-    private(set) var spans: [Span] = []
-    private var runs: [Run] = []
+    @exclusivity(unchecked) private(set) var spans: [Span] = []
+    @exclusivity(unchecked) private var runs: [Run] = []
     /// Entries of ids not in a run, by name, and the names back.
-    private var named: [String: Int] = [:]
-    private var names: [Int: String] = [:]
+    @exclusivity(unchecked) private var named: [String: Int] = [:]
+    @exclusivity(unchecked) private var names: [Int: String] = [:]
     /// Versions after the first, by the index of the first.
-    private var more: [Int: [Entry]] = [:]
+    @exclusivity(unchecked) private var more: [Int: [Entry]] = [:]
 
     /// Every version, sent at least once.
-    private(set) var versions = 0
+    @exclusivity(unchecked) private(set) var versions = 0
     /// Versions dispatched intact at least once, and at least twice.
-    private(set) var receivedVersions = 0
-    private(set) var duplicatedVersions = 0
+    @exclusivity(unchecked) private(set) var receivedVersions = 0
+    @exclusivity(unchecked) private(set) var duplicatedVersions = 0
 
     var isEmpty: Bool { count == 0 }
 
@@ -331,13 +333,22 @@ final class IDTable {
         return s.withUTF8 { u -> Numeral? in
             guard let first = u.first, u.count <= 20 else { return nil }
             var v: UInt64 = 0
-            for b in u {
-                let d = b &- 0x30
-                guard d <= 9 else { return nil }
-                let (m, o1) = v.multipliedReportingOverflow(by: 10)
-                let (a, o2) = m.addingReportingOverflow(UInt64(d))
-                guard !o1, !o2 else { return nil }
-                v = a
+            if u.count < 20 {
+                // Nineteen digits cannot overflow: no checks on the common path.
+                for b in u {
+                    let d = b &- 0x30
+                    guard d <= 9 else { return nil }
+                    v = v &* 10 &+ UInt64(d)
+                }
+            } else {
+                for b in u {
+                    let d = b &- 0x30
+                    guard d <= 9 else { return nil }
+                    let (m, o1) = v.multipliedReportingOverflow(by: 10)
+                    let (a, o2) = m.addingReportingOverflow(UInt64(d))
+                    guard !o1, !o2 else { return nil }
+                    v = a
+                }
             }
             return Numeral(value: v, width: first == 0x30 && u.count > 1 ? u.count : 0)
         }

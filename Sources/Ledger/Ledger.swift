@@ -50,7 +50,7 @@ public final class Ledger {
     public let reconnectSlackMs: UInt64
     private let sink: ((LedgerRecord) -> Void)?
 
-    var connectionsByID: [UInt64: ConnectionLedger] = [:]
+    @exclusivity(unchecked) var connectionsByID: [UInt64: ConnectionLedger] = [:]
     var clientsByKey: [String: ClientLedger] = [:]
     var clientOrder: [String] = []
 
