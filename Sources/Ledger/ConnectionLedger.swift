@@ -107,10 +107,14 @@ final class ConnectionLedger {
     var isOpen: Bool { closedAt == nil }
 
     /// Keeps a dispatched message while under both limits (`.events` only; the caller checks the level).
-    func keep(_ m: SSEMessage, intact: Bool) {
+    /// The limits are checked on the received bytes first: a message over them is never made into Strings.
+    func keep(_ d: SSEDispatch, intact: Bool) {
         guard messages.count < Self.maxKeptMessages,
-              messageBytes + m.data.utf8.count + m.type.utf8.count + m.lastEventId.utf8.count <= Self.maxKeptMessageBytes else { return }
-        messageBytes += m.data.utf8.count + m.type.utf8.count + m.lastEventId.utf8.count
+              messageBytes + d.dataBytes.count + d.typeBytes.count + d.lastEventId.utf8.count <= Self.maxKeptMessageBytes else { return }
+        let m = d.message
+        let size = m.data.utf8.count + m.type.utf8.count + m.lastEventId.utf8.count  // decoded: U+FFFD may be longer
+        guard messageBytes + size <= Self.maxKeptMessageBytes else { return }
+        messageBytes += size
         messages.append(DispatchedMessage(index: dispatched - 1, message: m, intact: intact))
     }
 
