@@ -78,7 +78,7 @@ final class ConnectionLedger {
     /// What one connection holds in memory at `.events` level, whatever its length (every frame and write
     /// still goes to the sink, the `--ledger` file): the first `maxKeptEventFrames` frames (about 100 bytes
     /// each) and the first `maxKeptMessages` dispatched messages while their text is under
-    /// `maxKeptMessageBytes`. With these, a connection's share of the ledger stays under about 150 KB at
+    /// `maxKeptMessageBytes`. With these, a connection's share of the ledger stays under about 0.2 MB at
     /// `.events` (the id table's 8 bytes an event aside, see `IDTable`); its counts are always exact.
     static let maxKeptEventFrames = 500
     static let maxKeptMessages = 500
