@@ -245,7 +245,8 @@ public struct SSEClientModel: Sendable {
             dataBuffer.append(SSELines.lf)
             hasData = true
         case .event:
-            eventTypeBuffer = Array(UnsafeBufferPointer(start: base + v, count: end - v))
+            eventTypeBuffer.removeAll(keepingCapacity: true)  // reuse its storage: no allocation per event
+            eventTypeBuffer.append(contentsOf: UnsafeBufferPointer(start: base + v, count: end - v))
         case .id:
             if !SSELines.containsNUL(base, v, end) { lastEventIDBuffer = SSELines.decode(base, v, end) }
         case .retry:
