@@ -3,27 +3,26 @@
 /// two records an event), so this stays cheap: the text is built as UTF-8 bytes and made a String once,
 /// in `finish` (appending to a String piece by piece cost about 300 instructions an append).
 struct JSONWriter {
-    private var bytes: [UInt8]
+    private var bytes: Bytes
     private var first = true
 
     init(capacity: Int = 160) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        bytes = Bytes(capacity: capacity)
         bytes.append(0x7B)  // {
     }
 
     /// The text so far.
-    var out: String { String(decoding: bytes, as: UTF8.self) }
+    var out: String { bytes.string }
 
     @inline(__always)
     private mutating func append(_ s: StaticString) {
-        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        s.withUTF8Buffer { bytes.append($0) }
     }
 
     @inline(__always)
     private mutating func append(_ s: String) {
         var s = s
-        s.withUTF8 { bytes.append(contentsOf: $0) }
+        s.withUTF8 { bytes.append($0) }
     }
 
     private mutating func appendDecimal(_ v: UInt64) {
@@ -40,7 +39,7 @@ struct JSONWriter {
                 buffer[i] = 0x30 &+ UInt8(n % 10)
                 n /= 10
             }
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[i...]))
+            bytes.append(UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self) + i, count: buffer.count - i))
         }
     }
 
@@ -118,14 +117,13 @@ struct JSONWriter {
 
     mutating func finish() -> String {
         bytes.append(0x7D)  // }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes.string
     }
 
     static func quoted(_ s: String) -> String {
-        var o: [UInt8] = []
-        o.reserveCapacity(s.utf8.count + 2)
+        var o = Bytes(capacity: s.utf8.count + 2)
         appendQuoted(s, to: &o)
-        return String(decoding: o, as: UTF8.self)
+        return o.string
     }
 
     static func appendQuoted(_ s: String, to out: inout String) {
@@ -137,7 +135,7 @@ struct JSONWriter {
     /// RFC 8259 string: `"` and `\` escaped, control characters as `\n`, `\r`, `\t` or `\u00XX`.
     /// Everything else is copied as UTF-8 (a `String` is always valid Unicode, and every byte of a
     /// multi-byte sequence is ≥ 0x80, so escaping byte by byte is escaping scalar by scalar).
-    static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+    static func appendQuoted(_ s: String, to out: inout Bytes) {
         out.append(0x22)
         var s = s
         s.withUTF8 { u in
@@ -147,7 +145,7 @@ struct JSONWriter {
                 break
             }
             if clean {
-                out.append(contentsOf: u)
+                out.append(u)
                 return
             }
             for b in u {
@@ -158,7 +156,10 @@ struct JSONWriter {
                 case 0x0D: out.append(0x5C); out.append(0x72)  // \r
                 case 0x09: out.append(0x5C); out.append(0x74)  // \t
                 case 0..<0x20:
-                    out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30])  // \u00
+                    out.append(0x5C)
+                    out.append(0x75)
+                    out.append(0x30)
+                    out.append(0x30)  // \u00
                     hexDigits.withUTF8Buffer { h in
                         out.append(h[Int(b >> 4)])
                         out.append(h[Int(b & 0xF)])
@@ -170,6 +171,48 @@ struct JSONWriter {
         }
         out.append(0x22)
     }
+}
+
+/// A growable byte buffer with a plain `memcpy` append (Array's `append(contentsOf:)` costs about 130
+/// instructions for the few bytes of a key).
+final class Bytes {
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private(set) var count = 0
+
+    init(capacity: Int) {
+        self.capacity = Swift.max(16, capacity)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    private func grow(to needed: Int) {
+        var c = capacity * 2
+        while c < needed { c *= 2 }
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+        bigger.moveInitialize(from: base, count: count)
+        base.deallocate()
+        base = bigger
+        capacity = c
+    }
+
+    @inline(__always)
+    func append(_ b: UInt8) {
+        if count == capacity { grow(to: count + 1) }
+        base[count] = b
+        count += 1
+    }
+
+    @inline(__always)
+    func append(_ p: UnsafeBufferPointer<UInt8>) {
+        guard let src = p.baseAddress, p.count > 0 else { return }
+        if count + p.count > capacity { grow(to: count + p.count) }
+        (base + count).update(from: src, count: p.count)
+        count += p.count
+    }
+
+    var string: String { String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self) }
 }
 
 private extension UInt {
