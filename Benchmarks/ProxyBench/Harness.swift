@@ -131,6 +131,10 @@ final class Harness {
         case .sputter, .engine, .delay:
             proxy = try Launch.sputter(path: sputterPath, profile: peer.profile!, originPort: originPort, work: work, threads: sputterThreads,
                                           ledger: sputterLedger)
+        case .defaults:
+            // Sputter as it runs without options: the ledger at its default level.
+            proxy = try Launch.sputter(path: sputterPath, profile: peer.profile!, originPort: originPort, work: work, threads: sputterThreads,
+                                          ledger: "events")
         }
         defer { proxy?.child.stop() }
         defer { client.sync { $0.closeAll() } }
@@ -193,6 +197,8 @@ final class Harness {
                 f["s2.cpuPerM"] = cpu / (Double(w.events) / 1e6)
                 f["s2.cpuUse"] = cpu / w.seconds
                 f["s2.rssMiB"] = Double(after.rssKiB) / 1024
+                // What the proxy keeps per event relayed (the ledger's id table; buffers are steady by now).
+                f["s2.rssPerEvent"] = Double(after.rssKiB - before.rssKiB) * 1024 / Double(w.events)
             }
             return f
         }

@@ -5,7 +5,7 @@ import MiniServer
 
 /// The benchmark's SSE origin (run as a child process: `sputter-bench origin`).
 ///
-/// `GET /events?rate=R&size=B`: a chunked `text/event-stream`. Each event is exactly B bytes
+/// `GET /events?rate=R&size=B[&count=N]`: a chunked `text/event-stream`. Each event is exactly B bytes
 /// (at least 64) and carries its send time, monotonic nanoseconds, as 20 digits at the start of
 /// its data: `id: N\nevent: tick\ndata: 00000000123456789012 xxx…\n\n`.
 /// R > 0: R events per second on this stream, on an absolute schedule (no drift), one chunk per
@@ -24,11 +24,13 @@ final class BenchOrigin: LoopResident {
             }
             let rate = request.query["rate"].flatMap { Double($0) } ?? 0
             let size = max(64, request.query["size"].flatMap { Int($0) } ?? 100)
+            // `count=N` (as fast as possible only): N events, then the end of the body.
+            let count = request.query["count"].flatMap { UInt64($0) }
             return .stream { stream in
                 self.streams += 1
                 stream.connection.write(
                     "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n")
-                let emitter = Emitter(loop: stream.loop, connection: stream.connection, rate: rate, size: size)
+                let emitter = Emitter(loop: stream.loop, connection: stream.connection, rate: rate, size: size, count: count)
                 stream.onDrained = { emitter.pump() }
                 stream.onEnd = { [unowned self] in
                     emitter.stop()
@@ -52,6 +54,8 @@ final class Emitter {
     private let connection: Connection
     private let interval: Nanos
     private let size: Int
+    /// Events to send before ending the body (nil: no end).
+    private let count: UInt64?
     private var timer: Timer?
     private var nextID: UInt64 = 1
     private var due: Nanos = 0
@@ -63,9 +67,10 @@ final class Emitter {
 
     static let idDigits = 10
 
-    init(loop: EventLoop, connection: Connection, rate: Double, size: Int) {
+    init(loop: EventLoop, connection: Connection, rate: Double, size: Int, count: UInt64? = nil) {
         self.connection = connection
         self.size = size
+        self.count = count
         interval = rate > 0 ? Nanos(1e9 / rate) : 0
         let head = Array("id: \(String(repeating: "0", count: Self.idDigits))\nevent: tick\ndata: ".utf8)
         idAt = 4
@@ -106,8 +111,17 @@ final class Emitter {
     /// As fast as the socket drains.
     func pump() {
         guard timer == nil else { return }
-        let perBatch = max(1, 16 * 1024 / size)
+        var perBatch = max(1, 16 * 1024 / size)
         while connection.isOpen, connection.output.count < 64 * 1024 {
+            if let count {
+                let left = count + 1 - nextID
+                if left == 0 {
+                    connection.write(Array("0\r\n\r\n".utf8))
+                    connection.close(.fin)
+                    return
+                }
+                perBatch = min(perBatch, Int(left))
+            }
             batch.removeAll(keepingCapacity: true)
             let header = Array(String(perBatch * size, radix: 16).utf8)
             batch.append(contentsOf: header)

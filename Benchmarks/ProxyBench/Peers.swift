@@ -3,13 +3,14 @@ import Glibc
 
 /// What the load client talks to: the origin itself, or a proxy in front of it.
 enum Peer: String, CaseIterable {
-    case direct, nginx, sputter, engine, delay
+    case direct, nginx, sputter, defaults = "default", engine, delay
 
     var label: String {
         switch self {
         case .direct: return "direct"
         case .nginx: return "nginx"
         case .sputter: return "Sputter passthrough"
+        case .defaults: return "Sputter default (ledger events)"
         case .engine: return "Sputter engine"
         case .delay: return "Sputter delay 100ms"
         }
@@ -18,7 +19,7 @@ enum Peer: String, CaseIterable {
     /// The Sputter profile, for the Sputter peers.
     var profile: String? {
         switch self {
-        case .sputter: return "passthrough"
+        case .sputter, .defaults: return "passthrough"
         case .engine: return "bench-engine"
         case .delay: return "bench-delay"
         case .direct, .nginx: return nil

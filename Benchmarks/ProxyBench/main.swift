@@ -14,7 +14,7 @@ import Glibc
 func usage() -> Never {
     FileHandleOutput.stderr("""
     usage: sputter-bench [--quick] [--reps N] [--scenarios 1,2,3,4] [--streams N,N] [--sputter PATH]
-                         [--nginx PATH | --no-nginx] [--peers direct,nginx,sputter,engine,delay] [--json FILE] [--keep]
+                         [--nginx PATH | --no-nginx] [--peers direct,nginx,sputter,default,engine,delay] [--json FILE] [--keep]
                          [--sputter-threads N] [--sputter-ledger summary|events|off] [--shared-client-key]
            sputter-bench origin [--port N]
            sputter-bench micro
@@ -87,7 +87,7 @@ for sig in [SIGINT, SIGTERM] {
 
 var peers: [Peer] = [.direct]
 if nginxPath != nil { peers.append(.nginx) }
-peers += [.sputter, .engine]
+peers += [.sputter, .defaults, .engine]
 if scenarios.contains(4) { peers.append(.delay) }
 if scenarios == [4] { peers = [.delay] }
 if let onlyPeers { peers = peers.filter { onlyPeers.contains($0) } }

@@ -15,6 +15,7 @@
 #include <sys/select.h>
 #include <sys/resource.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -159,5 +160,51 @@ static inline struct evdns_base *sputter_evdns_base_new(struct event_base *b, in
     return evdns_base_new(b, (system_config ? EVDNS_BASE_INITIALIZE_NAMESERVERS : 0) | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 }
 static inline int sputter_eai_cancel(void) { return EVUTIL_EAI_CANCEL; }
+
+/* Reads up to `howmuch` bytes from `fd` straight into the end of `buf`, with one readv into space
+ * reserved in the buffer (no copy). libevent 2.1's own reads ask the kernel how much is readable
+ * (ioctl FIONREAD) and then take at most 4 KiB (EVBUFFER_MAX_READ). Returns the bytes read, 0 at end of
+ * stream, or -1 with errno set (EAGAIN when nothing is readable).
+ * A socket bufferevent keeps the end of its input frozen (only its own reads add there): it is thawed for
+ * this read and frozen again, as libevent does around its reads. */
+static inline long sputter_evbuffer_read_socket_(struct evbuffer *buf, int fd, size_t howmuch) {
+    struct evbuffer_iovec space[2];
+    int n = evbuffer_reserve_space(buf, (ev_ssize_t)howmuch, space, 2);
+    if (n <= 0) { errno = ENOMEM; return -1; }
+    struct iovec vecs[2];
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        size_t len = space[i].iov_len;
+        if (len > howmuch - total) len = howmuch - total;
+        vecs[i].iov_base = space[i].iov_base;
+        vecs[i].iov_len = len;
+        total += len;
+    }
+    ssize_t got = readv(fd, vecs, n);
+    if (got <= 0) {
+        int saved = errno;
+        evbuffer_commit_space(buf, space, 0);
+        errno = saved;
+        return (long)got;
+    }
+    size_t left = (size_t)got;
+    int used = 0;
+    for (int i = 0; i < n && left > 0; i++) {
+        size_t take = left < vecs[i].iov_len ? left : vecs[i].iov_len;
+        space[i].iov_len = take;
+        left -= take;
+        used = i + 1;
+    }
+    evbuffer_commit_space(buf, space, used);
+    return (long)got;
+}
+static inline long sputter_evbuffer_read_socket(struct evbuffer *buf, int fd, size_t howmuch) {
+    evbuffer_unfreeze(buf, 0);
+    long got = sputter_evbuffer_read_socket_(buf, fd, howmuch);
+    int saved = errno;
+    evbuffer_freeze(buf, 0);
+    errno = saved;
+    return got;
+}
 
 #endif

@@ -2,6 +2,9 @@ import Faults
 import SSE
 
 /// What the ledger holds for one connection attempt (internal; `ConnectionReport` is the public view).
+/// The counters the ledger updates on every frame and write are `@exclusivity(unchecked)`: the ledger is
+/// used under one lock, and none of them is lent out across a call (the run-time checks cost more than
+/// the counting).
 final class ConnectionLedger {
     /// Owned by the client (its `connections`), which the ledger owns: unowned here, no cycle.
     unowned let client: ClientLedger
@@ -27,12 +30,12 @@ final class ConnectionLedger {
     /// nil while no response or when a spec-exact client opens the stream.
     var failReason: String?
 
-    var frameCount = 0
-    var eventCount = 0
-    var upstreamBytes = 0
-    var firstID: String?
-    var lastID: String?
-    /// `.events`: every frame; `.summary`: only frames a fault acted on (at most `maxKeptFrames`).
+    @exclusivity(unchecked) var frameCount = 0
+    @exclusivity(unchecked) var eventCount = 0
+    @exclusivity(unchecked) var upstreamBytes = 0
+    @exclusivity(unchecked) var firstID: String?
+    @exclusivity(unchecked) var lastID: String?
+    /// `.events`: every frame, the first `maxKeptEventFrames`; `.summary`: only frames a fault acted on (at most `maxKeptFrames`).
     var frames: [FrameInfo] = []
     /// `.summary`: the last frames seen, to find the one a fault record names.
     var recent: [FrameInfo] = []
@@ -41,13 +44,13 @@ final class ConnectionLedger {
     var faults: [FaultRecord] = []
     var faultCount = 0
 
-    var deliveredBytes = 0
-    var deliveredWrites = 0
+    @exclusivity(unchecked) var deliveredBytes = 0
+    @exclusivity(unchecked) var deliveredWrites = 0
     /// The spec-exact client, fed the delivered bytes (nil until a response it opens, and after close).
-    var model: SSEClientModel?
-    var dispatched = 0
-    var intact = 0
-    var unexpected = 0
+    @exclusivity(unchecked) var model: SSEClientModel?
+    @exclusivity(unchecked) var dispatched = 0
+    @exclusivity(unchecked) var intact = 0
+    @exclusivity(unchecked) var unexpected = 0
     /// A few of the unexpected messages, for the finding's detail.
     var unexpectedSamples: [SSEMessage] = []
     /// `.events` only: the messages the spec-exact client dispatched, in order (the first
@@ -56,7 +59,7 @@ final class ConnectionLedger {
     var messageBytes = 0
     /// Events without id on this connection, by (type, data) digest: how many the upstream sent and how
     /// many the client dispatched. Freed at close (only totals are kept).
-    var anonymous: [UInt64: (sent: Int, dispatched: Int)] = [:]
+    @exclusivity(unchecked) var anonymous: [UInt64: (sent: Int, dispatched: Int)] = [:]
 
     var end: ConnectionEnd?
     var closedAt: UInt64?
@@ -72,8 +75,14 @@ final class ConnectionLedger {
 
     static let maxKeptFrames = 256
     static let maxKeptFaults = 256
-    static let maxKeptMessages = 10_000
-    static let maxKeptMessageBytes = 4 << 20
+    /// What one connection holds in memory at `.events` level, whatever its length (every frame and write
+    /// still goes to the sink, the `--ledger` file): the first `maxKeptEventFrames` frames (about 100 bytes
+    /// each) and the first `maxKeptMessages` dispatched messages while their text is under
+    /// `maxKeptMessageBytes`. With these, a connection's share of the ledger stays under about 0.2 MB at
+    /// `.events` (the id table's 8 bytes an event aside, see `IDTable`); its counts are always exact.
+    static let maxKeptEventFrames = 500
+    static let maxKeptMessages = 500
+    static let maxKeptMessageBytes = 64 << 10
     static let recentFrames = 64
 
     init(client: ClientLedger, id: UInt64, clientKey: String, attempt: Int, openedAt: UInt64, wallMs: UInt64, method: String, path: String,
@@ -98,10 +107,14 @@ final class ConnectionLedger {
     var isOpen: Bool { closedAt == nil }
 
     /// Keeps a dispatched message while under both limits (`.events` only; the caller checks the level).
-    func keep(_ m: SSEMessage, intact: Bool) {
+    /// The limits are checked on the received bytes first: a message over them is never made into Strings.
+    func keep(_ d: SSEDispatch, intact: Bool) {
         guard messages.count < Self.maxKeptMessages,
-              messageBytes + m.data.utf8.count + m.type.utf8.count + m.lastEventId.utf8.count <= Self.maxKeptMessageBytes else { return }
-        messageBytes += m.data.utf8.count + m.type.utf8.count + m.lastEventId.utf8.count
+              messageBytes + d.dataBytes.count + d.typeBytes.count + d.lastEventId.utf8.count <= Self.maxKeptMessageBytes else { return }
+        let m = d.message
+        let size = m.data.utf8.count + m.type.utf8.count + m.lastEventId.utf8.count  // decoded: U+FFFD may be longer
+        guard messageBytes + size <= Self.maxKeptMessageBytes else { return }
+        messageBytes += size
         messages.append(DispatchedMessage(index: dispatched - 1, message: m, intact: intact))
     }
 

@@ -49,24 +49,55 @@ public struct Digest64: Sendable, Equatable {
     }
 
     public mutating func add(_ bytes: UnsafeRawBufferPointer) {
+        _ = absorb(bytes)
+    }
+
+    /// Folds `bytes` in, a word at a time whatever the bytes pending from earlier calls (a word is then
+    /// assembled from two loads by shifts); returns the OR of every byte added (its high bit tells
+    /// whether all were ASCII), so `addDecoded` needs one pass, not two.
+    @inline(__always)
+    private mutating func absorb(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         let n = bytes.count
-        var i = 0
-        while pendingCount != 0 && i < n {
-            add(bytes[i])
-            i += 1
-        }
-        length &+= UInt64(n - i)
+        guard n > 0, let base = bytes.baseAddress else { return 0 }
+        length &+= UInt64(n)
         var h = state
-        while i + 8 <= n {
-            h = Self.fold(h, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
-            i += 8
+        var p = pending
+        var k = pendingCount
+        var seen: UInt64 = 0
+        var i = 0
+        if k == 0 {
+            while i &+ 8 <= n {
+                let w = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                seen |= w
+                h = Self.fold(h, w)
+                i &+= 8
+            }
+        } else {
+            let shift = UInt64(8 &* k)
+            while i &+ 8 <= n {
+                let w = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                seen |= w
+                h = Self.fold(h, p | (w << shift))
+                p = w >> (64 &- shift)
+                i &+= 8
+            }
+        }
+        while i < n {
+            let byte = UInt64(base.load(fromByteOffset: i, as: UInt8.self))
+            seen |= byte
+            p |= byte << (8 &* UInt64(k))
+            k &+= 1
+            if k == 8 {
+                h = Self.fold(h, p)
+                p = 0
+                k = 0
+            }
+            i &+= 1
         }
         state = h
-        while i < n {
-            pending |= UInt64(bytes[i]) << (8 * UInt64(pendingCount))
-            pendingCount += 1
-            i += 1
-        }
+        pending = p
+        pendingCount = k
+        return seen
     }
 
     public mutating func add(_ bytes: [UInt8]) {
@@ -82,26 +113,10 @@ public struct Digest64: Sendable, Equatable {
     /// they are ASCII (the common case, no copy), else their decoding, with U+FFFD for invalid sequences.
     /// So a digest of received bytes equals the digest of the Strings a client decodes from them.
     public mutating func addDecoded(_ bytes: UnsafeBufferPointer<UInt8>) {
-        if Self.isASCII(bytes) {
-            add(UnsafeRawBufferPointer(bytes))
-        } else {
-            add(String(decoding: bytes, as: UTF8.self))
-        }
-    }
-
-    private static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        let raw = UnsafeRawBufferPointer(bytes)
-        var high: UInt64 = 0
-        var i = 0
-        while i + 8 <= raw.count {
-            high |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            i += 8
-        }
-        while i < raw.count {
-            high |= UInt64(raw[i])
-            i += 1
-        }
-        return high & 0x8080_8080_8080_8080 == 0
+        let before = self
+        if absorb(UnsafeRawBufferPointer(bytes)) & 0x8080_8080_8080_8080 == 0 { return }  // all ASCII: done in one pass
+        self = before
+        add(String(decoding: bytes, as: UTF8.self))
     }
 
     public static func digest(_ bytes: [UInt8]) -> UInt64 {

@@ -1,30 +1,73 @@
 /// A hand-written JSON object writer for ledger records: one pass, no Foundation, keys in the order
-/// written. Records are written on the proxy's loop thread for every event, so this stays cheap.
+/// written. Records are written on the proxy's loop thread for every event (at `--ledger-level events`,
+/// two records an event), so this stays cheap: the text is built as UTF-8 bytes and made a String once,
+/// in `finish` (appending to a String piece by piece cost about 300 instructions an append).
 struct JSONWriter {
-    private(set) var out: String
+    private var bytes: Bytes
     private var first = true
 
     init(capacity: Int = 160) {
-        out = ""
-        out.reserveCapacity(capacity)
-        out.append("{")
+        bytes = Bytes(capacity: capacity)
+        bytes.append(0x7B)  // {
+    }
+
+    /// The text so far.
+    var out: String { bytes.string }
+
+    @inline(__always)
+    private mutating func append(_ s: StaticString) {
+        s.withUTF8Buffer { bytes.append($0) }
+    }
+
+    @inline(__always)
+    private mutating func append(_ s: String) {
+        var s = s
+        s.withUTF8 { bytes.append($0) }
+    }
+
+    private mutating func appendDecimal(_ v: UInt64) {
+        if v < 10 {
+            bytes.append(0x30 &+ UInt8(v))
+            return
+        }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for UInt64.max's 20 digits
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var i = buffer.count
+            var n = v
+            while n > 0 {
+                i -= 1
+                buffer[i] = 0x30 &+ UInt8(n % 10)
+                n /= 10
+            }
+            bytes.append(UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self) + i, count: buffer.count - i))
+        }
+    }
+
+    private mutating func appendDecimal(_ v: Int) {
+        if v < 0 {
+            bytes.append(0x2D)  // -
+            appendDecimal(v.magnitude.asUInt64)
+        } else {
+            appendDecimal(UInt64(v))
+        }
     }
 
     private mutating func key(_ k: StaticString) {
-        if first { first = false } else { out.append(",") }
-        out.append("\"")
-        out.append(k.description)
-        out.append("\":")
+        if first { first = false } else { bytes.append(0x2C) }  // ,
+        bytes.append(0x22)
+        append(k)
+        bytes.append(0x22)
+        bytes.append(0x3A)  // :
     }
 
     mutating func string(_ k: StaticString, _ v: String) {
         key(k)
-        JSONWriter.appendQuoted(v, to: &out)
+        JSONWriter.appendQuoted(v, to: &bytes)
     }
 
     mutating func string(_ k: StaticString, _ v: String?) {
         key(k)
-        if let v { JSONWriter.appendQuoted(v, to: &out) } else { out.append("null") }
+        if let v { JSONWriter.appendQuoted(v, to: &bytes) } else { append("null") }
     }
 
     /// Omits the key when `v` is nil.
@@ -34,17 +77,17 @@ struct JSONWriter {
 
     mutating func int(_ k: StaticString, _ v: Int) {
         key(k)
-        out.append(String(v))
+        appendDecimal(v)
     }
 
     mutating func uint(_ k: StaticString, _ v: UInt64) {
         key(k)
-        out.append(String(v))
+        appendDecimal(v)
     }
 
     mutating func int(_ k: StaticString, _ v: Int?) {
         key(k)
-        if let v { out.append(String(v)) } else { out.append("null") }
+        if let v { appendDecimal(v) } else { append("null") }
     }
 
     mutating func optUInt(_ k: StaticString, _ v: UInt64?) {
@@ -53,23 +96,23 @@ struct JSONWriter {
 
     mutating func bool(_ k: StaticString, _ v: Bool) {
         key(k)
-        out.append(v ? "true" : "false")
+        append(v ? "true" : "false")
     }
 
     mutating func strings(_ k: StaticString, _ v: [String]) {
         key(k)
-        out.append("[")
+        bytes.append(0x5B)  // [
         for (i, s) in v.enumerated() {
-            if i > 0 { out.append(",") }
-            JSONWriter.appendQuoted(s, to: &out)
+            if i > 0 { bytes.append(0x2C) }
+            JSONWriter.appendQuoted(s, to: &bytes)
         }
-        out.append("]")
+        bytes.append(0x5D)  // ]
     }
 
     /// A value that is already JSON text.
     mutating func raw(_ k: StaticString, _ json: String) {
         key(k)
-        out.append(json)
+        append(json)
     }
 
     /// A value that is already JSON text, or `null`.
@@ -89,45 +132,105 @@ struct JSONWriter {
     }
 
     mutating func finish() -> String {
-        out.append("}")
-        return out
+        bytes.append(0x7D)  // }
+        return bytes.string
     }
 
     static func quoted(_ s: String) -> String {
-        var o = ""
+        var o = Bytes(capacity: s.utf8.count + 2)
         appendQuoted(s, to: &o)
-        return o
+        return o.string
     }
 
-    /// RFC 8259 string: `"` and `\` escaped, control characters as `\n`, `\r`, `\t` or `\u00XX`.
-    /// Everything else is copied as UTF-8 (a `String` is always valid Unicode).
     static func appendQuoted(_ s: String, to out: inout String) {
-        out.append("\"")
-        var clean = true
-        for b in s.utf8 where b < 0x20 || b == 0x22 || b == 0x5C {
-            clean = false
-            break
-        }
-        if clean {
-            out.append(s)
-        } else {
-            for u in s.unicodeScalars {
-                switch u {
-                case "\"": out.append("\\\"")
-                case "\\": out.append("\\\\")
-                case "\n": out.append("\\n")
-                case "\r": out.append("\\r")
-                case "\t": out.append("\\t")
-                default:
-                    if u.value < 0x20 {
-                        let h = String(u.value, radix: 16)
-                        out.append("\\u" + String(repeating: "0", count: 4 - h.count) + h)
-                    } else {
-                        out.unicodeScalars.append(u)
+        out.append(quoted(s))
+    }
+
+    private static let hexDigits: StaticString = "0123456789abcdef"
+
+    /// RFC 8259 string: `"` and `\` escaped, control characters as `\n`, `\r`, `\t` or `\u00XX`.
+    /// Everything else is copied as UTF-8 (a `String` is always valid Unicode, and every byte of a
+    /// multi-byte sequence is ≥ 0x80, so escaping byte by byte is escaping scalar by scalar).
+    static func appendQuoted(_ s: String, to out: inout Bytes) {
+        out.append(0x22)
+        var s = s
+        s.withUTF8 { u in
+            var clean = true
+            for b in u where b < 0x20 || b == 0x22 || b == 0x5C {
+                clean = false
+                break
+            }
+            if clean {
+                out.append(u)
+                return
+            }
+            for b in u {
+                switch b {
+                case 0x22: out.append(0x5C); out.append(0x22)
+                case 0x5C: out.append(0x5C); out.append(0x5C)
+                case 0x0A: out.append(0x5C); out.append(0x6E)  // \n
+                case 0x0D: out.append(0x5C); out.append(0x72)  // \r
+                case 0x09: out.append(0x5C); out.append(0x74)  // \t
+                case 0..<0x20:
+                    out.append(0x5C)
+                    out.append(0x75)
+                    out.append(0x30)
+                    out.append(0x30)  // \u00
+                    hexDigits.withUTF8Buffer { h in
+                        out.append(h[Int(b >> 4)])
+                        out.append(h[Int(b & 0xF)])
                     }
+                default:
+                    out.append(b)
                 }
             }
         }
-        out.append("\"")
+        out.append(0x22)
     }
+}
+
+/// A growable byte buffer with a plain `memcpy` append (Array's `append(contentsOf:)` costs about 130
+/// instructions for the few bytes of a key).
+final class Bytes {
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private(set) var count = 0
+
+    init(capacity: Int) {
+        self.capacity = Swift.max(16, capacity)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    private func grow(to needed: Int) {
+        var c = capacity * 2
+        while c < needed { c *= 2 }
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+        bigger.moveInitialize(from: base, count: count)
+        base.deallocate()
+        base = bigger
+        capacity = c
+    }
+
+    @inline(__always)
+    func append(_ b: UInt8) {
+        if count == capacity { grow(to: count + 1) }
+        base[count] = b
+        count += 1
+    }
+
+    @inline(__always)
+    func append(_ p: UnsafeBufferPointer<UInt8>) {
+        guard let src = p.baseAddress, p.count > 0 else { return }
+        if count + p.count > capacity { grow(to: count + p.count) }
+        (base + count).update(from: src, count: p.count)
+        count += p.count
+    }
+
+    var string: String { String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self) }
+}
+
+private extension UInt {
+    var asUInt64: UInt64 { UInt64(self) }
 }

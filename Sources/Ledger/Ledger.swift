@@ -50,7 +50,7 @@ public final class Ledger {
     public let reconnectSlackMs: UInt64
     private let sink: ((LedgerRecord) -> Void)?
 
-    var connectionsByID: [UInt64: ConnectionLedger] = [:]
+    @exclusivity(unchecked) var connectionsByID: [UInt64: ConnectionLedger] = [:]
     var clientsByKey: [String: ClientLedger] = [:]
     var clientOrder: [String] = []
 
@@ -146,7 +146,7 @@ public final class Ledger {
                              retry: frame.retry, size: frame.raw.count, digest: Digest64.digest(frame.raw), at: at)
         switch level {
         case .events:
-            conn.frames.append(info)
+            if conn.frames.count < ConnectionLedger.maxKeptEventFrames { conn.frames.append(info) }
             emit(id, conn.clientKey, at, .frame(info))
         case .summary:
             conn.remember(info)
@@ -203,10 +203,19 @@ public final class Ledger {
             conn.intact += 1
         } else {
             conn.unexpected += 1
-            if conn.unexpectedSamples.count < 3 { conn.unexpectedSamples.append(m.message) }
+            if conn.unexpectedSamples.count < 3 { conn.unexpectedSamples.append(Self.sample(m)) }
         }
-        if level == .events { conn.keep(m.message, intact: intact) }
+        if level == .events { conn.keep(m, intact: intact) }
     }
+
+    /// `m` for a finding's detail, which quotes only the start of the data (`clip`): a huge message is not
+    /// copied whole into a String.
+    static func sample(_ m: SSEDispatch) -> SSEMessage {
+        let head = UnsafeBufferPointer(rebasing: m.dataBytes.prefix(4 * (clipLength + 1)))  // 41 code points at most
+        return SSEMessage(type: m.type, data: String(decoding: head, as: UTF8.self), lastEventId: m.lastEventId)
+    }
+
+    static let clipLength = 40
 
     /// Counts `m` as received when it matches an event the upstream sent; false when it matches nothing.
     private func match(_ m: SSEDispatch, _ conn: ConnectionLedger, _ client: ClientLedger) -> Bool {
@@ -293,7 +302,7 @@ public final class Ledger {
         emit(f.connection, client.key, at, .finding(f))
     }
 
-    private func clip(_ s: String, _ n: Int = 40) -> String {
+    private func clip(_ s: String, _ n: Int = Ledger.clipLength) -> String {
         s.count <= n ? s : String(s.prefix(n)) + "…"
     }
 

@@ -95,6 +95,14 @@ public struct SSEClientModel: Sendable {
     private var eventTypeBuffer: [UInt8] = []
     /// Bytes of a line whose end has not arrived yet.
     private var partialLine: [UInt8] = []
+    /// The unfinished line is a `data` line longer than `streamDataAfter`: its value goes straight to
+    /// `dataBuffer` as it arrives, so a huge event is held once (in `dataBuffer`), not also as its line.
+    private var streamingData = false
+    /// A `data` line is streamed once this many of its bytes wait in `partialLine`.
+    static let streamDataAfter = 16 << 10
+
+    /// Bytes held for the unfinished line (tests).
+    var partialLineBytes: Int { partialLine.count }
     private var skipLF = false
     /// A non-empty, non-comment line was processed since the last dispatch.
     private var blockOpen = false
@@ -161,11 +169,17 @@ public struct SSEClientModel: Sendable {
         }
         while p < n {
             let e = SSELines.findLineEnd(base, p, n)
-            if e == n {
+            if streamingData {
+                dataBuffer.append(contentsOf: UnsafeBufferPointer(start: base + p, count: e - p))
+                if e == n { return }
+                streamingData = false
+                dataBuffer.append(SSELines.lf)
+                hasData = true
+            } else if e == n {
                 partialLine.append(contentsOf: UnsafeBufferPointer(start: base + p, count: n - p))
+                if partialLine.count >= Self.streamDataAfter { startStreamingData() }
                 return
-            }
-            if partialLine.isEmpty {
+            } else if partialLine.isEmpty {
                 processLine(base, p, e, onDispatch)
             } else {
                 partialLine.append(contentsOf: UnsafeBufferPointer(start: base + p, count: e - p))
@@ -184,9 +198,30 @@ public struct SSEClientModel: Sendable {
         }
     }
 
+    /// The unfinished line in `partialLine` is long: when it is a `data` line whose value has begun (the
+    /// byte after the colon is here, so the optional space is known), its value moves to `dataBuffer` and
+    /// the rest of the line follows it there. Same effect as appending the value at the line's end: only an
+    /// empty line dispatches, and it comes after this line ends; a stream ending first discards both.
+    private mutating func startStreamingData() {
+        guard partialLine[0] != SSELines.colon else { return }
+        partialLine.withUnsafeBufferPointer { line in
+            let base = line.baseAddress!
+            let c = SSELines.findColon(base, 0, line.count)
+            guard c + 1 < line.count, SSELines.field(base, 0, c) == .data else { return }
+            let v = SSELines.valueStart(base, colonAt: c, line.count)
+            dataBuffer.append(contentsOf: UnsafeBufferPointer(start: base + v, count: line.count - v))
+            streamingData = true
+        }
+        if streamingData {
+            partialLine = []
+            blockOpen = true
+        }
+    }
+
     /// The stream ended: the partial line and the unfinished block are discarded (its id too).
     public mutating func end() {
         ended = true
+        streamingData = false
         partialLine = []
         dataBuffer = []
         hasData = false
@@ -210,7 +245,8 @@ public struct SSEClientModel: Sendable {
             dataBuffer.append(SSELines.lf)
             hasData = true
         case .event:
-            eventTypeBuffer = Array(UnsafeBufferPointer(start: base + v, count: end - v))
+            eventTypeBuffer.removeAll(keepingCapacity: true)  // reuse its storage: no allocation per event
+            eventTypeBuffer.append(contentsOf: UnsafeBufferPointer(start: base + v, count: end - v))
         case .id:
             if !SSELines.containsNUL(base, v, end) { lastEventIDBuffer = SSELines.decode(base, v, end) }
         case .retry:

@@ -29,7 +29,23 @@ public struct SSEFrame: Sendable, Equatable {
     /// One more prefix can occur: when a block's terminating empty line ends in a CR that was the last
     /// byte fed, the parser emits the frame at once; if the next byte is an LF it belongs to that CR's line
     /// end, and it is kept as the first byte of the *next* frame's `raw` (see `bodyStart`).
-    public var raw: [UInt8]
+    public var raw: [UInt8] {
+        get { storedRaw }
+        // In place (no copy of the bytes); a frame whose bytes change forgets where its data lay.
+        _modify {
+            singleData = nil
+            yield &storedRaw
+        }
+        set {
+            singleData = nil
+            storedRaw = newValue
+        }
+    }
+    @usableFromInline var storedRaw: [UInt8]
+    /// Set by the parser: where the value of the block's only `data` line lies in `raw`, so the
+    /// ledger's digest of a frame needs no second scan of its lines. nil with no or several data lines,
+    /// and once `raw` changes.
+    @usableFromInline var singleData: (start: Int32, end: Int32)?
     public var kind: Kind
     /// Value of the last `event` field, or nil when the block has none.
     public var eventType: String?
@@ -65,6 +81,8 @@ public struct SSEFrame: Sendable, Equatable {
     public func forEachDataValue(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         if let storedData {
             for var line in storedData { line.withUTF8(body) }
+        } else if let (start, end) = singleData {
+            storedRaw.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[Int(start)..<Int(end)])) }
         } else {
             SSELines.visitFieldValues(of: raw, from: bodyStart, wantComments: false, body)
         }
@@ -74,7 +92,8 @@ public struct SSEFrame: Sendable, Equatable {
         raw: [UInt8], kind: Kind, eventType: String? = nil, data: [String] = [], id: String? = nil,
         retry: UInt64? = nil, comments: [String] = [], index: Int = 0
     ) {
-        self.raw = raw
+        self.storedRaw = raw
+        self.singleData = nil
         self.kind = kind
         self.eventType = eventType
         self.id = id
@@ -87,8 +106,10 @@ public struct SSEFrame: Sendable, Equatable {
 
     /// Frame whose `data` and `comments` are decoded lazily from `raw`.
     @inlinable
-    init(lazyRaw raw: [UInt8], bodyStart: Int, kind: Kind, eventType: String?, id: String?, retry: UInt64?, index: Int) {
-        self.raw = raw
+    init(lazyRaw raw: [UInt8], bodyStart: Int, kind: Kind, eventType: String?, id: String?, retry: UInt64?, index: Int,
+         singleData: (start: Int32, end: Int32)? = nil) {
+        self.storedRaw = raw
+        self.singleData = singleData
         self.kind = kind
         self.eventType = eventType
         self.id = id

@@ -58,7 +58,19 @@ public struct SSEParser: Sendable {
         @usableFromInline var hasData = false
         @usableFromInline var hasField = false
         @usableFromInline var hasComment = false
+        /// The `data` lines so far, and where the first one's value lies (offsets in the buffer its line
+        /// was processed in; rebased to the block's start when the block moves to `pending`).
+        @usableFromInline var dataLines = 0
+        @usableFromInline var dataStart = 0
+        @usableFromInline var dataEnd = 0
         @usableFromInline init() {}
+
+        /// The value of the block's only `data` line, relative to the block's first byte (nil with
+        /// none or several, or past Int32).
+        @inlinable func singleData(blockStart: Int) -> (start: Int32, end: Int32)? {
+            guard dataLines == 1, dataEnd - blockStart <= Int(Int32.max) else { return nil }
+            return (Int32(dataStart - blockStart), Int32(dataEnd - blockStart))
+        }
 
         @inlinable var kind: SSEFrame.Kind {
             hasData ? .event : hasField ? .fieldsOnly : hasComment ? .commentOnly : .blank
@@ -168,7 +180,8 @@ public struct SSEParser: Sendable {
                 if size <= maxFrameBytes {
                     let frame = SSEFrame(
                         lazyRaw: Self.copy(base, blockStart, next), bodyStart: pre, kind: block.kind,
-                        eventType: block.eventType, id: block.id, retry: block.retry, index: nextFrameIndex)
+                        eventType: block.eventType, id: block.id, retry: block.retry, index: nextFrameIndex,
+                        singleData: block.singleData(blockStart: blockStart))
                     nextFrameIndex += 1
                     out(.frame(frame))
                 } else {
@@ -191,6 +204,8 @@ public struct SSEParser: Sendable {
             if n - blockStart - (pre == 1 ? 1 : 0) <= maxFrameBytes {
                 pending = Self.copy(base, blockStart, n)
                 lineStart = ls - blockStart
+                block.dataStart -= blockStart  // from now on, offsets in `pending`
+                block.dataEnd -= blockStart
                 prefix = pre
             } else {
                 beginOversized(lineIsEmpty: ls == n)
@@ -249,7 +264,7 @@ public struct SSEParser: Sendable {
                 pending = []
                 let frame = SSEFrame(
                     lazyRaw: raw, bodyStart: prefix, kind: block.kind, eventType: block.eventType, id: block.id,
-                    retry: block.retry, index: nextFrameIndex)
+                    retry: block.retry, index: nextFrameIndex, singleData: block.singleData(blockStart: 0))
                 nextFrameIndex += 1
                 block = BlockFields()
                 prefix = 0
@@ -356,6 +371,11 @@ public struct SSEParser: Sendable {
         switch SSELines.field(base, from, c) {
         case .data:
             block.hasData = true
+            block.dataLines += 1
+            if block.dataLines == 1 {
+                block.dataStart = SSELines.valueStart(base, colonAt: c, end)
+                block.dataEnd = end
+            }
         case .event:
             block.eventType = SSELines.decode(base, SSELines.valueStart(base, colonAt: c, end), end)
         case .id:

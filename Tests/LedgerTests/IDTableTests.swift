@@ -1,3 +1,4 @@
+import Faults
 import SSE
 import XCTest
 
@@ -11,7 +12,7 @@ final class IDTableTests: XCTestCase {
         t.sent(id: "x07", digest: 2)
         t.sent(id: "5000", digest: 3)
         t.sent(id: "5001", digest: 4)
-        XCTAssertEqual(t.entries.count, 1004)
+        XCTAssertEqual(t.count, 1004)
         XCTAssertEqual(t.versions, 1004)
         XCTAssertEqual(t.name(0), "1")
         XCTAssertEqual(t.name(999), "1000")
@@ -124,7 +125,7 @@ final class IDTableTests: XCTestCase {
         XCTAssertLessThanOrEqual(c.recent.count, ConnectionLedger.recentFrames)
         XCTAssertEqual(h.records.filter { $0.type == "frame" }.count, 5)
         XCTAssertTrue(c.model!.dispatched.isEmpty)
-        XCTAssertEqual(c.client.ids.entries.count, 5000)
+        XCTAssertEqual(c.client.ids.count, 5000)
         h.close(a, at: 6000)
         let s = h.summary()
         XCTAssertEqual(s.expected, 5000)
@@ -150,5 +151,88 @@ final class IDTableTests: XCTestCase {
         h.close(a, at: 3)
         XCTAssertEqual(h.summary().received, 2)
         XCTAssertEqual(h.findings(), [])
+    }
+
+    // MARK: - Memory: digests in chunks, counts in spans
+
+    /// The common case, a stream received intact: 8 bytes an event (its digest), one span, one run.
+    func testConsecutiveIDsReceivedInOrderCostEightBytesAnEvent() {
+        let t = IDTable()
+        let n = 300_000  // several chunks
+        for i in 1...n {
+            t.sent(id: String(i), digest: UInt64(i) &* 0x9E37_79B9)
+            if i % 7 == 0 {  // the client dispatches in bursts, behind the upstream
+                for j in (i - 6)...i { t.received(t.slot(id: String(j), digest: UInt64(j) &* 0x9E37_79B9)!, connection: 1) }
+            }
+        }
+        XCTAssertEqual(t.count, n)
+        XCTAssertLessThanOrEqual(t.spans.count, 2, "received and not yet received")
+        XCTAssertLessThanOrEqual(Double(t.entryBytes) / Double(n), 8.001)
+        XCTAssertEqual(t.receivedVersions, n / 7 * 7)
+        XCTAssertEqual(t.slot(id: "250000", digest: 250_000 &* 0x9E37_79B9)?.index, 249_999, "a digest past the first chunk")
+        XCTAssertNil(t.slot(id: "250000", digest: 1))
+        XCTAssertEqual(t[t.slot(id: "7", digest: 7 &* 0x9E37_79B9)!].received, 1)
+        XCTAssertEqual(t[t.slot(id: "7", digest: 7 &* 0x9E37_79B9)!].firstConnection, 1)
+        XCTAssertEqual(t[t.slot(id: String(n), digest: UInt64(n) &* 0x9E37_79B9)!].received, n % 7 == 0 ? 1 : 0)
+    }
+
+    /// The documented worst case: every other event dropped gives a span per event, 8 + 24 bytes an event.
+    func testAlternatingFatesAreBoundedByTheDocumentedWorstCase() {
+        let t = IDTable()
+        let n = 10_000
+        for i in 1...n { t.sent(id: String(i), digest: UInt64(i)) }
+        for i in stride(from: 1, through: n, by: 2) { t.received(t.slot(id: String(i), digest: UInt64(i))!, connection: 1) }
+        XCTAssertEqual(t.spans.count, n)
+        XCTAssertLessThanOrEqual(t.entryBytes, n * (8 + 24) + 64)
+        // The dropped ones delivered later (a replay after a reconnect): back to one span.
+        for i in stride(from: 2, through: n, by: 2) { t.received(t.slot(id: String(i), digest: UInt64(i))!, connection: 1) }
+        XCTAssertEqual(t.spans.count, 1)
+        XCTAssertEqual(t.receivedVersions, n)
+    }
+
+    /// Spans split and merge as counts change in any order: every entry's counts equal a plain per-entry
+    /// model's, and neighbouring spans always differ.
+    func testSpansAgreeWithAPerEntryModelUnderRandomUpdates() {
+        var rng = SplitMix64(seed: 42)
+        for round in 0..<20 {
+            let t = IDTable()
+            var model: [IDTable.Entry] = []
+            let n = 50 + round * 20
+            for i in 0..<n {
+                t.sent(id: String(i), digest: UInt64(i))
+                model.append(IDTable.Entry(digest: UInt64(i)))
+            }
+            for _ in 0..<(n * 3) {
+                let i = Int(rng.next() % UInt64(n))
+                let slot = t.slot(id: String(i), digest: UInt64(i))!
+                switch rng.next() % 3 {
+                case 0:
+                    t.sent(id: String(i), digest: UInt64(i))
+                    model[i].sent += 1
+                default:
+                    let connection = UInt32(1 + rng.next() % 3)
+                    t.received(slot, connection: connection)
+                    model[i].received += 1
+                    if model[i].received == 1 { model[i].firstConnection = connection }
+                    model[i].lastConnection = connection
+                }
+            }
+            var seen: [IDTable.Entry] = []
+            t.forEachVersion { _, e in seen.append(e); return true }
+            XCTAssertEqual(seen.count, n)
+            for i in 0..<n {
+                let e = t.entry(i)
+                XCTAssertEqual(e.counts, model[i].counts, "round \(round), entry \(i)")
+                XCTAssertEqual(seen[i].counts, model[i].counts, "forEachVersion, round \(round), entry \(i)")
+                XCTAssertEqual(e.digest, UInt64(i))
+            }
+            XCTAssertEqual(t.spans.first?.start, 0)
+            for k in t.spans.indices.dropFirst() {
+                XCTAssertLessThan(t.spans[k - 1].start, t.spans[k].start)
+                XCTAssertNotEqual(t.spans[k - 1].counts, t.spans[k].counts, "neighbouring spans are merged")
+            }
+            XCTAssertEqual(t.receivedVersions, model.filter { $0.received > 0 }.count)
+            XCTAssertEqual(t.duplicatedVersions, model.filter { $0.received > 1 }.count)
+        }
     }
 }
