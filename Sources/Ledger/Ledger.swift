@@ -48,6 +48,9 @@ public final class Ledger {
     public let defaultReconnectionTimeMs: UInt64
     /// Tolerance for `reconnectTooEarly`, in ms (0: exact).
     public let reconnectSlackMs: UInt64
+    /// How long past its reconnection time (or `Retry-After`) a client that should come back may take
+    /// before it is judged to have given up (`gaveUp`), in ms.
+    public let gaveUpGraceMs: UInt64
     private let sink: ((LedgerRecord) -> Void)?
 
     @exclusivity(unchecked) var connectionsByID: [UInt64: ConnectionLedger] = [:]
@@ -59,8 +62,10 @@ public final class Ledger {
     ///   - defaultReconnectionTimeMs: the client's reconnection time before any `retry` field.
     ///   - reconnectSlackMs: how much earlier than the reconnection time a reconnect may come.
     ///   - sink: receives each record as it happens.
+    ///   - gaveUpGraceMs: how late past its reconnection time a client may come back before it `gaveUp`.
     public init(level: LedgerLevel = .events, defaultReconnectionTimeMs: UInt64 = 3000, reconnectSlackMs: UInt64 = 0,
-                sink: ((LedgerRecord) -> Void)? = nil) {
+                gaveUpGraceMs: UInt64 = Ledger.defaultGaveUpGraceMs, sink: ((LedgerRecord) -> Void)? = nil) {
+        self.gaveUpGraceMs = gaveUpGraceMs
         self.level = level
         self.defaultReconnectionTimeMs = defaultReconnectionTimeMs
         self.reconnectSlackMs = reconnectSlackMs
@@ -73,9 +78,11 @@ public final class Ledger {
 
     // MARK: - Feeding
 
-    /// A client connected and its request was read.
+    /// A client connected and its request was read. `contract`: the rules it is judged by (see
+    /// `ClientContract` and docs/LEDGER.md); `terminator`: under `once`, the message that ends a stream cleanly.
     public func connectionOpened(id: UInt64, clientKey: String, attempt: Int, at: UInt64, wallMs: UInt64,
-                                 method: String, path: String, lastEventIDSent: String?, profile: String, seed: UInt64) {
+                                 method: String, path: String, lastEventIDSent: String?, profile: String, seed: UInt64,
+                                 contract: ClientContract = .eventsource, terminator: StreamTerminator? = nil) {
         let client: ClientLedger
         if let c = clientsByKey[clientKey] {
             client = c
@@ -84,20 +91,25 @@ public final class Ledger {
             clientsByKey[clientKey] = client
             clientOrder.append(clientKey)
         }
-        let previous = client.connections.last
+        // `once`: every request is a new stream. Else the stream this one continues (JSON answers are not streams).
+        let previous = contract == .once ? nil : client.connections.last { !$0.notStream && $0.contract != .once }
         let start = previous?.state
             ?? SSEClientState(lastEventID: lastEventIDSent ?? "", reconnectionTimeMs: defaultReconnectionTimeMs)
         let conn = ConnectionLedger(client: client, id: id, clientKey: clientKey, attempt: attempt, openedAt: at, wallMs: wallMs,
                                     method: method, path: path, lastEventIDSent: lastEventIDSent, profile: profile,
                                     seed: seed, startState: start)
+        conn.contract = contract
+        conn.terminator = contract == .once ? terminator : nil
         client.connections.append(conn)
         conn.ordinal = UInt32(truncatingIfNeeded: client.connections.count)
         connectionsByID[id] = conn
         emit(id, clientKey, at, .connectionOpen(.init(attempt: attempt, wallMs: wallMs, method: method, path: path,
-                                                      lastEventIDSent: lastEventIDSent, profile: profile, seed: seed)))
-        if let previous {
+                                                      lastEventIDSent: lastEventIDSent, profile: profile, seed: seed,
+                                                      contract: contract)))
+        // `resume`: checked once the response shows it is a stream (`responseStarted`).
+        if let previous, contract == .eventsource {
             if !previous.isOpen { checkReconnect(conn, after: previous, client) }
-        } else {
+        } else if previous == nil {
             conn.checked = true
         }
     }
@@ -117,6 +129,7 @@ public final class Ledger {
         }
         emit(id, conn.clientKey, at, .response(.init(status: status, contentType: contentType, synthetic: synthetic,
                                                      failReason: conn.failReason)))
+        if conn.contract == .resume { resumeResponse(conn, status: status) }
     }
 
     /// A frame the upstream sent (every one, whether a fault changes it or not). `shaped`: false when no
@@ -127,6 +140,7 @@ public final class Ledger {
         conn.frameCount += 1
         conn.upstreamBytes += frame.raw.count
         var type: String?
+        if frame.retry != nil { client.retrySeen = true }
         if frame.kind == .event {
             conn.eventCount += 1
             let t = (frame.eventType ?? "").isEmpty ? "message" : frame.eventType!
@@ -206,6 +220,10 @@ public final class Ledger {
             if conn.unexpectedSamples.count < 3 { conn.unexpectedSamples.append(Self.sample(m)) }
         }
         if level == .events { conn.keep(m, intact: intact) }
+        if let t = conn.terminator, !conn.terminated {
+            let message = m.message
+            conn.terminated = t.matches(type: message.type, data: message.data)
+        }
     }
 
     /// `m` for a finding's detail, which quotes only the start of the data (`clip`): a huge message is not
@@ -271,10 +289,10 @@ public final class Ledger {
                         detail: "\(n) dispatched message\(n == 1 ? "" : "s") match\(n == 1 ? "es" : "") nothing the upstream sent: \(samples)"),
                 client, at: at)
         }
+        if conn.contract == .once { judgeOnce(conn, client, at: at) }
         // A reconnect that opened before this connection was seen to close is checked now.
-        if let i = client.connections.firstIndex(where: { $0 === conn }), i + 1 < client.connections.count {
-            let next = client.connections[i + 1]
-            if !next.checked { checkReconnect(next, after: conn, client) }
+        if conn.contract != .once, !conn.notStream, let next = nextStream(after: conn, client), !next.checked {
+            checkReconnect(next, after: conn, client)
         }
         emit(nil, client.key, at, .client(summary(client)))
     }
@@ -284,6 +302,7 @@ public final class Ledger {
     public func finish(at: UInt64) {
         for key in clientOrder {
             guard let client = clientsByKey[key] else { continue }
+            judgeGaveUp(client, at: at)
             for f in historyFindings(client) { emit(nil, key, at, .finding(f)) }
             emit(nil, key, at, .client(summary(client)))
         }
@@ -297,7 +316,7 @@ public final class Ledger {
         clientOrder = []
     }
 
-    private func add(_ f: Finding, _ client: ClientLedger, at: UInt64) {
+    func add(_ f: Finding, _ client: ClientLedger, at: UInt64) {
         client.findings.append(f)
         emit(f.connection, client.key, at, .finding(f))
     }
@@ -308,11 +327,12 @@ public final class Ledger {
 
     // MARK: - Reconnect checks
 
-    private func checkReconnect(_ k: ConnectionLedger, after p: ConnectionLedger, _ client: ClientLedger) {
+    func checkReconnect(_ k: ConnectionLedger, after p: ConnectionLedger, _ client: ClientLedger) {
         k.checked = true
         guard let closedAt = p.closedAt else { return }
         let waited = Int64(bitPattern: k.openedAt &- closedAt)
         k.waitedNs = waited
+        if k.contract == .resume { return checkResume(k, after: p, client, waited: waited) }
         if let reason = p.failReason {
             k.previousFailed = reason
             let retryAfter = p.status == 503 || p.faults.contains { f in
@@ -329,23 +349,28 @@ public final class Ledger {
             return
         }
         let state = p.state
-        let expected = state.lastEventID
+        k.requiredWaitMs = state.reconnectionTimeMs
+        checkLastEventID(k, after: p, client)
+        let required = Int64(clamping: state.reconnectionTimeMs) * 1_000_000
+        let slack = Int64(clamping: reconnectSlackMs) * 1_000_000
+        if waited < required - slack {
+            add(Finding(kind: .reconnectTooEarly, clientKey: client.key, attempt: k.attempt, connection: k.id,
+                        detail: "reconnected \(formatMs(waited)) after attempt \(p.attempt) ended; the reconnection time was \(state.reconnectionTimeMs)ms"),
+                client, at: k.openedAt)
+        }
+    }
+
+    /// `Last-Event-ID` of reconnect `k` against what a spec-exact client had at the end of `p`.
+    func checkLastEventID(_ k: ConnectionLedger, after p: ConnectionLedger, _ client: ClientLedger) {
+        let expected = p.state.lastEventID
         let sent = k.lastEventIDSent ?? ""
         k.expectedLastEventID = expected
-        k.requiredWaitMs = state.reconnectionTimeMs
         if sent != expected {
             let want = expected.isEmpty ? "no Last-Event-ID" : "Last-Event-ID \(JSONWriter.quoted(expected))"
             let got = k.lastEventIDSent.map { $0.isEmpty ? "an empty Last-Event-ID" : "\(JSONWriter.quoted($0))" } ?? "no Last-Event-ID"
             add(Finding(kind: .wrongLastEventID, clientKey: client.key, attempt: k.attempt, connection: k.id,
                         detail: "expected \(want) (the last event ID a spec-exact client had after attempt \(p.attempt)), sent \(got)",
                         expected: expected, actual: sent),
-                client, at: k.openedAt)
-        }
-        let required = Int64(clamping: state.reconnectionTimeMs) * 1_000_000
-        let slack = Int64(clamping: reconnectSlackMs) * 1_000_000
-        if waited < required - slack {
-            add(Finding(kind: .reconnectTooEarly, clientKey: client.key, attempt: k.attempt, connection: k.id,
-                        detail: "reconnected \(formatMs(waited)) after attempt \(p.attempt) ended; the reconnection time was \(state.reconnectionTimeMs)ms"),
                 client, at: k.openedAt)
         }
     }
