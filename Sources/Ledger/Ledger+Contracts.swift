@@ -105,39 +105,59 @@ extension Ledger {
     /// `gaveUp`, as of `at`: the client's last stream ended in a way its contract answers with a reconnect,
     /// and none came within the wait plus `gaveUpGraceMs`. Judged once per connection.
     func judgeGaveUp(_ client: ClientLedger, at: UInt64) {
-        guard let last = client.connections.last(where: { !$0.notStream }), last.contract != .once,
-              last.ordinal > client.judgedGaveUp, let closedAt = last.closedAt, let end = last.end else { return }
-        let waitMs: UInt64
-        switch last.contract {
-        case .once: return
-        case .eventsource:
-            guard last.failReason == nil else { return }
-            switch end {
-            case .clientClose, .shutdown: return
-            case .upstreamEnd, .fault, .upstreamError, .refused: break
-            }
-            waitMs = last.state.reconnectionTimeMs
-        case .resume:
-            switch end {
-            case .upstreamEnd, .clientClose, .shutdown: return
-            case .fault, .upstreamError, .refused: break
-            }
-            if last.failReason != nil {
-                guard let ms = retryAfterMs(last) else { return }
-                waitMs = ms
-            } else {
-                waitMs = client.retrySeen ? last.state.reconnectionTimeMs : 0
-            }
-        }
-        let (sum, overflow) = waitMs.addingReportingOverflow(gaveUpGraceMs)
-        let dueNs = overflow ? UInt64.max : sum.multipliedReportingOverflow(by: 1_000_000).partialValue
-        guard at >= closedAt, at - closedAt >= dueNs else { return }
+        guard let (last, waitMs, due) = gaveUpExpectation(client), at >= due, let closedAt = last.closedAt, let end = last.end else { return }
         client.judgedGaveUp = last.ordinal
         let header = last.state.lastEventID.isEmpty ? "no Last-Event-ID" : "Last-Event-ID \(JSONWriter.quoted(last.state.lastEventID))"
         add(Finding(kind: .gaveUp, clientKey: client.key, attempt: last.attempt, connection: last.id,
                     detail: "attempt \(last.attempt) ended (\(end.summary)); a \(last.contract.rawValue) client comes back after \(waitMs)ms"
                         + " with \(header), but no reconnect came in \(formatMs(Int64(clamping: at - closedAt)))"),
             client, at: at)
+    }
+
+    /// The connection a reconnect is owed for, the wait owed (ms) and when (ns) it is `gaveUp` without one;
+    /// nil when no reconnect is owed or it was judged already.
+    func gaveUpExpectation(_ client: ClientLedger) -> (ConnectionLedger, UInt64, UInt64)? {
+        guard let last = client.connections.last(where: { !$0.notStream }), last.contract != .once,
+              last.ordinal > client.judgedGaveUp, let closedAt = last.closedAt, let end = last.end else { return nil }
+        let waitMs: UInt64
+        switch last.contract {
+        case .once: return nil
+        case .eventsource:
+            guard last.failReason == nil else { return nil }
+            switch end {
+            case .clientClose, .shutdown: return nil
+            case .upstreamEnd, .fault, .upstreamError, .refused: break
+            }
+            waitMs = last.state.reconnectionTimeMs
+        case .resume:
+            switch end {
+            case .upstreamEnd, .clientClose, .shutdown: return nil
+            case .fault, .upstreamError, .refused: break
+            }
+            if last.failReason != nil {
+                guard let ms = retryAfterMs(last) else { return nil }
+                waitMs = ms
+            } else {
+                waitMs = client.retrySeen ? last.state.reconnectionTimeMs : 0
+            }
+        }
+        let (sum, overflow) = waitMs.addingReportingOverflow(gaveUpGraceMs)
+        let (ns, overflow2) = sum.multipliedReportingOverflow(by: 1_000_000)
+        let (due, overflow3) = closedAt.addingReportingOverflow(ns)
+        return (last, waitMs, overflow || overflow2 || overflow3 ? UInt64.max : due)
+    }
+
+    /// When (monotonic ns) the client's pending `gaveUp` judgement can be made; nil when none is pending.
+    /// A settle waits for it before judging.
+    public func gaveUpDue(key: String) -> UInt64? {
+        clientsByKey[key].flatMap(gaveUpExpectation)?.2
+    }
+
+    /// `judge(key:at:)` as the control API's JSON (`clientJSON`), or nil.
+    public func judgeJSON(key: String, at: UInt64) -> String? {
+        guard let c = clientsByKey[key] else { return nil }
+        judgeGaveUp(c, at: at)
+        return clientJSON(key)
     }
 
     /// Judges what is final only when the client is quiet (`gaveUp`) as of `at`, and returns its report.
