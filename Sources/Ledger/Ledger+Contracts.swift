@@ -17,6 +17,10 @@ extension Ledger {
     /// Default `gaveUpGraceMs`: 2 s past the reconnection time.
     public static let defaultGaveUpGraceMs: UInt64 = 2000
 
+    /// `once`: every request is a stream of its own, so an id names an event within its request only: id 1
+    /// of request 2 is listed as `1@2` (requests numbered per client key), never matched with id 1 of request 1.
+    static func onceID(_ id: String, _ conn: ConnectionLedger) -> String { "\(id)@\(conn.ordinal)" }
+
     /// `resume`: a response decides whether the connection is a stream attempt, and then it is checked
     /// against the stream it continues.
     func resumeResponse(_ conn: ConnectionLedger, status: Int) {

@@ -149,7 +149,7 @@ public final class Ledger {
             if let eid = frame.id, !eid.isEmpty {
                 if conn.firstID == nil { conn.firstID = eid }
                 conn.lastID = eid
-                client.ids.sent(id: eid, digest: digest)
+                client.ids.sent(id: conn.contract == .once ? Self.onceID(eid, conn) : eid, digest: digest)
             } else {
                 conn.anonymous[digest, default: (0, 0)].sent += 1
             }
@@ -239,7 +239,8 @@ public final class Ledger {
     private func match(_ m: SSEDispatch, _ conn: ConnectionLedger, _ client: ClientLedger) -> Bool {
         let digest = Digest64.event(m)
         let anon = conn.anonymous.isEmpty ? nil : conn.anonymous[digest]
-        if !m.lastEventId.isEmpty, let slot = client.ids.slot(id: m.lastEventId, digest: digest) {
+        if !m.lastEventId.isEmpty,
+           let slot = client.ids.slot(id: conn.contract == .once ? Self.onceID(m.lastEventId, conn) : m.lastEventId, digest: digest) {
             // An event without id that repeats the previous event's content: prefer it while it is owed.
             let repeatsHere = client.ids[slot].lastConnection == conn.ordinal
             if !(repeatsHere && anon.map { $0.dispatched < $0.sent } == true) {
