@@ -85,6 +85,7 @@ def test_a_reset_completion_is_truncated_and_no_reconnect_is_expected(llm_sputte
     text, error = complete(llm_sputter, "llm-cut", "abrupt-disconnects")
     assert error is not None, f"the stream was reset after 5 chunks, yet the client finished: {text!r}"
     report = llm_sputter.settle("llm-cut")
+    assert report.summary.contract == "once"
     kinds = report.finding_kinds
     assert "truncated" in kinds, report.summary.verdict
     assert not {"gaveUp", "reconnectTooEarly", "reconnectAfterFailure", "wrongLastEventID", "duplicated"} & set(kinds), kinds
