@@ -93,45 +93,46 @@ final class ContractTests: XCTestCase {
         XCTAssertTrue(h.findings()[0].detail.contains("500ms"), h.findings()[0].detail)
     }
 
-    func testResumeRetryAfterA503IsNoFindingButMustWaitItsRetryAfter() {
+    /// A 503 with `Retry-After: 2` from a fault, then a retry `ms` later; returns the harness and the retry.
+    private func retryAfter503(at ms: UInt64) -> (Harness, UInt64) {
         let h = Harness()
         let a = h.open(at: 0, contract: .resume)
         h.fault(a, frame: nil, "respond", .responded(status: 503, retryAfter: "2"), at: 0)
         h.respond(a, status: 503, contentType: "text/plain", synthetic: true, at: 0)
         h.close(a, .fault(kind: .fin, atByte: 0), at: 1)
-        let b = h.open(at: 2500, contract: .resume)
-        h.respond(b, at: 2500)
+        let b = h.open(at: ms, contract: .resume)
+        h.respond(b, at: ms)
+        return (h, b)
+    }
+
+    func testResumeRetryAfterA503IsNoFindingButMustWaitItsRetryAfter() {
+        let (h, b) = retryAfter503(at: 2500)
         XCTAssertEqual(h.findings(), [])
         XCTAssertEqual(h.ledger.connection(b)?.requiredWaitMs, 2000)
         XCTAssertFalse(h.summary().failed)
-
-        let early = Harness()
-        let x = early.open(at: 0, contract: .resume)
-        early.fault(x, frame: nil, "respond", .responded(status: 503, retryAfter: "2"), at: 0)
-        early.respond(x, status: 503, contentType: "text/plain", synthetic: true, at: 0)
-        early.close(x, .fault(kind: .fin, atByte: 0), at: 1)
-        let y = early.open(at: 500, contract: .resume)
-        early.respond(y, at: 500)
+        let (early, _) = retryAfter503(at: 500)
         XCTAssertEqual(early.findings().map(\.kind), [.reconnectTooEarly])
     }
 
     func testResumeJSONAnd202AnswersAreNotStreamAttempts() {
         let h = Harness()
+        /// A POST answered with `status`/`contentType` and ended at once.
+        @discardableResult
+        func answered(at ms: UInt64, _ status: Int, _ contentType: String?) -> UInt64 {
+            let id = h.open(at: ms, method: "POST", contract: .resume)
+            h.respond(id, status: status, contentType: contentType, at: ms + 1)
+            h.close(id, .upstreamEnd, at: ms + 2)
+            return id
+        }
         // MCP: initialize answered with JSON, a notification with 202, then the POST stream that is cut.
-        let i = h.open(at: 0, method: "POST", contract: .resume)
-        h.respond(i, status: 200, contentType: "application/json", at: 1)
-        h.close(i, .upstreamEnd, at: 2)
-        let n = h.open(at: 3, method: "POST", contract: .resume)
-        h.respond(n, status: 202, contentType: nil, at: 4)
-        h.close(n, .upstreamEnd, at: 5)
+        let i = answered(at: 0, 200, "application/json")
+        answered(at: 3, 202, nil)
         let s = h.open(at: 10, method: "POST", contract: .resume)
         h.respond(s, at: 11)
         h.relay(s, events(1...3), at: 12)
         h.close(s, .fault(kind: .rst, atByte: 60), at: 20)
         // A notification between the cut and the resume is not what the resume continues.
-        let n2 = h.open(at: 30, method: "POST", contract: .resume)
-        h.respond(n2, status: 202, contentType: nil, at: 31)
-        h.close(n2, .upstreamEnd, at: 32)
+        answered(at: 30, 202, nil)
         let r = h.open(at: 40, lastEventID: "3", contract: .resume)
         h.respond(r, at: 41)
         h.relay(r, events(4...5), at: 42)
