@@ -157,12 +157,19 @@ final class ContractTests: XCTestCase {
         XCTAssertEqual(e.findings().map(\.kind), [.reconnectAfterFailure])
     }
 
+    /// A `once` POST stream: opened at `ms`, `body` relayed, ended by `end`.
+    @discardableResult
+    private func onceStream(_ h: Harness, at ms: UInt64, _ body: String, end: ConnectionEnd) -> UInt64 {
+        let id = h.open(at: ms, method: "POST", contract: .once)
+        h.respond(id, at: ms + 5)
+        h.relay(id, body, at: ms + 10)
+        h.close(id, end, at: ms + 20)
+        return id
+    }
+
     func testOnceCutIsTruncated() {
         let h = Harness()
-        let a = h.open(at: 0, method: "POST", contract: .once)
-        h.respond(a, at: 5)
-        h.relay(a, "data: {\"delta\":\"Hel\"}\n\ndata: {\"delta\":\"lo\"}\n\n", at: 10)
-        h.close(a, .fault(kind: .rst, atByte: 40), at: 20)
+        onceStream(h, at: 0, "data: {\"delta\":\"Hel\"}\n\ndata: {\"delta\":\"lo\"}\n\n", end: .fault(kind: .rst, atByte: 40))
         let f = h.findings()
         XCTAssertEqual(f.map(\.kind), [.truncated])
         XCTAssertTrue(f[0].detail.contains("after 2 messages"), f[0].detail)
@@ -173,15 +180,9 @@ final class ContractTests: XCTestCase {
 
     func testOnceRetryAfterAResetIsANewStreamNotTooEarly() {
         let h = Harness()
-        let a = h.open(at: 0, method: "POST", contract: .once)
-        h.respond(a, at: 5)
-        h.relay(a, "retry: 3000\n\nid: 1\ndata: x\n\n", at: 10)
-        h.close(a, .fault(kind: .rst, atByte: 20), at: 20)
+        onceStream(h, at: 0, "retry: 3000\n\nid: 1\ndata: x\n\n", end: .fault(kind: .rst, atByte: 20))
         // The openai client retries after ~0.5 s without Last-Event-ID: a new request, a new stream.
-        let b = h.open(at: 520, method: "POST", contract: .once)
-        h.respond(b, at: 525)
-        h.relay(b, "data: y\n\ndata: [DONE]\n\n", at: 530)
-        h.close(b, .upstreamEnd, at: 540)
+        onceStream(h, at: 520, "data: y\n\ndata: [DONE]\n\n", end: .upstreamEnd)
         XCTAssertEqual(h.findings().map(\.kind), [.truncated])
         XCTAssertEqual(h.findings()[0].attempt, 1)
         // A retry after a 503 is not reconnectAfterFailure either.
