@@ -14,10 +14,10 @@ public enum ClientContract: String, Sendable, CaseIterable, Equatable {
     /// `eventsource, resume, once`, for messages.
     public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
 
-    /// Parses a contract name; the error names the value and the known contracts.
-    public static func parse(_ text: String, what: String) throws(ContractError) -> ClientContract {
+    /// Parses a contract name (any case); the error names the value and the known contracts.
+    public static func parse(_ text: String) throws(ContractError) -> ClientContract {
         guard let c = ClientContract(rawValue: text.lowercased()) else {
-            throw ContractError(message: "\(what): unknown client contract '\(text)'; expected one of: \(names)")
+            throw ContractError(message: "unknown client contract '\(text)'; expected one of: \(names)")
         }
         return c
     }

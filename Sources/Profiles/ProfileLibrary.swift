@@ -132,7 +132,7 @@ public struct ProfileLibrary: Sendable {
         if let c = m["client"] {
             profile.client = attempt { () throws(ProfileError) in
                 let text = try c.string("a client contract (\(ClientContract.names))")
-                do throws(ContractError) { return try ClientContract.parse(text, what: "client") } catch {
+                do throws(ContractError) { return try ClientContract.parse(text) } catch {
                     throw c.error(error.message)
                 }
             }

@@ -91,8 +91,8 @@ extension ProxyServer {
         var contract = profile.client ?? config.contract
             ?? ClientContract.defaultRule(method: method, lastEventID: traits.lastEventID, mcpSessionID: traits.mcpSessionID)
         if let text = controls.contract {
-            do throws(ContractError) { contract = try ClientContract.parse(text, what: "Sputter-Contract") } catch {
-                throw ErrorResponse(status: 400, kind: "bad-contract", message: error.message)
+            do throws(ContractError) { contract = try ClientContract.parse(text) } catch {
+                throw ErrorResponse(status: 400, kind: "bad-contract", message: "Sputter-Contract: \(error.message)")
             }
         }
         let clientKey = controls.client ?? "\(peerHost) \(path)"

@@ -184,8 +184,8 @@ struct Serve: ParsableCommand {
         config.seed = seed
         config.lockProfile = lockProfile
         if let contract {
-            do throws(ContractError) { config.contract = try ClientContract.parse(contract, what: "--contract") } catch {
-                throw ValidationError(error.message)
+            do throws(ContractError) { config.contract = try ClientContract.parse(contract) } catch {
+                throw ValidationError("--contract: \(error.message)")
             }
         }
         var rng = SystemRandomNumberGenerator()

@@ -241,10 +241,10 @@ final class ContractTests: XCTestCase {
         XCTAssertFalse(ClientContract.resume.isStreamAttempt(accept: "application/json, text/event-stream", lastEventID: nil))
         XCTAssertTrue(ClientContract.resume.isStreamAttempt(accept: "application/json, text/event-stream", lastEventID: "4"))
         XCTAssertTrue(ClientContract.once.isStreamAttempt(accept: "application/json", lastEventID: nil))
-        XCTAssertThrowsError(try ClientContract.parse("browser", what: "x")) { e in
-            XCTAssertEqual("\(e)", "x: unknown client contract 'browser'; expected one of: eventsource, resume, once")
+        XCTAssertThrowsError(try ClientContract.parse("browser")) { e in
+            XCTAssertEqual("\(e)", "unknown client contract 'browser'; expected one of: eventsource, resume, once")
         }
-        XCTAssertEqual(try ClientContract.parse("ONCE", what: "x"), .once)
+        XCTAssertEqual(try ClientContract.parse("ONCE"), .once)
         XCTAssertEqual(try StreamTerminator(parsing: "event:done"), StreamTerminator(field: .event, value: "done"))
         XCTAssertThrowsError(try StreamTerminator(parsing: "[DONE]"))
         XCTAssertThrowsError(try StreamTerminator(parsing: "id: 3"))
