@@ -24,11 +24,13 @@ public enum ClientContract: String, Sendable, CaseIterable, Equatable {
 
     /// The contract of a request that names none (neither the request, the profile nor `--contract`):
     /// a request with an `Mcp-Session-Id` header → `resume`; else `GET` → `eventsource`; else a request
-    /// with a `Last-Event-ID` header → `resume`; else (a `POST` …) → `once`.
-    public static func defaultRule(method: String, lastEventID: String?, mcpSessionID: String?) -> ClientContract {
+    /// with a `Last-Event-ID` header, or whose `Accept` names both `application/json` and
+    /// `text/event-stream` (MCP Streamable HTTP's `initialize`) → `resume`; else (a `POST` …) → `once`.
+    public static func defaultRule(method: String, accept: String? = nil, lastEventID: String?, mcpSessionID: String?) -> ClientContract {
         if mcpSessionID != nil { return .resume }
         if method == "GET" || method == "HEAD" { return .eventsource }
         if lastEventID != nil { return .resume }
+        if let a = accept?.lowercased(), a.contains("application/json"), a.contains("text/event-stream") { return .resume }
         return .once
     }
 

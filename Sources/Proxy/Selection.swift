@@ -89,7 +89,8 @@ extension ProxyServer {
         }
         if let match = profile.match, !match.matches(method: method, path: path) { profile = .passthrough }
         var contract = profile.client ?? config.contract
-            ?? ClientContract.defaultRule(method: method, lastEventID: traits.lastEventID, mcpSessionID: traits.mcpSessionID)
+            ?? ClientContract.defaultRule(method: method, accept: traits.accept, lastEventID: traits.lastEventID,
+                                       mcpSessionID: traits.mcpSessionID)
         if let text = controls.contract {
             do throws(ContractError) { contract = try ClientContract.parse(text) } catch {
                 throw ErrorResponse(status: 400, kind: "bad-contract", message: "Sputter-Contract: \(error.message)")

@@ -66,7 +66,7 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "Seed for fault decisions when a request gives none (default: chosen at start-up and printed).")
     var seed: UInt64?
 
-    @Option(name: .long, help: "Client contract the ledger judges by when neither the request (Sputter-Contract) nor the profile (client:) names one: eventsource, resume or once (default: GET → eventsource, POST → once, resume with Last-Event-ID or Mcp-Session-Id). See docs/LEDGER.md.")
+    @Option(name: .long, help: "Client contract the ledger judges by when neither the request (Sputter-Contract) nor the profile (client:) names one: eventsource, resume or once (default: GET → eventsource, POST → once, MCP-style requests → resume). See docs/LEDGER.md.")
     var contract: String?
 
     @Flag(name: .long, help: "Ignore Sputter-Profile/Sputter-Seed headers and sputter_profile/sputter_seed parameters.")

@@ -236,6 +236,10 @@ final class ContractTests: XCTestCase {
         XCTAssertEqual(ClientContract.defaultRule(method: "GET", lastEventID: nil, mcpSessionID: nil), .eventsource)
         XCTAssertEqual(ClientContract.defaultRule(method: "POST", lastEventID: nil, mcpSessionID: nil), .once)
         XCTAssertEqual(ClientContract.defaultRule(method: "POST", lastEventID: "3", mcpSessionID: nil), .resume)
+        XCTAssertEqual(ClientContract.defaultRule(method: "POST", accept: "application/json, text/event-stream", lastEventID: nil, mcpSessionID: nil), .resume,
+                       "MCP initialize")
+        XCTAssertEqual(ClientContract.defaultRule(method: "POST", accept: "application/json", lastEventID: nil, mcpSessionID: nil), .once,
+                       "the openai client sends Accept: application/json")
         XCTAssertEqual(ClientContract.defaultRule(method: "GET", lastEventID: nil, mcpSessionID: "s1"), .resume)
         XCTAssertTrue(ClientContract.resume.isStreamAttempt(accept: "text/event-stream", lastEventID: nil))
         XCTAssertFalse(ClientContract.resume.isStreamAttempt(accept: "application/json, text/event-stream", lastEventID: nil))
