@@ -3,7 +3,7 @@ import PackageDescription
 
 // Module map (arrows point down only; the full map, the flow of a stream and the libevent facts: docs/ARCHITECTURE.md):
 //   sputter (CLI) -> Proxy -> EventLoop -> CLibevent
-//                         -> HTTP1, SSE, Faults, Profiles, Ledger   (pure: no libevent, no sockets)
+//                         -> Session, HTTP1, SSE, Faults, Profiles, Ledger   (pure: no libevent, no sockets)
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
 let package = Package(
