@@ -34,6 +34,36 @@ enum FramingFields {
         return result
     }
 
+    /// Rewrites repeated framing fields into one field each, so the head a proxy forwards can be read only
+    /// one way (RFC 9112 6.3, RFC 9110 8.6; the parsers call this on every head):
+    /// - Content-Length given more than once (`5, 5`, or two `Content-Length: 5` lines) with the same valid
+    ///   value everywhere becomes one `Content-Length: 5` where the first one was. Differing or malformed
+    ///   values are left as they are: `bodyFraming` rejects them (400 for a request, 502 from the proxy for
+    ///   a response).
+    /// - Several Transfer-Encoding fields become one, their lists joined in order (RFC 9110 5.3), so a
+    ///   recipient that reads only the first or the last field sees the same codings.
+    static func fold(_ headers: inout HTTPHeaders) {
+        var lengthFields = 0, codingFields = 0
+        var lengthName = "", codingName = ""
+        var lengthIsList = false
+        for field in headers.fields {
+            if ASCII.equalsIgnoringCase(field.name, "Content-Length") {
+                if lengthFields == 0 { lengthName = field.name }
+                lengthFields += 1
+                if field.value.utf8.contains(ASCII.comma) { lengthIsList = true }
+            } else if ASCII.equalsIgnoringCase(field.name, "Transfer-Encoding") {
+                if codingFields == 0 { codingName = field.name }
+                codingFields += 1
+            }
+        }
+        if lengthFields > 1 || lengthIsList, let length = try? contentLength(headers) {
+            headers.set(lengthName, String(length))
+        }
+        if codingFields > 1 {
+            headers.set(codingName, headers.values("Transfer-Encoding").joined(separator: ", "))
+        }
+    }
+
     enum Codings {
         case absent
         /// chunked is the final coding, applied once.
