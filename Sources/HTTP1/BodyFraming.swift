@@ -60,7 +60,9 @@ enum FramingFields {
             headers.set(lengthName, String(length))
         }
         if codingFields > 1 {
-            headers.set(codingName, headers.values("Transfer-Encoding").joined(separator: ", "))
+            // Trimmed like a parsed value, so the folded head serializes and parses back to itself.
+            let joined = headers.values("Transfer-Encoding").joined(separator: ", ")
+            headers.set(codingName, String(ASCII.trimmingOWS(Substring(joined))))
         }
     }
 

@@ -82,6 +82,19 @@ final class FramingFoldTests: XCTestCase {
         }
     }
 
+    // Found by fuzz/HTTP1Fuzz (request-head round trip): joining an empty last field gave "gzip, ", which
+    // serialized and parsed back as "gzip," — a head that did not survive its own round trip.
+    func testFoldedTransferEncodingRoundTrips() throws {
+        for fields in ["Transfer-Encoding: gzip\r\nTransfer-Encoding:\r\n", "Transfer-Encoding:\r\nTransfer-Encoding: \r\n",
+                       "Transfer-Encoding: \r\nTransfer-Encoding: chunked\r\n"] {
+            let head = try XCTUnwrap(verifyRequest("POST /p HTTP/1.1\r\nHost: h\r\n" + fields + "\r\n").head, fields)
+            let bytes = head.serialized()
+            XCTAssertEqual(verifyRequest(bytes), .complete(head, headLength: bytes.count), fields)
+        }
+        XCTAssertEqual(forwardedRequest("Transfer-Encoding: gzip\r\nTransfer-Encoding:\r\n"),
+                       "POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip,\r\n\r\n")
+    }
+
     func testOtherRepeatedFieldsAreKept() {
         XCTAssertEqual(forwardedRequest("X-Dup: 1\r\nX-Dup: 1\r\n"), "POST /p HTTP/1.1\r\nHost: h\r\nX-Dup: 1\r\nX-Dup: 1\r\n\r\n")
     }
