@@ -36,27 +36,30 @@ enum FramingFields {
 
     /// Rewrites repeated framing fields into one field each, so the head a proxy forwards can be read only
     /// one way (RFC 9112 6.3, RFC 9110 8.6; the parsers call this on every head):
-    /// - Content-Length given more than once (`5, 5`, or two `Content-Length: 5` lines) with the same valid
-    ///   value everywhere becomes one `Content-Length: 5` where the first one was. Differing or malformed
-    ///   values are left as they are: `bodyFraming` rejects them (400 for a request, 502 from the proxy for
-    ///   a response).
+    /// - A valid Content-Length becomes one field with the value in plain decimal where the first one was:
+    ///   `5, 5`, two `Content-Length: 5` lines, and `005` all become `Content-Length: 5` (a next hop that
+    ///   read a leading 0 as octal, or only one of several fields, would frame the body another way).
+    ///   Differing or malformed values are left as they are: `bodyFraming` rejects them (400 for a request,
+    ///   502 from the proxy for a response).
     /// - Several Transfer-Encoding fields become one, their lists joined in order (RFC 9110 5.3), so a
     ///   recipient that reads only the first or the last field sees the same codings.
     static func fold(_ headers: inout HTTPHeaders) {
         var lengthFields = 0, codingFields = 0
         var lengthName = "", codingName = ""
-        var lengthIsList = false
+        var lengthIsPlain = true
         for field in headers.fields {
             if ASCII.equalsIgnoringCase(field.name, "Content-Length") {
                 if lengthFields == 0 { lengthName = field.name }
                 lengthFields += 1
-                if field.value.utf8.contains(ASCII.comma) { lengthIsList = true }
+                // Plain: "0" or digits without a leading zero.
+                let v = field.value.utf8
+                if v.contains(where: { !ASCII.isDigit($0) }) || (v.count > 1 && v.first == 0x30) { lengthIsPlain = false }
             } else if ASCII.equalsIgnoringCase(field.name, "Transfer-Encoding") {
                 if codingFields == 0 { codingName = field.name }
                 codingFields += 1
             }
         }
-        if lengthFields > 1 || lengthIsList, let length = try? contentLength(headers) {
+        if lengthFields > 1 || !lengthIsPlain, let length = try? contentLength(headers) {
             headers.set(lengthName, String(length))
         }
         if codingFields > 1 {
