@@ -69,6 +69,18 @@ enum FramingFields {
         }
     }
 
+    /// Throws 400 for a field named like a framing field with `_` for `-` (`Content_Length`,
+    /// `transfer_encoding`): servers that map `_` to `-` (CGI-style environments) would frame the message
+    /// by a field the proxy does not (RFC 9110 leaves such names alone; nginx drops them by default).
+    static func rejectLookalikes(_ headers: HTTPHeaders) throws(HTTPParseError) {
+        for field in headers.fields where field.name.utf8.contains(0x5F) {
+            let dashed = String(field.name.map { $0 == "_" ? "-" : $0 })
+            if ASCII.equalsIgnoringCase(dashed, "Content-Length") || ASCII.equalsIgnoringCase(dashed, "Transfer-Encoding") {
+                throw .badRequest("\(field.name) field (a framing field's name with '_' for '-') is ambiguous")
+            }
+        }
+    }
+
     enum Codings {
         case absent
         /// chunked is the final coding, applied once.

@@ -109,3 +109,20 @@ final class FramingFoldTests: XCTestCase {
 extension Result where Failure == HTTPParseError {
     var failureStatus: Int? { if case .failure(let e) = self { return e.status } else { return nil } }
 }
+
+/// A server that maps `_` to `-` in field names (CGI-style) would frame by a field the proxy ignores.
+final class FramingLookalikeTests: XCTestCase {
+    func testUnderscoreFramingFieldsAreRejected() throws {
+        for field in ["Content_Length: 5", "content_length: 5", "Transfer_Encoding: chunked", "TRANSFER_ENCODING: gzip"] {
+            let name = String(field.prefix { $0 != ":" })
+            let request = try XCTUnwrap(verifyRequest("POST /p HTTP/1.1\r\nHost: h\r\n\(field)\r\n\r\n").head, field)
+            XCTAssertEqual(Result { () throws(HTTPParseError) in try request.bodyFraming() },
+                           .failure(err(400, "\(name) field (a framing field's name with '_' for '-') is ambiguous")), field)
+            let response = try XCTUnwrap(verifyResponse("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\(field)\r\n\r\n").head, field)
+            XCTAssertEqual(Result { () throws(HTTPParseError) in try response.bodyFraming(requestMethod: "GET") }.failureStatus, 400, field)
+        }
+        // Other names with underscores are fine.
+        let head = try XCTUnwrap(verifyRequest("POST /p HTTP/1.1\r\nHost: h\r\nX_Content_Length: 5\r\nContent_Type: a\r\n\r\n").head)
+        XCTAssertEqual(Result { () throws(HTTPParseError) in try head.bodyFraming() }, .success(.none))
+    }
+}
