@@ -30,6 +30,14 @@ final class FramingForwardTests: XCTestCase {
         XCTAssertEqual(r.body, Array("ok".utf8))
     }
 
+    /// Sends `request` on a fresh connection and returns the status and body text of the answer.
+    func answer(_ port: Int, _ request: String) throws -> (status: Int, text: String) {
+        let s = try TestSocket(port: port)
+        s.send(request)
+        let r = try s.readResponse(requestMethod: String(request.prefix { $0 != " " }))
+        return (r.head.status, String(decoding: r.body, as: UTF8.self))
+    }
+
     func testDifferingContentLengthsAreRefused() throws {
         let origin = try ScriptedOrigin { conn in
             _ = conn.readHead()
@@ -37,29 +45,25 @@ final class FramingForwardTests: XCTestCase {
             conn.close()
         }
         let stack = try Stack { config, _ in config.routes = [try! .init(parsing: "http://127.0.0.1:\(origin.port)")] }
-        // A request: 400, the upstream never sees it.
-        for request in ["POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 6\r\n\r\nhello",
-                        "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello"] {
-            let s = try TestSocket(port: stack.proxyPort)
-            s.send(request)
-            let r = try s.readResponse(requestMethod: "POST")
-            XCTAssertEqual(r.head.status, 400, request)
-            XCTAssertTrue(String(decoding: r.body, as: UTF8.self).contains("differing Content-Length"))
+        let cases = [
+            // A request: 400, the upstream never sees it.
+            ("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 6\r\n\r\nhello", 400, "differing Content-Length"),
+            ("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", 400, "differing Content-Length"),
+            ("POST /p HTTP/1.1\r\nHost: x\r\nContent_Length: 5\r\n\r\nhello", 400, "Content_Length"),
+            // A response: the upstream is broken, the client gets 502.
+            ("GET /x HTTP/1.1\r\nHost: x\r\n\r\n", 502, "differing Content-Length"),
+        ]
+        for (request, status, reason) in cases {
+            let (got, text) = try answer(stack.proxyPort, request)
+            XCTAssertEqual(got, status, request)
+            XCTAssertTrue(text.contains(reason), "\(text) lacks \(reason)")
         }
-        // A response: the upstream is broken, the client gets 502.
-        let s = try TestSocket(port: stack.proxyPort)
-        s.send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
-        let r = try s.readResponse()
-        XCTAssertEqual(r.head.status, 502)
-        XCTAssertTrue(String(decoding: r.body, as: UTF8.self).contains("differing Content-Length"))
     }
 
     func testChunkedRequestWithABareLFIsRefused() throws {
         let stack = try Stack()
-        let s = try TestSocket(port: stack.proxyPort)
-        s.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2;\nxx\r\n0\r\n\r\n")
-        let r = try s.readResponse(requestMethod: "POST")
-        XCTAssertEqual(r.head.status, 400)
-        XCTAssertTrue(String(decoding: r.body, as: UTF8.self).contains("bare LF"))
+        let (status, text) = try answer(stack.proxyPort, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2;\nxx\r\n0\r\n\r\n")
+        XCTAssertEqual(status, 400)
+        XCTAssertTrue(text.contains("bare LF"), text)
     }
 }
