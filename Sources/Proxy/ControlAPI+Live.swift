@@ -245,19 +245,13 @@ extension ControlAPI {
         guard let data = fields["data"] as? String else {
             return .failure(LiveBodyProblem("data: expected a string (or give raw)"))
         }
-        var text = ""
         for name in ["event", "id"] {
             guard let value = fields[name] else { continue }
             guard let string = value as? String, !string.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\0" }) else {
                 return .failure(LiveBodyProblem("\(name): expected a string without line breaks"))
             }
-            if name == "event" { text += "event: \(string)\n" }
         }
-        for line in data.split(separator: "\n", omittingEmptySubsequences: false) {
-            text += "data: \(line.hasSuffix("\r") ? line.dropLast() : line)\n"
-        }
-        if let id = fields["id"] as? String { text += "id: \(id)\n" }
-        return .success(Array((text + "\n").utf8))
+        return .success(LiveCommand.eventBytes(type: fields["event"] as? String, data: data, id: fields["id"] as? String))
     }
 
     // MARK: - Waiting

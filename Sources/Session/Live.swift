@@ -15,3 +15,16 @@ public enum LiveCommand: Sendable, Equatable {
     /// The stream takes this fault list from now on.
     case faults([FaultSpec])
 }
+
+extension LiveCommand {
+    /// The bytes of one event: `event:` (if given), a `data:` line per line of `data`, `id:` (if given), a blank line.
+    /// `type` and `id` must not contain line breaks (the control API checks).
+    public static func eventBytes(type: String?, data: String, id: String?) -> [UInt8] {
+        var text = type.map { "event: \($0)\n" } ?? ""
+        for line in data.split(separator: "\n", omittingEmptySubsequences: false) {
+            text += "data: \(line.hasSuffix("\r") ? line.dropLast() : line)\n"
+        }
+        if let id { text += "id: \(id)\n" }
+        return Array((text + "\n").utf8)
+    }
+}
