@@ -1,6 +1,7 @@
 import Foundation
 import HTTP1
 @testable import Proxy
+import Session
 import XCTest
 
 /// An origin the test drives: each `send` is written to the open event stream as one chunk per frame;
@@ -62,6 +63,34 @@ final class LiveActionTests: XCTestCase {
     private func ids(_ body: [UInt8]) -> [String] {
         // Bytes, not Characters: "\r\n" (chunk framing in a raw body) is one Character.
         body.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }.filter { $0.hasPrefix("id: ") }.map { String($0.dropFirst(4)) }
+    }
+
+    // MARK: - Bodies
+
+    func testBodiesDecodeToCommandsAndBadOnesNameTheField() {
+        func parse(_ verb: String, _ body: String) -> Result<LiveCommand, ControlAPI.LiveBodyProblem> {
+            ControlAPI.liveCommand(verb, body: Array(body.utf8)) { _ in .success([]) }
+        }
+        XCTAssertEqual(try parse("cut", "").get(), .cut(.rst, afterEvents: nil))
+        XCTAssertEqual(try parse("cut", #"{"kind": "clean", "after_events": 1}"#).get(), .cut(.clean, afterEvents: 1))
+        XCTAssertEqual(try parse("cut", #"{"kind": "fin", "after_events": null}"#).get(), .cut(.fin, afterEvents: nil))
+        XCTAssertEqual(try parse("stall", "{}").get(), .stall(heartbeats: false))
+        XCTAssertEqual(try parse("stall", #"{"heartbeats": true}"#).get(), .stall(heartbeats: true))
+        XCTAssertEqual(try parse("resume", "").get(), .resume)
+        XCTAssertEqual(try parse("inject", #"{"raw": "data: x\n\n"}"#).get(), .inject(Array("data: x\n\n".utf8)))
+        XCTAssertEqual(try parse("inject", #"{"data": "a\nb", "event": "e", "id": "7"}"#).get(),
+                       .inject(Array("event: e\ndata: a\ndata: b\nid: 7\n\n".utf8)))
+        let bad: [(String, String, String)] = [
+            ("cut", #"{"kind": "boom"}"#, "kind"), ("cut", #"{"after_events": -1}"#, "after_events"),
+            ("cut", #"{"after_events": 1.5}"#, "after_events"), ("cut", #"{"when": 1}"#, "when"),
+            ("stall", #"{"heartbeats": "yes"}"#, "heartbeats"), ("resume", #"{"x": 1}"#, "x"),
+            ("inject", #"{"raw": "data: x"}"#, "raw"), ("inject", #"{"event": "e"}"#, "data"),
+            ("inject", #"{"data": "x", "id": "a\nb"}"#, "id"), ("faults", "{}", "faults"), ("cut", "[1]", "JSON object"),
+        ]
+        for (verb, body, field) in bad {
+            guard case .failure(let problem) = parse(verb, body) else { XCTFail("\(verb) \(body) should not parse"); continue }
+            XCTAssertTrue(problem.message.contains(field), "\(verb) \(body): \(problem.message)")
+        }
     }
 
     // MARK: - Cut
