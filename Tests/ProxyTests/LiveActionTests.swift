@@ -48,6 +48,16 @@ final class LiveActionTests: XCTestCase {
         try Stack { config, _ in config.routes = [try! ProxyConfig.Route(parsing: "http://127.0.0.1:\(origin.origin.port)")] }
     }
 
+    /// A gated origin behind a proxy, and client `key`'s stream through it, which has received event 1.
+    private func streamWithOneEvent(key: String) throws -> (GatedOrigin, Stack, TestSocket) {
+        let origin = try GatedOrigin()
+        let stack = try stack(gated: origin)
+        let client = try openStream(stack, key: key)
+        origin.send("id: 1\ndata: a\n\n")
+        XCTAssertTrue(try client.read(until: "id: 1\n"))
+        return (origin, stack, client)
+    }
+
     /// An event stream through the proxy as client `key`.
     private func openStream(_ stack: Stack, key: String, path: String = "/events") throws -> TestSocket {
         let socket = try TestSocket(port: stack.proxyPort)
@@ -150,11 +160,7 @@ final class LiveActionTests: XCTestCase {
     // MARK: - Stall and resume
 
     func testStallHoldsEventsWhileHeartbeatsPassAndResumeReleasesThemInOrder() throws {
-        let origin = try GatedOrigin()
-        let stack = try stack(gated: origin)
-        let client = try openStream(stack, key: "stall-hb")
-        origin.send("id: 1\ndata: a\n\n")
-        XCTAssertTrue(try client.read(until: "id: 1\n"))
+        let (origin, stack, client) = try streamWithOneEvent(key: "stall-hb")
         let answer = try post(stack, "stall-hb", "stall", #"{"heartbeats": true}"#)
         XCTAssertEqual(answer.status, 200)
         XCTAssertEqual(answer.json["heartbeats"] as? Bool, true)
@@ -174,11 +180,7 @@ final class LiveActionTests: XCTestCase {
     }
 
     func testStallWritesNothingUntilResumeWithTheSocketOpen() throws {
-        let origin = try GatedOrigin()
-        let stack = try stack(gated: origin)
-        let client = try openStream(stack, key: "stall")
-        origin.send("id: 1\ndata: a\n\n")
-        XCTAssertTrue(try client.read(until: "id: 1\n"))
+        let (origin, stack, client) = try streamWithOneEvent(key: "stall")
         let connection = try XCTUnwrap((try post(stack, "stall", "stall").json["connections"] as? [Int])?.first)
         origin.send("id: 2\ndata: b\n\n", ": beat\n\n", "id: 3\ndata: c\n\n")
         // The proxy has taken all three frames from the upstream…
@@ -200,11 +202,7 @@ final class LiveActionTests: XCTestCase {
     // MARK: - Inject and faults
 
     func testInjectedEventLandsBetweenFrames() throws {
-        let origin = try GatedOrigin()
-        let stack = try stack(gated: origin)
-        let client = try openStream(stack, key: "inject")
-        origin.send("id: 1\ndata: a\n\n")
-        XCTAssertTrue(try client.read(until: "id: 1\n"))
+        let (origin, stack, client) = try streamWithOneEvent(key: "inject")
         let answer = try post(stack, "inject", "inject", #"{"event": "error", "data": "boom\nline 2", "id": "X"}"#)
         XCTAssertEqual(answer.status, 200)
         XCTAssertTrue(try client.read(until: "id: X\n"))
@@ -217,11 +215,7 @@ final class LiveActionTests: XCTestCase {
     }
 
     func testFaultsTakeOverAPassthroughStreamFromItsNextFrame() throws {
-        let origin = try GatedOrigin()
-        let stack = try stack(gated: origin)
-        let client = try openStream(stack, key: "faults")
-        origin.send("id: 1\ndata: a\n\n")
-        XCTAssertTrue(try client.read(until: "id: 1\n"))
+        let (origin, stack, client) = try streamWithOneEvent(key: "faults")
         let answer = try post(stack, "faults", "faults", #"{"faults": [{"drop": {"every_nth": 2}}]}"#)
         XCTAssertEqual(answer.status, 200, "\(answer.json)")
         XCTAssertEqual(answer.json["faults"] as? [String], ["drop"])
@@ -234,11 +228,7 @@ final class LiveActionTests: XCTestCase {
     // MARK: - Errors
 
     func testUnknownClientIs404AndAClientWithoutAStreamIs409() throws {
-        let origin = try GatedOrigin()
-        let stack = try stack(gated: origin)
-        let client = try openStream(stack, key: "open-one")
-        origin.send("id: 1\ndata: a\n\n")
-        XCTAssertTrue(try client.read(until: "id: 1\n"))
+        let (origin, stack, client) = try streamWithOneEvent(key: "open-one")
 
         let unknown = try post(stack, "nobody", "cut")
         XCTAssertEqual(unknown.status, 404)
@@ -263,11 +253,7 @@ final class LiveActionTests: XCTestCase {
     // MARK: - SputterTesting
 
     func testSputterTestingDrivesTheSameActions() throws {
-        let origin = try GatedOrigin()
-        let stack = try stack(gated: origin)
-        let client = try openStream(stack, key: "lib")
-        origin.send("id: 1\ndata: a\n\n")
-        XCTAssertTrue(try client.read(until: "id: 1\n"))
+        let (origin, stack, client) = try streamWithOneEvent(key: "lib")
         XCTAssertEqual(try stack.sputter.inject("lib", event: "note", data: "hi").count, 1)
         XCTAssertTrue(try client.read(until: "data: hi\n"))
         XCTAssertThrowsError(try stack.sputter.stall("nobody")) {
