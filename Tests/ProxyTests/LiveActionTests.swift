@@ -1,5 +1,7 @@
 import Foundation
 import HTTP1
+import Ledger
+import Faults
 @testable import Proxy
 import Session
 import XCTest
@@ -101,6 +103,22 @@ final class LiveActionTests: XCTestCase {
             guard case .failure(let problem) = parse(verb, body) else { XCTFail("\(verb) \(body) should not parse"); continue }
             XCTAssertTrue(problem.message.contains(field), "\(verb) \(body): \(problem.message)")
         }
+    }
+
+    func testTheLedgerRecordOfALiveActionReadsBack() throws {
+        let actions = [
+            LiveAction(verb: .cut, peer: "127.0.0.1:5000", cut: .clean, afterEvents: 3, landed: true),
+            LiveAction(verb: .stall, peer: "p", heartbeats: true),
+            LiveAction(verb: .inject, peer: "p", bytes: 12),
+            LiveAction(verb: .faults, peer: "p", faults: ["drop", "delay"]),
+        ]
+        for action in actions {
+            let record = LedgerRecord(connection: 7, clientKey: "k", at: 1, body: .fault(frameIndex: 4, fault: "control", effect: .controlled(action)))
+            let line = record.jsonLine()
+            XCTAssertEqual(try LedgerRecord(jsonLine: line), record, line)
+            XCTAssertTrue(line.contains("\"action\":\"\(action.description)\""), line)
+        }
+        XCTAssertEqual(actions[0].description, "cut (clean) after 3 events: done by control peer 127.0.0.1:5000")
     }
 
     // MARK: - Cut
