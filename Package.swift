@@ -47,7 +47,7 @@ let package = Package(
             ],
             swiftSettings: v5
         ),
-        .target(name: "SputterTesting", dependencies: ["Proxy", "DemoOrigin", "EventLoop", "Ledger", "Profiles", "Faults", .product(name: "Logging", package: "swift-log")], swiftSettings: v5),
+        .target(name: "SputterTesting", dependencies: ["Proxy", "Session", "DemoOrigin", "EventLoop", "Ledger", "Profiles", "Faults", .product(name: "Logging", package: "swift-log")], swiftSettings: v5),
         .executableTarget(
             name: "sputter",
             dependencies: [
@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["sputter"]),
         .testTarget(name: "SputterTestingTests", dependencies: ["SputterTesting", "Faults"], swiftSettings: v5),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "SSE", "Faults"]),
-        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "SputterTesting", "DemoOrigin", "EventLoop", "HTTP1", "SSE", "Faults", "Profiles", .product(name: "Logging", package: "swift-log")], swiftSettings: v5),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Session", "SputterTesting", "DemoOrigin", "EventLoop", "HTTP1", "SSE", "Faults", "Profiles", .product(name: "Logging", package: "swift-log")], swiftSettings: v5),
     ]
 )
 
