@@ -99,7 +99,8 @@ def live(sputter: Sputter, action: str, body: Optional[dict] = None) -> dict:
     path = "/clients/" + urllib.parse.quote(KEY, safe="") + "/" + action
     status, payload = sputter._call("POST", path, body or {}, ok=(200, 404, 405, 409))
     if status in (404, 405) and not (isinstance(payload, dict) and "clients" in payload):
-        pytest.skip(f"needs POST /clients/KEY/{action} (live control): this Sputter answers {status} {payload!r}")
+        error = payload.get("error") if isinstance(payload, dict) else payload
+        pytest.skip(f"needs POST /clients/KEY/{action} (live control): this Sputter answers {status} ({error})")
     assert status == 200, f"POST {path}: {status} {payload!r}"
     assert payload["client"] == KEY and len(payload["connections"]) == 1, payload
     return payload
