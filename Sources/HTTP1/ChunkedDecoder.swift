@@ -39,6 +39,8 @@ public struct ChunkedDecoder: Sendable {
 
     /// Whether the last chunk, the trailers and the final empty line have all been read.
     public var isDone: Bool { state == .done }
+    /// Between two chunks: every byte consumed so far belongs to whole chunks (the next is a size line).
+    public var isBetweenChunks: Bool { state == .size && sizeDigits == 0 && lineBytes == 0 }
 
     /// Feeds the next bytes of the message body.
     /// - Parameters:
