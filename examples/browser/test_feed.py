@@ -167,7 +167,8 @@ def test_page_resumes_after_a_queued_reset(sputter: Sputter, origin: DemoOriginP
     assert history == ["connecting", "connected", "reconnecting", "connected"], history
     check_once_in_order(ids, report)
     assert len(ids) >= 8
-    assert report.connections[0].end == "fault" and report.connections[0].profile.endswith("+next"), report.connections[0]
+    cut = report.connections[0]
+    assert cut.end == "fault" and cut.end_summary.startswith("rst") and cut.profile.endswith("+next"), cut
     check_resumed_with_last_event_id(ids, report, origin, resumed_after="3")
 
 
@@ -185,6 +186,8 @@ def test_page_resumes_after_a_live_cut(sputter: Sputter, origin: DemoOriginProce
 
     assert history == ["connecting", "connected", "reconnecting", "connected"], history
     check_once_in_order(ids, report)
+    cut = report.connections[0]
+    assert cut.end == "fault" and cut.end_summary.startswith("rst") and cut.profile == "passthrough", cut
     resumed_after = check_resumed_with_last_event_id(ids, report, origin)
     assert int(resumed_after) >= 5  # the cut came after the page had shown 5 events
 
