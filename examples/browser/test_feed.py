@@ -22,7 +22,7 @@ from typing import Any, Optional
 
 import pytest
 from playwright.sync_api import Page, expect
-from sputter_testing import ClientReport, DemoOriginProcess, Sputter
+from sputter_testing import ClientReport, ControlAPIError, DemoOriginProcess, Sputter
 
 from conftest import HERE, SCREENSHOTS
 
@@ -93,15 +93,20 @@ def open_feed(context: Any, sputter: Sputter, key: str = KEY) -> Feed:
 # Live control (POST /clients/KEY/cut, /stall, /resume)
 
 
-def live(sputter: Sputter, action: str, body: Optional[dict] = None) -> dict:
-    """POST /clients/KEY/ACTION; skips the test when this Sputter has no such endpoint (a 404 that is not
-    the endpoint's own "no client" answer, which lists the known clients)."""
+def live(sputter: Sputter, action: str, **options: Any) -> dict:
+    """`sputter.cut(KEY, kind=…)`, `sputter.stall(KEY)`, `sputter.resume(KEY)`: POST /clients/KEY/ACTION.
+    (With a sputter-testing that has no such method yet, the same request through its `_call`.) Skips the
+    test when this Sputter has no such endpoint: a 404 that is not the endpoint's own "no client" answer,
+    which lists the known clients."""
+    method = getattr(sputter, action, None)
     path = "/clients/" + urllib.parse.quote(KEY, safe="") + "/" + action
-    status, payload = sputter._call("POST", path, body or {}, ok=(200, 404, 405, 409))
-    if status in (404, 405) and not (isinstance(payload, dict) and "clients" in payload):
-        error = payload.get("error") if isinstance(payload, dict) else payload
-        pytest.skip(f"needs POST /clients/KEY/{action} (live control): this Sputter answers {status} ({error})")
-    assert status == 200, f"POST {path}: {status} {payload!r}"
+    try:
+        payload = method(KEY, **options) if method is not None else sputter._call("POST", path, options)[1]
+    except ControlAPIError as error:
+        if error.status in (404, 405) and not (isinstance(error.body, dict) and "clients" in error.body):
+            reason = error.body.get("error") if isinstance(error.body, dict) else error.body
+            pytest.skip(f"needs POST /clients/KEY/{action} (live control): this Sputter answers {error.status} ({reason})")
+        raise
     assert payload["client"] == KEY and len(payload["connections"]) == 1, payload
     return payload
 
@@ -176,7 +181,7 @@ def test_page_resumes_after_a_live_cut(sputter: Sputter, origin: DemoOriginProce
     feed = open_feed(context, sputter)
     feed.wait_events(5)
 
-    answer = live(sputter, "cut", {"kind": "rst"})
+    answer = live(sputter, "cut", kind="rst")
     assert (answer["action"], answer["kind"]) == ("cut", "rst"), answer
 
     feed.wait_reconnected(more_events=5)
