@@ -210,7 +210,7 @@ extension ControlAPI {
             }
             var after: Int?
             if let value = fields["after_events"], !(value is NSNull) {
-                guard let number = value as? NSNumber, !(value is Bool), let n = Int(exactly: number.doubleValue), n >= 0, n <= 1_000_000_000 else {
+                guard let number = value as? NSNumber, let n = Int(exactly: number.doubleValue), n >= 0, n <= 1_000_000_000 else {
                     return .failure(LiveBodyProblem("after_events: expected a whole number ≥ 0"))
                 }
                 after = n
