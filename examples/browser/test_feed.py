@@ -94,14 +94,11 @@ def open_feed(context: Any, sputter: Sputter, key: str = KEY) -> Feed:
 
 
 def live(sputter: Sputter, action: str, **options: Any) -> dict:
-    """`sputter.cut(KEY, kind=…)`, `sputter.stall(KEY)`, `sputter.resume(KEY)`: POST /clients/KEY/ACTION.
-    (With a sputter-testing that has no such method yet, the same request through its `_call`.) Skips the
-    test when this Sputter has no such endpoint: a 404 that is not the endpoint's own "no client" answer,
-    which lists the known clients."""
-    method = getattr(sputter, action, None)
-    path = "/clients/" + urllib.parse.quote(KEY, safe="") + "/" + action
+    """`sputter.cut(KEY, kind=…)`, `sputter.stall(KEY)` or `sputter.resume(KEY)` (POST /clients/KEY/ACTION) on
+    the page's open stream. Skips the test when this Sputter has no such endpoint: a 404 that is not the
+    endpoint's own "no client" answer, which lists the known clients."""
     try:
-        payload = method(KEY, **options) if method is not None else sputter._call("POST", path, options)[1]
+        payload = getattr(sputter, action)(KEY, **options)
     except ControlAPIError as error:
         if error.status in (404, 405) and not (isinstance(error.body, dict) and "clients" in error.body):
             reason = error.body.get("error") if isinstance(error.body, dict) else error.body
