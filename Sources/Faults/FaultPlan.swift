@@ -180,6 +180,10 @@ public struct FaultPlan: Sendable {
                 floor = Swift.max(floor, notBefore)
                 out.append(.close(kind, notBefore: floor))
                 isFinished = true
+            case .end(let notBefore):
+                floor = Swift.max(floor, notBefore)
+                out.append(.end(notBefore: floor))
+                isFinished = true
             case .pause(let until):
                 out.append(.pause(until: until))
                 if let until { floor = Swift.max(floor, until) } else { isFinished = true }

@@ -204,6 +204,12 @@ final class StreamShaper {
                 if clean, chunked { client.write(ChunkedEncoder.lastChunk) }
                 head = queue.count
                 return .close(kind, byFault: !clean)
+            case .end(let notBefore):
+                if notBefore > now { return wakeup(notBefore) }
+                // A fault's clean end: the body is terminated properly whatever the upstream did.
+                if chunked { client.write(ChunkedEncoder.lastChunk) }
+                head = queue.count
+                return .close(.fin, byFault: false)
             }
             head += 1
             if head > 64, head * 2 > queue.count {
