@@ -49,6 +49,9 @@ public enum FaultEffect: Sendable, Equatable, CustomStringConvertible {
     /// `inject`: `bytes` the upstream never sent were written when `trigger` fired; `thenEnd`: the
     /// body then ended cleanly.
     case eventInjected(bytes: Int, trigger: Trigger, thenEnd: Bool)
+    /// Not a fault: the event stream came with this `Content-Encoding` (Sputter asks upstreams for
+    /// identity, but one sent it anyway), so no stream fault could apply; it was relayed unchanged.
+    case encodedNotFaulted(contentEncoding: String)
     /// `respond`: Sputter answered with `status` instead of connecting upstream.
     case responded(status: Int, retryAfter: String?)
     /// `refuse`: the connection was accepted and reset.
@@ -115,6 +118,7 @@ public enum FaultEffect: Sendable, Equatable, CustomStringConvertible {
         case .responded(let status, let retryAfter):
             return "responded \(status)\(retryAfter.map { " (Retry-After: \($0))" } ?? "")"
         case .refused: return "refused (accept and RST)"
+        case .encodedNotFaulted(let enc): return "not faulted: the stream is \(enc)-encoded (relayed unchanged)"
         case .contentTypeRemoved: return "Content-Type removed"
         case .contentTypeSet(let v): return "Content-Type set to '\(v)'"
         case .described(let text): return text
@@ -133,7 +137,7 @@ public enum FaultEffect: Sendable, Equatable, CustomStringConvertible {
         case .cut(_, _, let dropped): return dropped > 0 ? .lost : .delivered
         case .withheld: return .lost
         case .ended(_, _, let dropped): return dropped > 0 ? .lost : .delivered
-        case .stalled, .eventInjected, .retryRewritten, .retryInjected, .lastEventIDRemoved, .lastEventIDReplaced, .responded,
+        case .stalled, .eventInjected, .encodedNotFaulted, .retryRewritten, .retryInjected, .lastEventIDRemoved, .lastEventIDReplaced, .responded,
              .refused, .contentTypeRemoved, .contentTypeSet, .connectDelayed, .firstByteDelayed, .described:
             return .delivered
         }

@@ -27,6 +27,7 @@ extension FaultEffect {
         case .stalled: "stalled"
         case .withheld: "withheld"
         case .ended: "ended"
+        case .encodedNotFaulted: "encoded_not_faulted"
         case .eventInjected: "event_injected"
         case .responded: "responded"
         case .refused: "refused"
@@ -84,6 +85,7 @@ extension FaultEffect {
             w.int("status", status)
             w.optString("retry_after", retryAfter)
         case .contentTypeSet(let v): w.string("value", v)
+        case .encodedNotFaulted(let enc): w.string("content_encoding", enc)
         case .refused, .contentTypeRemoved: break
         case .described(let text): w.string("text", text)
         }
@@ -124,6 +126,7 @@ extension FaultEffect {
                           droppedBytes: try r.int("dropped_bytes"))
         case "event_injected":
             self = .eventInjected(bytes: try r.int("bytes"), trigger: try Trigger(fields: try r.object("trigger")), thenEnd: try r.bool("then_end"))
+        case "encoded_not_faulted": self = .encodedNotFaulted(contentEncoding: try r.string("content_encoding"))
         case "responded": self = .responded(status: try r.int("status"), retryAfter: r.optString("retry_after"))
         case "refused": self = .refused
         case "content_type_removed": self = .contentTypeRemoved

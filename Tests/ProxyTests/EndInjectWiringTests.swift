@@ -68,4 +68,40 @@ final class EndInjectWiringTests: XCTestCase {
         XCTAssertFalse(text.contains("id: 2\n"), text)
         XCTAssertNil(s.readToEnd())
     }
+
+    /// Faults need frames: a faulted request reaches the upstream without `Accept-Encoding`, and a gzip
+    /// stream that arrives anyway passes unchanged (the ledger and the log say it was not faulted).
+    func testCompressedStreamsAreAskedAwayAndPassedUnchangedWhenTheyCome() throws {
+        let heads = HeadBox()
+        let gzipBody: [UInt8] = [0x1f, 0x8b, 0x08, 0x00, 0x01, 0x02, 0x03, 0x04]
+        let origin = try ScriptedOrigin { conn in
+            heads.add(conn.readHead())
+            conn.send("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Encoding: gzip\r\nContent-Length: 8\r\n\r\n")
+            conn.send(gzipBody)
+            _ = conn.waitForPeerClose()
+            conn.close()
+        }
+        let stack = try Stack { config, _ in
+            config.routes = [try! .init(parsing: "http://127.0.0.1:\(origin.port)")]
+            config.profiles = Self.library
+        }
+        for profile in ["inject-1", "passthrough"] {
+            let s = try TestSocket(port: stack.proxyPort)
+            s.send("GET /events?sputter_profile=\(profile) HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip, br\r\n\r\n")
+            let r = try s.readResponse()
+            XCTAssertEqual(r.body, gzipBody, "relayed unchanged (\(profile))")
+            XCTAssertEqual(r.head.headers.first("Content-Encoding"), "gzip")
+        }
+        let seen = heads.all
+        XCTAssertEqual(seen.count, 2)
+        XCTAssertFalse(seen[0].lowercased().contains("accept-encoding"), seen[0])
+        XCTAssertTrue(seen[1].lowercased().contains("accept-encoding: gzip, br"), "passthrough keeps it: \(seen[1])")
+    }
+}
+
+final class HeadBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var heads: [String] = []
+    func add(_ h: String) { lock.withLock { heads.append(h) } }
+    var all: [String] { lock.withLock { heads } }
 }
