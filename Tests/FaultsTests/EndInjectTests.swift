@@ -83,7 +83,7 @@ import Testing
         #expect(out == [
             .write(event(0).raw, notBefore: 0, frameIndex: 0), .write(error, notBefore: 0, frameIndex: nil),
             .write(event(1).raw, notBefore: 10 * ms, frameIndex: 1), .write(event(2).raw, notBefore: 20 * ms, frameIndex: 2),
-            .close(.fin, notBefore: 30 * ms),
+            .end(notBefore: 30 * ms),
         ])
         let records = p.drainRecords()
         #expect(records.map(\.effect) == [.eventInjected(bytes: error.count, trigger: .afterEvents(1), thenEnd: false)])

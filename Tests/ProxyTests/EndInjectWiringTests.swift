@@ -69,6 +69,38 @@ final class EndInjectWiringTests: XCTestCase {
         XCTAssertNil(s.readToEnd())
     }
 
+    /// `disconnect kind: fin` is never a clean end, even when the whole upstream body (terminator included)
+    /// arrived in one read before the cut was written; `end` always is. Each runs several times: no luck involved.
+    func testFINCutIsNeverCleanAndEndAlwaysIs() throws {
+        let origin = try ScriptedOrigin { conn in
+            _ = conn.readHead()
+            var all = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+            for i in 1...5 { all += "13\r\nid: \(i)\ndata: event\n\n\r\n" }
+            conn.send(all + "0\r\n\r\n")
+            _ = conn.waitForPeerClose()
+            conn.close()
+        }
+        let library = ProfileLibrary(profiles: [
+            .passthrough,
+            Profile(name: "fin-2", faults: [FaultSpec(.disconnect(DisconnectFault(.afterEvents(2), kind: .fin)))]),
+            Profile(name: "end-2", faults: [FaultSpec(.end(EndFault(.afterEvents(2))))]),
+        ])
+        let stack = try Stack { config, _ in
+            config.routes = [try! .init(parsing: "http://127.0.0.1:\(origin.port)")]
+            config.profiles = library
+        }
+        for _ in 0..<5 {
+            let cut = try TestSocket(port: stack.proxyPort)
+            cut.send("GET /events?sputter_profile=fin-2 HTTP/1.1\r\nHost: x\r\n\r\n")
+            XCTAssertThrowsError(try cut.readResponse(), "a FIN cut must leave the chunked body unterminated")
+            XCTAssertTrue(String(decoding: cut.received, as: UTF8.self).contains("id: 2\n"))
+            let end = try TestSocket(port: stack.proxyPort)
+            end.send("GET /events?sputter_profile=end-2 HTTP/1.1\r\nHost: x\r\n\r\n")
+            let text = String(decoding: try end.readResponse().body, as: UTF8.self)
+            XCTAssertTrue(text.hasSuffix("id: 2\ndata: event\n\n"), text)
+        }
+    }
+
     /// Faults need frames: a faulted request reaches the upstream without `Accept-Encoding`, and a gzip
     /// stream that arrives anyway passes unchanged (the ledger and the log say it was not faulted).
     func testCompressedStreamsAreAskedAwayAndPassedUnchangedWhenTheyCome() throws {
