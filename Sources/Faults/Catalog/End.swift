@@ -13,48 +13,26 @@ public struct EndFault: Sendable, Equatable {
     }
 }
 
-struct EndStage: FaultStage {
+struct EndStage: TriggeredStage {
     let settings: EndFault
     var state: TriggerState
-    var ended = false
+    var fired = false
 
     init(_ settings: EndFault) {
         self.settings = settings
         state = TriggerState(settings.trigger)
     }
 
-    var nextTimer: Nanos? { ended ? nil : state.deadline }
-
-    mutating func start(_ ctx: inout StageContext) { state.start(ctx) }
-
-    mutating func onMatch(_ chunk: Chunk, _ ctx: inout StageContext, into out: inout [StreamItem]) {
-        feed(.chunk(chunk), matching: true, &ctx, into: &out)
-    }
-
-    mutating func onOther(_ item: StreamItem, _ ctx: inout StageContext, into out: inout [StreamItem]) {
-        feed(item, matching: false, &ctx, into: &out)
-    }
-
-    mutating func onTimer(_ ctx: inout StageContext, into out: inout [StreamItem]) {
-        guard !ended else { return }
-        end(frameIndex: nil, dropped: 0, &ctx, into: &out)
-    }
-
-    private mutating func feed(_ item: StreamItem, matching: Bool, _ ctx: inout StageContext, into out: inout [StreamItem]) {
-        guard !ended else { return }  // the body is over: nothing after the end is written
-        let step = state.feed(item, matching: matching, into: &out)
-        if step.fired {
-            end(frameIndex: step.frameIndex, dropped: step.remainder?.bytes.count ?? 0, &ctx, into: &out)
-        }
-    }
-
-    private mutating func end(frameIndex: Int?, dropped: Int, _ ctx: inout StageContext, into out: inout [StreamItem]) {
-        ended = true
-        state.disarm()
+    mutating func fire(frameIndex: Int?, remainder: Chunk?, _ ctx: inout StageContext, into out: inout [StreamItem]) {
+        fired = true
+        let dropped = remainder?.bytes.count ?? 0
         ctx.record(frameIndex, .ended(trigger: settings.trigger, terminatorBytes: settings.terminator.count, droppedBytes: dropped))
         if !settings.terminator.isEmpty { out.append(.chunk(.injected(settings.terminator, at: ctx.now))) }
         out.append(.end(notBefore: ctx.now))
     }
+
+    /// The body is over: nothing after the end is written.
+    mutating func afterFiring(_ item: StreamItem, _ ctx: inout StageContext, into out: inout [StreamItem]) {}
 }
 
 extension Trigger {

@@ -15,52 +15,28 @@ public struct InjectFault: Sendable, Equatable {
     }
 }
 
-struct InjectStage: FaultStage {
+struct InjectStage: TriggeredStage {
     let settings: InjectFault
     var state: TriggerState
     var fired = false
-    /// `then: end` has ended the stream: nothing more is written.
-    var ended = false
 
     init(_ settings: InjectFault) {
         self.settings = settings
         state = TriggerState(settings.trigger)
     }
 
-    var nextTimer: Nanos? { fired ? nil : state.deadline }
     var needsDraw: Bool { !fired }
 
-    mutating func start(_ ctx: inout StageContext) { state.start(ctx) }
-
-    mutating func onMatch(_ chunk: Chunk, _ ctx: inout StageContext, into out: inout [StreamItem]) {
-        feed(.chunk(chunk), matching: true, &ctx, into: &out)
-    }
-
-    mutating func onOther(_ item: StreamItem, _ ctx: inout StageContext, into out: inout [StreamItem]) {
-        feed(item, matching: false, &ctx, into: &out)
-    }
-
-    mutating func onTimer(_ ctx: inout StageContext, into out: inout [StreamItem]) {
-        guard !fired else { return }
-        inject(frameIndex: nil, &ctx, into: &out)
-    }
-
-    private mutating func feed(_ item: StreamItem, matching: Bool, _ ctx: inout StageContext, into out: inout [StreamItem]) {
-        if ended { return }
-        if fired { return out.append(item) }
-        let step = state.feed(item, matching: matching, into: &out)
-        if step.fired { inject(frameIndex: step.frameIndex, &ctx, into: &out) }
-    }
-
-    private mutating func inject(frameIndex: Int?, _ ctx: inout StageContext, into out: inout [StreamItem]) {
+    mutating func fire(frameIndex: Int?, remainder: Chunk?, _ ctx: inout StageContext, into out: inout [StreamItem]) {
         fired = true
-        state.disarm()
         ctx.record(frameIndex, .eventInjected(bytes: settings.bytes.count, trigger: settings.trigger, thenEnd: settings.thenEnd))
         out.append(.chunk(.injected(settings.bytes, at: ctx.now)))
-        if settings.thenEnd {
-            ended = true
-            out.append(.end(notBefore: ctx.now))
-        }
+        if settings.thenEnd { out.append(.end(notBefore: ctx.now)) }
+    }
+
+    /// The stream goes on, unless `then: end` ended it.
+    mutating func afterFiring(_ item: StreamItem, _ ctx: inout StageContext, into out: inout [StreamItem]) {
+        if !settings.thenEnd { out.append(item) }
     }
 }
 
