@@ -111,6 +111,9 @@ public enum Emission: Sendable, Equatable {
     case write([UInt8], notBefore: Nanos, frameIndex: Int?)
     /// Close the connection after everything before it is written.
     case close(CloseKind, notBefore: Nanos)
+    /// End the body cleanly after everything before it is written: for a chunked body the
+    /// zero-length chunk, then FIN (`end`, `inject … then: end`). Always clean, whatever the upstream did.
+    case end(notBefore: Nanos)
     /// Stall: write nothing more until `until` (nil = forever; the socket stays open).
     case pause(until: Nanos?)
 }

@@ -43,6 +43,15 @@ public enum FaultEffect: Sendable, Equatable, CustomStringConvertible {
     case stalled(trigger: Trigger, duration: Nanos?)
     /// `stall` forever: a frame that arrived after the stall was never written.
     case withheld(bytes: Int)
+    /// `end`: the body ended cleanly when `trigger` fired, after `terminatorBytes` of terminator;
+    /// `droppedBytes` of the frame it fired on were never written (an `after_bytes` mark inside it).
+    case ended(trigger: Trigger, terminatorBytes: Int, droppedBytes: Int)
+    /// `inject`: `bytes` the upstream never sent were written when `trigger` fired; `thenEnd`: the
+    /// body then ended cleanly.
+    case eventInjected(bytes: Int, trigger: Trigger, thenEnd: Bool)
+    /// Not a fault: the event stream came with this `Content-Encoding` (Sputter asks upstreams for
+    /// identity, but one sent it anyway), so no stream fault could apply; it was relayed unchanged.
+    case encodedNotFaulted(contentEncoding: String)
     /// `respond`: Sputter answered with `status` instead of connecting upstream.
     case responded(status: Int, retryAfter: String?)
     /// `refuse`: the connection was accepted and reset.
@@ -103,9 +112,15 @@ public enum FaultEffect: Sendable, Equatable, CustomStringConvertible {
         case .stalled(let trigger, let duration):
             return "stalled \(trigger) \(duration.map { "for \(formatNanos($0))" } ?? "forever")"
         case .withheld(let bytes): return "withheld \(bytes) bytes (stalled forever)"
+        case .ended(let trigger, let terminator, let dropped):
+            return "ended cleanly \(trigger)\(terminator > 0 ? " after a \(terminator)-byte terminator" : "")"
+                + (dropped > 0 ? " (\(dropped) bytes of the frame dropped)" : "")
+        case .eventInjected(let bytes, let trigger, let thenEnd):
+            return "injected \(bytes) bytes \(trigger)\(thenEnd ? ", then ended cleanly" : "")"
         case .responded(let status, let retryAfter):
             return "responded \(status)\(retryAfter.map { " (Retry-After: \($0))" } ?? "")"
         case .refused: return "refused (accept and RST)"
+        case .encodedNotFaulted(let enc): return "not faulted: the stream is \(enc)-encoded (relayed unchanged)"
         case .contentTypeRemoved: return "Content-Type removed"
         case .contentTypeSet(let v): return "Content-Type set to '\(v)'"
         case .described(let text): return text
@@ -124,8 +139,9 @@ public enum FaultEffect: Sendable, Equatable, CustomStringConvertible {
         case .corrupted, .idStripped, .idRewritten: return .corrupted
         case .cut(_, _, let dropped): return dropped > 0 ? .lost : .delivered
         case .withheld: return .lost
-        case .stalled, .retryRewritten, .retryInjected, .lastEventIDRemoved, .lastEventIDReplaced, .responded,
-             .refused, .contentTypeRemoved, .contentTypeSet, .connectDelayed, .firstByteDelayed, .described, .controlled:
+        case .ended(_, _, let dropped): return dropped > 0 ? .lost : .delivered
+        case .stalled, .eventInjected, .encodedNotFaulted, .retryRewritten, .retryInjected, .lastEventIDRemoved, .lastEventIDReplaced,
+             .responded, .refused, .contentTypeRemoved, .contentTypeSet, .connectDelayed, .firstByteDelayed, .described, .controlled:
             return .delivered
         }
     }

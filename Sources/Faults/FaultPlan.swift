@@ -99,7 +99,7 @@ public struct FaultPlan: Sendable {
     }
 
     /// Upstream finished cleanly: every held item is released, then the connection ends
-    /// with `.close(.fin)` unless a fault already closed or stalled it.
+    /// with `.end` (a clean end: the body's terminator, then FIN) unless a fault already closed or stalled it.
     public mutating func upstreamEnded(now: Nanos) -> [Emission] {
         guard !isFinished else { return [] }
         startIfNeeded(now: now)
@@ -108,7 +108,7 @@ public struct FaultPlan: Sendable {
             if slot.armed { slot.stage.onEnd(&ctx, into: &out) }
         }
         if !isFinished {
-            out.append(.close(.fin, notBefore: Swift.max(now, floor)))
+            out.append(.end(notBefore: Swift.max(now, floor)))
             isFinished = true
         }
         return out
@@ -179,6 +179,10 @@ public struct FaultPlan: Sendable {
             case .close(let kind, let notBefore):
                 floor = Swift.max(floor, notBefore)
                 out.append(.close(kind, notBefore: floor))
+                isFinished = true
+            case .end(let notBefore):
+                floor = Swift.max(floor, notBefore)
+                out.append(.end(notBefore: floor))
                 isFinished = true
             case .pause(let until):
                 out.append(.pause(until: until))

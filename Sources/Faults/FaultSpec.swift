@@ -141,6 +141,7 @@ public struct FaultRegistry: Sendable {
         DelayFault.self, BufferFault.self, ThrottleFault.self, DropFault.self, DuplicateFault.self, ReorderFault.self,
         CorruptFault.self, StripIDsFault.self, RewriteIDsFault.self, RetryFault.self, LastEventIDFault.self,
         DisconnectFault.self, StallFault.self, RespondFault.self, RefuseFault.self, ContentTypeFault.self,
+        EndFault.self, InjectFault.self,
     ])
 
     public var names: [String] { faults.map { $0.name } }

@@ -21,6 +21,8 @@ struct Chunk: Sendable, Equatable {
 enum StreamItem: Sendable, Equatable {
     case chunk(Chunk)
     case close(CloseKind, notBefore: Nanos)
+    /// A clean end of the body (see `Emission.end`).
+    case end(notBefore: Nanos)
     case pause(until: Nanos?)
 }
 

@@ -26,6 +26,9 @@ extension FaultEffect {
         case .cut: "cut"
         case .stalled: "stalled"
         case .withheld: "withheld"
+        case .ended: "ended"
+        case .encodedNotFaulted: "encoded_not_faulted"
+        case .eventInjected: "event_injected"
         case .responded: "responded"
         case .refused: "refused"
         case .contentTypeRemoved: "content_type_removed"
@@ -71,10 +74,19 @@ extension FaultEffect {
         case .stalled(let trigger, let duration):
             w.raw("trigger", trigger.json)
             w.optUInt("duration_ns", duration)
+        case .ended(let trigger, let terminator, let dropped):
+            w.raw("trigger", trigger.json)
+            w.int("terminator_bytes", terminator)
+            w.int("dropped_bytes", dropped)
+        case .eventInjected(let bytes, let trigger, let thenEnd):
+            w.int("bytes", bytes)
+            w.raw("trigger", trigger.json)
+            w.bool("then_end", thenEnd)
         case .responded(let status, let retryAfter):
             w.int("status", status)
             w.optString("retry_after", retryAfter)
         case .contentTypeSet(let v): w.string("value", v)
+        case .encodedNotFaulted(let enc): w.string("content_encoding", enc)
         case .refused, .contentTypeRemoved: break
         case .described(let text): w.string("text", text)
         case .controlled(let a):
@@ -119,6 +131,12 @@ extension FaultEffect {
             }
             self = .cut(close, trigger: try Trigger(fields: try r.object("trigger")), droppedBytes: try r.int("dropped_bytes"))
         case "stalled": self = .stalled(trigger: try Trigger(fields: try r.object("trigger")), duration: r.optUInt("duration_ns"))
+        case "ended":
+            self = .ended(trigger: try Trigger(fields: try r.object("trigger")), terminatorBytes: try r.int("terminator_bytes"),
+                          droppedBytes: try r.int("dropped_bytes"))
+        case "event_injected":
+            self = .eventInjected(bytes: try r.int("bytes"), trigger: try Trigger(fields: try r.object("trigger")), thenEnd: try r.bool("then_end"))
+        case "encoded_not_faulted": self = .encodedNotFaulted(contentEncoding: try r.string("content_encoding"))
         case "responded": self = .responded(status: try r.int("status"), retryAfter: r.optString("retry_after"))
         case "refused": self = .refused
         case "content_type_removed": self = .contentTypeRemoved

@@ -239,10 +239,16 @@ public struct LedgerReplay: Sendable, Equatable {
         for (i, r) in faults.enumerated() {
             if let f = r.frameIndex { byFrame[f, default: []].append(i) }
             switch r.effect {
-            case .cut(_, _, let dropped):
+            case .cut(_, _, let dropped), .ended(_, _, let dropped):
+                // A clean end (`end`) loses what comes after it just as a cut does.
                 if cutAt == nil {
                     cutAt = r.at
                     cutFrame = r.frameIndex.map { dropped > 0 ? $0 - 1 : $0 }
+                }
+            case .eventInjected(_, _, thenEnd: true):
+                if cutAt == nil {
+                    cutAt = r.at
+                    cutFrame = r.frameIndex
                 }
             case .stalled(_, nil):
                 stallForeverFrame = r.frameIndex

@@ -272,6 +272,8 @@ final class ClientSession: ConnectionDelegate {
         case .remove: exchange.plan.upstreamHead.headers.remove("Last-Event-ID")
         case .set(let value): exchange.plan.upstreamHead.headers.set("Last-Event-ID", value)
         }
+        // Faults need frames: ask for an uncompressed body when the profile has any (docs/FAULTS.md).
+        if exchange.selection?.faults.isEmpty == false { exchange.plan.upstreamHead.headers.remove("Accept-Encoding") }
         let tls = exchange.plan.upstreamTLS ? server.tlsContext.map { (context: $0, host: exchange.plan.upstreamHost) } : nil
         let upstream = Connection(loop: server.loop, connectingTo: address, timeout: config.connectTimeout, delegate: self, tls: tls)
         upstream.setReadHighWatermark(config.highWater)

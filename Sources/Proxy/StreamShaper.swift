@@ -111,7 +111,7 @@ final class StreamShaper {
         var out = plan.upstreamEnded(now: now)
         let tail = parser.unfinishedTail
         if !tail.isEmpty {
-            let at = out.lastIndex { if case .close = $0 { return true } else { return false } } ?? out.count
+            let at = out.lastIndex { switch $0 { case .close, .end: true; default: false } } ?? out.count
             out.insert(.write(tail, notBefore: now, frameIndex: nil), at: at)
         }
         enqueue(out)
@@ -206,12 +206,16 @@ final class StreamShaper {
                 if until > now { return wakeup(until) }
             case .close(let kind, let notBefore):
                 if notBefore > now { return wakeup(notBefore) }
-                // A clean end of the upstream stream ends the chunked body properly; a fault's
-                // FIN mid-stream does not (the client sees the body cut off, as from a dying gateway).
-                let clean = kind == .fin && upstreamEnded && head == queue.count - 1
-                if clean, chunked { client.write(ChunkedEncoder.lastChunk) }
+                // A fault's close: a FIN mid-stream leaves a chunked body unterminated (the client sees
+                // it cut off, as from a dying gateway), whether or not the upstream had ended meanwhile.
                 head = queue.count
-                return .close(kind, byFault: !clean)
+                return .close(kind, byFault: true)
+            case .end(let notBefore):
+                if notBefore > now { return wakeup(notBefore) }
+                // The upstream's end or a fault's clean end (`end`): the body is terminated properly.
+                if chunked { client.write(ChunkedEncoder.lastChunk) }
+                head = queue.count
+                return .close(.fin, byFault: false)
             }
             head += 1
             if head > 64, head * 2 > queue.count {

@@ -438,8 +438,16 @@ public struct SessionMachine: Sendable {
         out_.headers.removeHopByHop()
         var firstByteDelay: Nanos = 0
         var mode = BodyMode.plain
+        var notFaulted: FaultRecord?
         if var plan = ex.plan {
-            let decision = plan.responseHead(status: head.status, contentType: head.headers.first("Content-Type"), now: now)
+            var decision = plan.responseHead(status: head.status, contentType: head.headers.first("Content-Type"), now: now)
+            if decision.streamFaults, let encoding = head.headers.first("Content-Encoding"), encoding.lowercased() != "identity" {
+                // A compressed stream cannot be parsed into frames: relay it unchanged, and say so (never silently).
+                decision.streamFaults = false
+                out.append(.log(LogEntry(level: .warning, message: "event stream not faulted: compressed upstream response",
+                                         metadata: ["content-encoding": encoding, "upstream": ex.request.upstreamLabel])))
+                notFaulted = FaultRecord(frameIndex: nil, fault: "sputter", effect: .encodedNotFaulted(contentEncoding: encoding), at: now)
+            }
             firstByteDelay = decision.firstByteDelay
             switch decision.contentType {
             case .keep: break
@@ -482,6 +490,7 @@ public struct SessionMachine: Sendable {
         out.append(.record(.responseStarted(status: out_.status, contentType: out_.headers.first("Content-Type"), synthetic: false, at: now)))
         out.append(.startBody(framing, mode))
         recordFaults(&ex, &out)
+        if let notFaulted { out.append(.record(.fault(notFaulted))) }
         out.append(.log(LogEntry(level: .debug, message: "response",
                                  metadata: ["status": "\(head.status)", "framing": "\(framing)", "shaped": "\(shaped)"])))
         let headBytes = out_.serialized()

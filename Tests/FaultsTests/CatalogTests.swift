@@ -59,7 +59,7 @@ import Testing
         #expect(burst.allSatisfy { $0.at == 20 })
         #expect(p.frame(event(3), now: 30).isEmpty)
         let end = p.upstreamEnded(now: 40)
-        #expect(end == [.write(event(3).raw, notBefore: 40, frameIndex: 3), .close(.fin, notBefore: 40)])
+        #expect(end == [.write(event(3).raw, notBefore: 40, frameIndex: 3), .end(notBefore: 40)])
         #expect(p.drainRecords().map(\.action) == ["released burst of 3 frames (30 bytes)", "released burst of 1 frames (10 bytes)"])
     }
 
@@ -94,7 +94,7 @@ import Testing
         for f in frames { #expect(p.frame(f, now: 1).isEmpty) }
         let out = p.upstreamEnded(now: 99)
         #expect(out.compactMap(\.frameIndex) == [0, 1, 2, 3, 4])
-        #expect(out.last == .close(.fin, notBefore: 99))
+        #expect(out.last == .end(notBefore: 99))
     }
 }
 
@@ -164,7 +164,7 @@ import Testing
         var p = plan([FaultSpec(.reorder(ReorderFault(distance: 5)))])
         let out = run(&p, [event(0), event(1)])
         #expect(out.compactMap(\.frameIndex) == [1, 0])
-        #expect(out.last == .close(.fin, notBefore: 20 * ms))
+        #expect(out.last == .end(notBefore: 20 * ms))
     }
 }
 
@@ -313,7 +313,7 @@ import Testing
         #expect(out[0].frameIndex == 0)
         #expect(out[1] == .pause(until: 10_000 * ms))
         #expect(out[2] == .write(event(1).raw, notBefore: 10_000 * ms, frameIndex: 1))
-        #expect(out[3] == .close(.fin, notBefore: 10_000 * ms))
+        #expect(out[3] == .end(notBefore: 10_000 * ms))
     }
 
     @Test func stallForeverWithholdsAndRecords() {

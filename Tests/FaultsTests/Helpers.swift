@@ -39,7 +39,7 @@ extension Emission {
     }
     var at: Nanos? {
         switch self {
-        case .write(_, let t, _), .close(_, let t): return t
+        case .write(_, let t, _), .close(_, let t), .end(let t): return t
         case .pause: return nil
         }
     }

@@ -12,7 +12,7 @@ import Testing
         #expect(head == HeadDecision(firstByteDelay: 0, contentType: .keep, streamFaults: false))
         let f = event(0)
         #expect(p.frame(f, now: 5) == [.write(f.raw, notBefore: 5, frameIndex: 0)])
-        #expect(p.upstreamEnded(now: 9) == [.close(.fin, notBefore: 9)])
+        #expect(p.upstreamEnded(now: 9) == [.end(notBefore: 9)])
         #expect(p.frame(event(1), now: 10) == [])
         #expect(p.drainRecords().isEmpty)
     }

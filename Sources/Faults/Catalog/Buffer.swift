@@ -39,7 +39,7 @@ struct BufferStage: FaultStage {
 
     mutating func onOther(_ item: StreamItem, _ ctx: inout StageContext, into out: inout [StreamItem]) {
         switch item {
-        case .close:
+        case .close, .end:
             // The stream ends here: release what is held ahead of the close.
             release(&ctx, into: &out)
             out.append(item)

@@ -27,7 +27,7 @@ struct ReorderStage: FaultStage {
 
     mutating func onOther(_ item: StreamItem, _ ctx: inout StageContext, into out: inout [StreamItem]) {
         switch item {
-        case .close:
+        case .close, .end:
             release(&ctx, into: &out)
             out.append(item)
         case .chunk(let c) where held != nil && c.frame?.kind == .event:
