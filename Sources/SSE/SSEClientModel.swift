@@ -47,7 +47,8 @@ public enum SSEConnectionOutcome: Sendable, Equatable {
 
 /// A model of a spec-exact `EventSource` on one connection (WHATWG HTML, "Server-sent events").
 ///
-/// Independent of `SSEParser` on purpose (no size limit, its own line splitter), so each checks the other.
+/// Independent of `SSEParser` on purpose (no size limit, its own line splitter), so each checks the other;
+/// only `feed(frame:onDispatch:)`, for passthrough bytes the parser has already split, takes its fields.
 ///
 /// Order of effects, from the spec text:
 /// - field `id` (no NUL): sets the *last event ID buffer* at once;
