@@ -109,8 +109,22 @@ final class ConnectionLedger {
         self.startState = startState
     }
 
+    /// Passthrough (`Ledger.relayed`): the bytes of the unfinished block the stream's parser holds, which
+    /// the model has not been fed yet (they can complete lines, never dispatch). Shares the parser's storage.
+    var unparsedTail: [UInt8] = []
+
+    /// The model as of every byte delivered (`unparsedTail` fed to a copy).
+    private var currentModel: SSEClientModel? {
+        guard var m = model else { return nil }
+        if !unparsedTail.isEmpty { unparsedTail.withUnsafeBytes { m.feed($0) { _ in } } }
+        return m
+    }
+
     /// The client's state now: at the end when closed, else as of the bytes delivered so far.
-    var state: SSEClientState { finalState ?? model?.state ?? startState }
+    var state: SSEClientState { finalState ?? currentModel?.state ?? startState }
+
+    /// `state.lastEventID`, without feeding the tail (only a dispatch changes it).
+    var lastEventID: String { finalState?.lastEventID ?? model?.state.lastEventID ?? startState.lastEventID }
 
     var isOpen: Bool { closedAt == nil }
 
@@ -154,7 +168,7 @@ final class ConnectionLedger {
     var prediction: Prediction {
         Prediction(attempt: attempt, dispatched: dispatched, intact: intact, unexpected: unexpected,
                    lastEventID: state.lastEventID, reconnectionTimeMs: state.reconnectionTimeMs,
-                   discardedTail: closedAt == nil ? (model?.hasPendingTail ?? false) : discardedTail,
+                   discardedTail: closedAt == nil ? (currentModel?.hasPendingTail ?? false) : discardedTail,
                    failReason: failReason)
     }
 }

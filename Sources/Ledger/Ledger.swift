@@ -56,6 +56,8 @@ public final class Ledger {
     @exclusivity(unchecked) var connectionsByID: [UInt64: ConnectionLedger] = [:]
     var clientsByKey: [String: ClientLedger] = [:]
     var clientOrder: [String] = []
+    /// `relayed`: the outputs of one read, kept between its two passes (reused; the ledger runs under one lock).
+    var relayedOutputs: [SSEParser.Output] = []
 
     /// - Parameters:
     ///   - level: `.events` (every frame and write) or `.summary` (counts and faulted frames only).
@@ -136,6 +138,11 @@ public final class Ledger {
     /// fault can act on the stream's frames (passthrough), so no later `fault` call will name this one.
     public func upstreamFrame(id: UInt64, frame: SSEFrame, at: UInt64, shaped: Bool = true) {
         guard let conn = connectionsByID[id] else { return }
+        record(frame, conn, at: at, shaped: shaped)
+    }
+
+    /// `upstreamFrame`'s work, the connection found.
+    func record(_ frame: SSEFrame, _ conn: ConnectionLedger, at: UInt64, shaped: Bool) {
         let client = conn.client
         conn.frameCount += 1
         conn.upstreamBytes += frame.raw.count
@@ -161,7 +168,7 @@ public final class Ledger {
         switch level {
         case .events:
             if conn.frames.count < ConnectionLedger.maxKeptEventFrames { conn.frames.append(info) }
-            emit(id, conn.clientKey, at, .frame(info))
+            emit(conn.id, conn.clientKey, at, .frame(info))
         case .summary:
             conn.remember(info)
         }
@@ -186,7 +193,6 @@ public final class Ledger {
     /// Payload bytes written to the client, in order, de-chunked.
     public func delivered(id: UInt64, bytes: UnsafeRawBufferPointer, at: UInt64) {
         guard let conn = connectionsByID[id] else { return }
-        let client = conn.client
         conn.deliveredBytes += bytes.count
         conn.deliveredWrites += 1
         var count = 0
@@ -194,13 +200,18 @@ public final class Ledger {
             conn.model = nil  // keep the model uniquely referenced while it is fed
             model.feed(bytes) { message in
                 count += 1
-                classify(message, conn, client)
+                classify(message, conn, conn.client)
             }
             conn.model = model
         }
+        recordDelivery(conn, bytes: bytes.count, dispatched: count, at: at)
+    }
+
+    /// The `delivered` record (`.events`), once the model has taken the bytes.
+    func recordDelivery(_ conn: ConnectionLedger, bytes: Int, dispatched count: Int, at: UInt64) {
         if level == .events {
-            emit(id, conn.clientKey, at, .delivered(.init(bytes: bytes.count, total: conn.deliveredBytes, dispatched: count,
-                                                          lastEventID: conn.state.lastEventID)))
+            emit(conn.id, conn.clientKey, at, .delivered(.init(bytes: bytes, total: conn.deliveredBytes, dispatched: count,
+                                                               lastEventID: conn.lastEventID)))
         }
     }
 
@@ -210,7 +221,7 @@ public final class Ledger {
     }
 
     /// Strings are built from the message only to be kept (`.events`) or quoted in a finding.
-    private func classify(_ m: SSEDispatch, _ conn: ConnectionLedger, _ client: ClientLedger) {
+    func classify(_ m: SSEDispatch, _ conn: ConnectionLedger, _ client: ClientLedger) {
         conn.dispatched += 1
         let intact = match(m, conn, client)
         if intact {
@@ -262,6 +273,11 @@ public final class Ledger {
         conn.end = end
         conn.closedAt = at
         if var model = conn.model {
+            if !conn.unparsedTail.isEmpty {  // passthrough: the unfinished block the parser held (dispatches nothing)
+                conn.model = nil
+                conn.unparsedTail.withUnsafeBytes { tail in model.feed(tail) { classify($0, conn, client) } }
+                conn.unparsedTail = []
+            }
             conn.discardedTail = model.hasPendingTail
             model.end()
             conn.finalState = model.state

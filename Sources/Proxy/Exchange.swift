@@ -200,22 +200,20 @@ final class Exchange {
     private(set) var oversizedBlocks = 0
     var totalOversizedBlocks: Int { oversizedBlocks + (shaper?.oversizedBlocks ?? 0) }
 
+    /// One read's payload, once it is on its way: parsed once, and given to the ledger (when recorded) in
+    /// one call under one lock (`Ledger.relayed`: the frames sent and the same bytes delivered).
     func observe(_ payload: UnsafeRawBufferPointer) {
         guard case .observed(let observer) = body else { return }
-        let now = ledgerID == nil ? 0 : monotonicNanos()
-        var events = 0
-        observer.parser.feed(payload) { output in
-            switch output {
-            case .frame(let frame):
-                framesObserved += 1
-                if frame.kind == .event { events += 1 }
-                if let ledgerID { ledger?.with { $0.upstreamFrame(id: ledgerID, frame: frame, at: now, shaped: false) } }
-            case .oversized(_, _, let isEnd):
-                if isEnd { oversizedBlocks += 1 }
-            }
+        var read = Ledger.RelayedRead()
+        if let ledgerID, let ledger {
+            let now = monotonicNanos()
+            read = ledger.with { $0.relayed(id: ledgerID, bytes: payload, at: now, parser: &observer.parser) }
+        } else {
+            observer.parser.feed(payload) { read.count($0) }
         }
-        if events > 0 { metrics?.events.increment(by: Int64(events)) }
-        if let ledgerID { ledger?.with { $0.delivered(id: ledgerID, bytes: payload, at: now) } }
+        framesObserved += read.frames
+        oversizedBlocks += read.oversizedBlocks
+        if read.events > 0 { metrics?.events.increment(by: Int64(read.events)) }
     }
 
     init(request: RequestHead, plan: ExchangePlan, requestFraming: BodyFraming, limits: HTTPLimits) {

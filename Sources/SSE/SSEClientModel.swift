@@ -47,7 +47,8 @@ public enum SSEConnectionOutcome: Sendable, Equatable {
 
 /// A model of a spec-exact `EventSource` on one connection (WHATWG HTML, "Server-sent events").
 ///
-/// Independent of `SSEParser` on purpose (no size limit, its own line splitter), so each checks the other.
+/// Independent of `SSEParser` on purpose (no size limit, its own line splitter), so each checks the other;
+/// only `feed(frame:onDispatch:)`, for passthrough bytes the parser has already split, takes its fields.
 ///
 /// Order of effects, from the spec text:
 /// - field `id` (no NUL): sets the *last event ID buffer* at once;
@@ -194,6 +195,41 @@ public struct SSEClientModel: Sendable {
                 } else {
                     skipLF = true
                 }
+            }
+        }
+    }
+
+    /// The bytes of one whole block the parser made into `frame` (its `raw`), with the same effect as
+    /// `feed(frame.raw, onDispatch:)`, which the model is split-independent for. Used when the bytes the
+    /// client receives are the upstream's (passthrough), so they are parsed once: when the model stands
+    /// between blocks, a frame with at most one `data` line and a type that decoded losslessly is applied
+    /// from the parser's fields (`id`, `retry`, `eventType`, `singleData` use the same rules and helpers,
+    /// `SSELines`); any other frame (the stream's first, with its BOM decision; several data lines; a
+    /// type with invalid UTF-8) is fed its bytes. Feed an oversized block's pieces with `feed(_:onDispatch:)`.
+    public mutating func feed(frame: SSEFrame, onDispatch: (SSEDispatch) -> Void) {
+        let raw = frame.storedRaw
+        let atBoundary = !ended && bomDecided && partialLine.isEmpty && !streamingData && !hasData && !blockOpen
+            && eventTypeBuffer.isEmpty
+        // The prefix is the LF completing the previous block's final CR, exactly when the model waits for one.
+        let prefixOK = frame.bodyStart == 0 ? !(skipLF && raw.first == SSELines.lf) : (frame.bodyStart == 1 && skipLF)
+        let singleOrNone = frame.storedData == nil && (frame.kind != .event || frame.singleData != nil)
+        let typeOK = frame.eventType.map { !$0.unicodeScalars.contains("\u{FFFD}") } ?? true
+        guard atBoundary, prefixOK, singleOrNone, typeOK, !raw.isEmpty else {
+            raw.withUnsafeBytes { feed($0, onDispatch: onDispatch) }
+            return
+        }
+        if let id = frame.id { lastEventIDBuffer = id }
+        if let retry = frame.retry { reconnectionTimeMs = retry }
+        lastEventIDString = lastEventIDBuffer
+        skipLF = raw[raw.count - 1] == SSELines.cr
+        guard frame.kind == .event, let (start, end) = frame.singleData else { return }
+        let id = lastEventIDString
+        raw.withUnsafeBufferPointer { bytes in
+            let data = UnsafeBufferPointer(rebasing: bytes[Int(start)..<Int(end)])
+            if var type = frame.eventType, !type.isEmpty {
+                type.withUTF8 { onDispatch(SSEDispatch(typeBytes: $0, dataBytes: data, lastEventId: id)) }
+            } else {
+                onDispatch(SSEDispatch(typeBytes: UnsafeBufferPointer(start: nil, count: 0), dataBytes: data, lastEventId: id))
             }
         }
     }

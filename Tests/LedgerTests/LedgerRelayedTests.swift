@@ -1,0 +1,168 @@
+import Faults
+import SSE
+import XCTest
+
+@testable import Ledger
+
+/// `Ledger.relayed` (passthrough: one parse for the frames sent and the bytes delivered) against the two
+/// calls it replaces (`upstreamFrame(shaped: false)` for each frame, then `delivered` with the same bytes),
+/// on the same bytes split the same way: the same records, and the same reports after every read.
+final class LedgerRelayedTests: XCTestCase {
+    /// Streams with the cases where a frame-fed client model could part from a byte-fed one.
+    static let streams: [(name: String, bytes: [UInt8])] = {
+        var list: [(String, [UInt8])] = []
+        func text(_ s: String) -> [UInt8] { Array(s.utf8) }
+        var lf = ""
+        for i in 1...12 { lf += "id: \(i)\ndata: payload \(i)\n\n" }
+        list.append(("consecutive ids, LF", text(lf)))
+        list.append(("CRLF", text(lf.replacingOccurrences(of: "\n", with: "\r\n"))))
+        list.append(("lone CR", text(lf.replacingOccurrences(of: "\n", with: "\r"))))
+        list.append(("BOM", [0xEF, 0xBB, 0xBF] + text(lf)))
+        list.append(("BOM-like start that is not one", [0xEF, 0xBB] + text("data: x\n\n" + lf)))
+        list.append(("mixed line ends", text("id: 1\r\ndata: a\r\rid: 2\ndata: b\r\n\r\nid: 3\rdata: c\n\r\ndata: d\r\n\n")))
+        list.append(("kinds", text(": heartbeat\n\nid: 5\n\nretry: 1500\n\nevent: ping\n\n\n\nevent:\ndata: empty type\n\n"
+            + "event: tick\ndata: one\ndata: two\n\ndata\n\ndata:\n\nfoo: bar\ndata: x\n\n: c\ndata: y\n: d\n\n")))
+        list.append(("anonymous repeats and replays", text("id: 1\ndata: same\n\ndata: same\n\ndata: same\n\nid: 1\ndata: same\n\n"
+            + "id: 1\ndata: other\n\ndata: other\n\nid: 2\ndata: z\n\nid: 1\ndata: same\n\nid:\ndata: no id\n\ndata: no id\n\n")))
+        list.append(("retry values", text("retry: 99999999999999999999999\ndata: a\n\nretry: 12x\ndata: b\n\nretry: 0700\n\nretry:\n\ndata: c\nretry: 250\n\n")))
+        list.append(("invalid UTF-8", text("id: 1\ndata: ") + [0xFF, 0xC3] + text("\n\nevent: t") + [0xFE] + text("\ndata: x\n\nid: ")
+            + [0xC0, 0x80] + text("\ndata: y\n\nid: a") + [0x00] + text("b\ndata: nul id ignored\n\nevent: ok\ndata: ") + [0xE2, 0x82]
+            + text("\ndata: ") + [0x80] + text("\n\nevent: ") + [0xEF, 0xBF, 0xBD] + text("\ndata: replacement char\n\n")))
+        let big = String(repeating: "x", count: 300)
+        list.append(("oversized blocks", text("id: 1\ndata: a\n\nid: 2\ndata: \(big)\n\nid: 3\ndata: b\n\nid: 4\ndata: \(big)\r\n\r\n"
+            + ": \(big)\r\rdata: \(big)\ndata: \(big)\n\nid: 5\ndata: c\n\n")))
+        list.append(("unfinished tail with retry and id", text(lf + "id: 99\nretry: 4321\nevent: t\ndata: never dispatched")))
+        list.append(("tail of a CR then LF", text(lf + "id: 7\ndata: end\r")))
+        return list
+    }()
+
+    /// Feeds `bytes` in `chunks` through both paths; compares records after every read and reports at the end.
+    private func compare(_ name: String, _ bytes: [UInt8], chunks: [Int], level: LedgerLevel, maxFrameBytes: Int,
+                         file: StaticString = #filePath, line: UInt = #line) {
+        final class Box { var records: [LedgerRecord] = [] }
+        let (boxA, boxB) = (Box(), Box())
+        let a = Ledger(level: level) { boxA.records.append($0) }
+        let b = Ledger(level: level) { boxB.records.append($0) }
+        var parserA = SSEParser(maxFrameBytes: maxFrameBytes)
+        var parserB = SSEParser(maxFrameBytes: maxFrameBytes)
+        for l in [a, b] {
+            l.connectionOpened(id: 1, clientKey: "c", attempt: 1, at: 1, wallMs: 1, method: "GET", path: "/", lastEventIDSent: "0",
+                               profile: "passthrough", seed: 1)
+            l.responseStarted(id: 1, status: 200, contentType: "text/event-stream", synthetic: false, at: 2)
+        }
+        var p = 0
+        var at: UInt64 = 10
+        var reads = Ledger.RelayedRead()
+        var counted = Ledger.RelayedRead()
+        for n in chunks where p < bytes.count {
+            let piece = Array(bytes[p..<min(bytes.count, p + n)])
+            p += piece.count
+            at += 1
+            parserA.feed(piece) { output in
+                counted.count(output)
+                if case .frame(let f) = output { a.upstreamFrame(id: 1, frame: f, at: at, shaped: false) }
+            }
+            a.delivered(id: 1, bytes: piece, at: at)
+            piece.withUnsafeBytes { raw in
+                let r = b.relayed(id: 1, bytes: raw, at: at, parser: &parserB)
+                reads.frames += r.frames
+                reads.events += r.events
+                reads.oversizedBlocks += r.oversizedBlocks
+            }
+            XCTAssertEqual(boxA.records, boxB.records, "\(name): records after \(p) bytes", file: file, line: line)
+            XCTAssertEqual(a.connectionJSON(1), b.connectionJSON(1), "\(name): connection after \(p) bytes", file: file, line: line)
+            XCTAssertEqual(a.clientJSON("c"), b.clientJSON("c"), "\(name): client after \(p) bytes", file: file, line: line)
+        }
+        XCTAssertEqual(p, bytes.count, file: file, line: line)
+        XCTAssertEqual(reads, counted, "\(name): frames, events, oversized blocks", file: file, line: line)
+        for l in [a, b] {
+            l.connectionClosed(id: 1, end: .upstreamEnd, at: at + 1)
+            // The next attempt is checked against the state the model ended the first one with.
+            l.connectionOpened(id: 2, clientKey: "c", attempt: 2, at: at + 5_000_000_000, wallMs: 2, method: "GET", path: "/",
+                               lastEventIDSent: "3", profile: "passthrough", seed: 1)
+            l.finish(at: at + 6_000_000_000)
+        }
+        XCTAssertEqual(boxA.records, boxB.records, "\(name): records at the end", file: file, line: line)
+        XCTAssertEqual(a.clientsJSON(), b.clientsJSON(), "\(name): clients at the end", file: file, line: line)
+        XCTAssertEqual(a.connectionJSON(1), b.connectionJSON(1), "\(name): first attempt at the end", file: file, line: line)
+        XCTAssertEqual(a.connectionJSON(2), b.connectionJSON(2), "\(name): second attempt at the end", file: file, line: line)
+        XCTAssertEqual(a.clientJSON("c"), b.clientJSON("c"), "\(name): client at the end", file: file, line: line)
+    }
+
+    func testWholeStreamsInOneRead() {
+        for (name, bytes) in Self.streams {
+            for level in [LedgerLevel.events, .summary] {
+                compare(name, bytes, chunks: [bytes.count], level: level, maxFrameBytes: 128)
+            }
+        }
+    }
+
+    func testEverySplitInTwo() {
+        for (name, bytes) in Self.streams {
+            for cut in stride(from: 1, to: bytes.count, by: bytes.count < 400 ? 1 : 5) {
+                compare("\(name) cut at \(cut)", bytes, chunks: [cut, bytes.count], level: .events, maxFrameBytes: 128)
+            }
+        }
+    }
+
+    func testRandomSplitsMidLine() {
+        var rng = SplitMix64(seed: 16)
+        for (name, bytes) in Self.streams {
+            for _ in 0..<25 {
+                var chunks: [Int] = []
+                var total = 0
+                while total < bytes.count {
+                    let n = Int(rng.next() % 23) + 1
+                    chunks.append(n)
+                    total += n
+                }
+                compare("\(name) \(chunks)", bytes, chunks: chunks, level: rng.next() % 2 == 0 ? .events : .summary,
+                        maxFrameBytes: rng.next() % 3 == 0 ? 40 : 128)
+            }
+        }
+    }
+
+    /// The comparison can fail: a ledger fed other bytes than it was told were sent differs.
+    func testComparisonSeesADifference() {
+        let a = Ledger(level: .summary)
+        let b = Ledger(level: .summary)
+        var parser = SSEParser()
+        var other = SSEParser()
+        for l in [a, b] {
+            l.connectionOpened(id: 1, clientKey: "c", attempt: 1, at: 1, wallMs: 1, method: "GET", path: "/", lastEventIDSent: nil,
+                               profile: "p", seed: 1)
+            l.responseStarted(id: 1, status: 200, contentType: "text/event-stream", synthetic: false, at: 2)
+        }
+        Array("id: 1\ndata: a\n\n".utf8).withUnsafeBytes { _ = a.relayed(id: 1, bytes: $0, at: 3, parser: &parser) }
+        Array("id: 1\ndata: b\n\n".utf8).withUnsafeBytes { _ = b.relayed(id: 1, bytes: $0, at: 3, parser: &other) }
+        XCTAssertEqual(a.client("c")?.summary.received, 1)
+        XCTAssertNotEqual(a.clientJSON("c"), b.clientJSON("c"))
+    }
+
+    /// The client model fed frames dispatches what it dispatches fed bytes, with the same state after each frame.
+    func testModelFedFramesMatchesModelFedBytes() {
+        for (name, bytes) in Self.streams {
+            var byBytes = SSEClientModel(state: SSEClientState(lastEventID: "0"))
+            var byFrames = SSEClientModel(state: SSEClientState(lastEventID: "0"))
+            var parser = SSEParser(maxFrameBytes: 128)
+            var fromBytes: [SSEMessage] = []
+            var fromFrames: [SSEMessage] = []
+            parser.feed(bytes) { output in
+                switch output {
+                case .frame(let f):
+                    f.raw.withUnsafeBytes { raw in byBytes.feed(raw) { fromBytes.append($0.message) } }
+                    byFrames.feed(frame: f) { fromFrames.append($0.message) }
+                case .oversized(let piece, _, _):
+                    piece.withUnsafeBytes { raw in
+                        byBytes.feed(raw) { fromBytes.append($0.message) }
+                        byFrames.feed(raw) { fromFrames.append($0.message) }
+                    }
+                }
+                XCTAssertEqual(byBytes.state, byFrames.state, name)
+                XCTAssertEqual(byBytes.hasPendingTail, byFrames.hasPendingTail, name)
+            }
+            XCTAssertEqual(fromBytes, fromFrames, name)
+            XCTAssertFalse(fromFrames.isEmpty, name)
+        }
+    }
+}
