@@ -282,6 +282,25 @@ final class IDTable {
         }
     }
 
+    /// Takes back one intact dispatch counted by `received` (a reset's uncertain tail the client did not get).
+    func unreceive(_ slot: Slot) {
+        func update(_ e: inout Counts) {
+            guard e.received > 0 else { return }
+            if e.received == 2 { duplicatedVersions -= 1 }
+            if e.received == 1 { receivedVersions -= 1 }
+            e.received -= 1
+        }
+        if slot.version == 0 {
+            var c = spans[spanIndex(slot.index)].counts
+            update(&c)
+            setCounts(slot.index, c)
+        } else {
+            var c = more[slot.index]![slot.version - 1].counts
+            update(&c)
+            more[slot.index]![slot.version - 1] = Entry(digest: more[slot.index]![slot.version - 1].digest, counts: c)
+        }
+    }
+
     /// The id of the entry at `index`.
     func name(_ index: Int) -> String {
         if let s = names[index] { return s }

@@ -14,6 +14,7 @@ import Profiles
 /// | `DELETE /profiles/NAME` | removes a runtime profile (a file's profile of the same name is back in force); 404 / 409 for others |
 /// | `POST /clients/KEY/next` `{"faults": [...], "count": 1}` or `{"respond": {...}}` | the client's next `count` attempts take these faults instead of their profile's |
 /// | `DELETE /clients/KEY/next` | forgets what was queued for the client |
+/// | `POST /clients/KEY/observed` `{"messages": [{"type", "data", "id", "connection"}…]}` | the messages the client dispatched, diffed against a spec-exact client's (`ControlAPI+Observed.swift`) |
 /// | `GET /clients/KEY/wait?received=N` / `?reconnected=N` / `?settled` `&timeout_ms=T` | answers as soon as the condition holds (200), or 408 with the client's state after `timeout_ms` |
 extension ControlAPI {
     /// Default and largest `timeout_ms` of a wait.
@@ -39,6 +40,7 @@ extension ControlAPI {
         case ("POST", "next"): return queueNext(key: key, body: request.body)
         case ("DELETE", "next"): return clearNext(key: key)
         case ("GET", "wait"): return wait(key: key, query: request.query)
+        case ("POST", "observed"): return observed(key: key, body: request.body)
         default: return nil
         }
     }

@@ -302,6 +302,17 @@ class Sputter:
         return out
 
 
+    # MARK: What the client says it got
+
+    def observed(self, key: str, messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """Diffs the messages the client under test dispatched against what a spec-exact client dispatched
+        from the bytes delivered (`POST /clients/KEY/observed`). Each message: `type` (default "message"),
+        `data`, and optionally `id` (its last event ID) and `connection` (1 for the key's first connection).
+        Returns `{"ok", "matched", "missing", "unexpected", "differs", "uncertain", "complete", "diff": [...]}`."""
+        path = "/clients/" + urllib.parse.quote(key, safe="") + "/observed"
+        _, payload = self._call("POST", path, {"messages": [dict(m) for m in messages]})
+        return payload
+
 def wait_until(condition: Callable[[], Optional[T]], timeout: float, *, interval: float = 0.02) -> T:
     """Polls `condition` until it returns something truthy and returns that; TimeoutError after `timeout` s."""
     deadline = time.monotonic() + timeout
