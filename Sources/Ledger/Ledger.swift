@@ -395,13 +395,15 @@ public final class Ledger {
         k.requiredWaitMs = state.reconnectionTimeMs
         if !fits {
             let options = p.possibleLastEventIDs
-            let want = options.count > 1
-                ? "one of " + options.map { $0.isEmpty ? "no Last-Event-ID" : JSONWriter.quoted($0) }.joined(separator: ", ")
-                    + " (the connection was reset after its last write: any event-boundary prefix of it may have been read)"
-                : expected.isEmpty ? "no Last-Event-ID" : "Last-Event-ID \(JSONWriter.quoted(expected))"
+            let want = expected.isEmpty ? "no Last-Event-ID" : "Last-Event-ID \(JSONWriter.quoted(expected))"
+            let had = options.count > 1
+                ? "one of " + options.map { $0.isEmpty ? "none" : JSONWriter.quoted($0) }.joined(separator: ", ")
+                    + " (the last event IDs a spec-exact client may hold after attempt \(p.attempt): it was reset, and any"
+                    + " event-boundary prefix of its last write may have been read)"
+                : "\(want) (the last event ID a spec-exact client had after attempt \(p.attempt))"
             let got = k.lastEventIDSent.map { $0.isEmpty ? "an empty Last-Event-ID" : "\(JSONWriter.quoted($0))" } ?? "no Last-Event-ID"
             add(Finding(kind: .wrongLastEventID, clientKey: client.key, attempt: k.attempt, connection: k.id,
-                        detail: "expected \(want) (the last event ID a spec-exact client had after attempt \(p.attempt)), sent \(got)",
+                        detail: "expected \(had), sent \(got)",
                         expected: expected, actual: sent),
                 client, at: k.openedAt)
         }
