@@ -63,7 +63,7 @@ extension ControlAPI {
             }
             var connection: Int?
             if let v = m["connection"], !(v is NSNull) {
-                guard let n = v as? NSNumber, !(v is Bool), let c = Int(exactly: n.doubleValue), c >= 1 else {
+                guard let n = v as? NSNumber, let c = Int(exactly: n.doubleValue), c >= 1 else {
                     return .failure(.init(message: "messages[\(i)].connection: expected a whole number from 1 (the client's first connection)"))
                 }
                 connection = c
