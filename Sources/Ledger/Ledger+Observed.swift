@@ -156,8 +156,8 @@ extension Ledger {
     static let resyncWindow = 16
 
     /// Walks both sequences in order: equal messages match; an expected message the client lacks is missing
-    /// (or uncertain), an observed one nothing expects is unexpected, found by looking `resyncWindow` ahead;
-    /// otherwise the two are one message that differs.
+    /// (or uncertain), an observed one nothing expects is unexpected, found by looking `resyncWindow` ahead
+    /// for an equal message, then for one with the same last event ID; otherwise the two are one message that differs.
     static func align(_ exp: [ExpectedMessage], _ obs: [ObservedMessage], into entries: inout [Entry]) {
         var i = 0, o = 0
         func skipExpected(_ e: ExpectedMessage) {
@@ -182,6 +182,14 @@ extension Ledger {
                 if lost == nil, i + k < exp.count, same(exp[i + k].message, obs[o]) { lost = k }
                 if added == nil, o + k < obs.count, same(exp[i].message, obs[o + k]) { added = k }
                 if lost != nil || added != nil { break }
+            }
+            if lost == nil, added == nil, let id = obs[o].id, id != exp[i].message.lastEventId {
+                // Nothing equal nearby: pair by last event ID, so a changed message differs where it belongs.
+                for k in 1...resyncWindow {
+                    if lost == nil, i + k < exp.count, exp[i + k].message.lastEventId == id { lost = k }
+                    if added == nil, o + k < obs.count, obs[o + k].id == exp[i].message.lastEventId { added = k }
+                    if lost != nil || added != nil { break }
+                }
             }
             if let k = lost, added.map({ k <= $0 }) ?? true {
                 for e in exp[i..<(i + k)] { skipExpected(e) }
