@@ -102,6 +102,8 @@ final class ConnectionLedger {
     static let maxKeptMessages = 500
     static let maxKeptMessageBytes = 64 << 10
     static let recentFrames = 64
+    /// How many of the last write's messages a reset leaves uncertain, at most (the ones before are certain).
+    static let maxTailDispatches = 256
 
     init(client: ClientLedger, id: UInt64, clientKey: String, attempt: Int, openedAt: UInt64, wallMs: UInt64, method: String, path: String,
          lastEventIDSent: String?, profile: String, seed: UInt64, startState: SSEClientState) {

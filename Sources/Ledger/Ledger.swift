@@ -51,7 +51,8 @@ import SSE
 ///
 /// ## After a reset
 /// A reset (RST) can overtake bytes the client had not read yet: of the bytes of the connection's last write
-/// (one delivery round), the client may have dispatched any event-boundary prefix. The prediction lists the
+/// (one delivery round; its last `ConnectionLedger.maxTailDispatches` messages at most), the client may have
+/// dispatched any event-boundary prefix. The prediction lists the
 /// last event IDs those outcomes leave (`possibleLastEventIDs`). The next attempt's `Last-Event-ID` picks
 /// the longest outcome it fits: no finding, and the messages past it are taken back (not received there);
 /// a `Last-Event-ID` that fits none is `wrongLastEventID`. A client that never reconnects is credited with
@@ -231,6 +232,12 @@ public final class Ledger {
     private func classify(_ m: SSEDispatch, _ conn: ConnectionLedger, _ client: ClientLedger) {
         conn.dispatched += 1
         let counted = match(m, conn, client)
+        if conn.writeDispatches.count == ConnectionLedger.maxTailDispatches {
+            // A write of many small messages: only its last ones stay uncertain (a reset overtakes the end).
+            let dropped = ConnectionLedger.maxTailDispatches / 2
+            conn.writeStart?.lastEventID = conn.writeDispatches[dropped - 1].lastEventID
+            conn.writeDispatches.removeFirst(dropped)
+        }
         conn.writeDispatches.append(TailDispatch(lastEventID: m.lastEventId, counted: counted))
         let intact: Bool
         if case .unexpected = counted { intact = false } else { intact = true }

@@ -136,6 +136,23 @@ final class AccountingTests: XCTestCase {
         XCTAssertEqual(s.received, 3, "x and y share the last event ID \"1\": the longest outcome is chosen")
     }
 
+    func testAHugeLastWriteLeavesOnlyItsEndUncertain() {
+        let h = Harness()
+        let a = h.open(at: 0)
+        h.respond(a, at: 0)
+        h.upstream(a, events(1...300), at: 1)
+        h.deliver(a, events(1...300), at: 1)
+        h.close(a, .fault(kind: .rst, atByte: 0), at: 2)
+        let possible = h.ledger.connection(a)!.prediction.possibleLastEventIDs
+        XCTAssertEqual(possible.count, 1 + 172, "the last 128…255 messages stay uncertain, the rest is certain")
+        XCTAssertEqual(possible.first, "128")
+        XCTAssertEqual(possible.last, "300")
+        let b = h.open(at: 3100, lastEventID: "10")
+        h.respond(b, at: 3100)
+        h.close(b, at: 3200)
+        XCTAssertEqual(h.findings().filter { $0.kind == .wrongLastEventID }.count, 1)
+    }
+
     // MARK: - Observed messages
 
     /// A stream with an empty-data event, a multi-line event, a comment and a typed event.
