@@ -70,23 +70,22 @@ public struct ObservedDiff: Sendable, Equatable {
             ew.string("kind", e.kind.rawValue)
             ew.int("connection", e.connection)
             ew.int("index", e.index)
-            if let m = e.expected {
-                var mw = JSONWriter()
-                mw.string("type", m.type)
-                mw.string("data", m.data)
-                mw.string("id", m.lastEventId)
-                ew.raw("expected", mw.finish())
-            }
-            if let o = e.observed {
-                var ow = JSONWriter()
-                ow.string("type", o.type)
-                ow.string("data", o.data)
-                ow.optString("id", o.id)
-                ew.raw("observed", ow.finish())
-            }
+            if let m = e.expected { ew.raw("expected", Self.messageJSON(type: m.type, data: m.data, id: m.lastEventId)) }
+            if let o = e.observed { ew.raw("observed", Self.messageJSON(type: o.type, data: o.data, id: o.id)) }
             ew.string("detail", e.detail)
             return ew.finish()
         }.joined(separator: ",") + "]")
+        return w.finish()
+    }
+}
+
+extension ObservedDiff {
+    /// `{"type":…,"data":…,"id":…}` (no `id` when nil).
+    static func messageJSON(type: String, data: String, id: String?) -> String {
+        var w = JSONWriter()
+        w.string("type", type)
+        w.string("data", data)
+        w.optString("id", id)
         return w.finish()
     }
 }

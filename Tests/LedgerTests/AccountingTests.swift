@@ -61,17 +61,25 @@ final class AccountingTests: XCTestCase {
 
     // MARK: - After a reset
 
+    /// A connection that relayed `certain` in earlier writes, wrote `lastWrite` in its last one, and was reset.
+    @discardableResult
+    private func resetConnection(_ h: Harness, certain: ClosedRange<Int>, lastWrite: ClosedRange<Int>,
+                                 end: ConnectionEnd = .fault(kind: .rst, atByte: 0)) -> UInt64 {
+        let a = h.open(at: 0)
+        h.respond(a, at: 0)
+        h.upstream(a, events(certain), at: 1)
+        h.deliver(a, events(certain), at: 1)
+        h.upstream(a, events(lastWrite), at: 2)
+        h.deliver(a, events(lastWrite), at: 2)
+        h.close(a, end, at: 3)
+        return a
+    }
+
     /// Events 1–2 in one write, 3–5 in the last write, then an RST; attempt 2 resumes from `resume`
     /// and the backend replays what follows it, up to 6.
     private func resetRun(resume: String?, end: ConnectionEnd = .fault(kind: .rst, atByte: 0)) -> Harness {
         let h = Harness()
-        let a = h.open(at: 0)
-        h.respond(a, at: 0)
-        h.upstream(a, events(1...2), at: 1)
-        h.deliver(a, events(1...2), at: 1)
-        h.upstream(a, events(3...5), at: 2)
-        h.deliver(a, events(3...5), at: 2)
-        h.close(a, end, at: 3)
+        resetConnection(h, certain: 1...2, lastWrite: 3...5, end: end)
         let b = h.open(at: 3100, lastEventID: resume)
         h.respond(b, at: 3100)
         let from = Int(resume ?? "0")! + 1
@@ -215,12 +223,7 @@ final class AccountingTests: XCTestCase {
 
     func testMessagesTheLastWriteBeforeAResetMayHaveLostAreUncertain() {
         let h = Harness()
-        let a = h.open(at: 0)
-        h.respond(a, at: 0)
-        h.relay(a, events(1...1), at: 1)
-        h.upstream(a, events(2...3), at: 2)
-        h.deliver(a, events(2...3), at: 2)
-        h.close(a, .fault(kind: .rst, atByte: 0), at: 3)
+        resetConnection(h, certain: 1...1, lastWrite: 2...3)
         let got = [ObservedMessage(type: "message", data: "payload 1", id: "1", connection: 1)]
         let d = h.ledger.observedDiff(key: "c", messages: got)!
         XCTAssertTrue(d.ok)

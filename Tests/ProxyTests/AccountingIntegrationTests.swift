@@ -4,22 +4,10 @@ import Proxy
 import SSE
 import XCTest
 
-/// The accounting after a cut and the observed-messages diff, over real sockets.
-final class AccountingIntegrationTests: XCTestCase {
-    var stack: Stack!
-
-    override func setUpWithError() throws {
-        stack = try Stack { config, _ in
-            config.profilesDirectory = ShippedProfileTests.directory
-            config.profiles = try! ProxyServer.loadProfiles(directory: ShippedProfileTests.directory)
-            config.seed = 11
-        }
-    }
-
-    override func tearDown() { stack = nil }
-
+/// The accounting after a cut and the observed-messages diff, over real sockets (the shipped profiles' stack).
+extension LedgerIntegrationTests {
     /// One run: reset, one connection of a fast finite stream under `abrupt-disconnects`, the ledger's summary.
-    private func run(_ key: String) throws -> (ClientSummary, LedgerIntegrationTests.SpecClient) {
+    private func cutStreamRun(_ key: String) throws -> (ClientSummary, LedgerIntegrationTests.SpecClient) {
         XCTAssertEqual(try http(port: stack.controlPort, "POST", "/reset").status, 200)
         var client = LedgerIntegrationTests.SpecClient()
         _ = try client.connect(stack.proxyPort, "/events?count=50&interval_ms=0&heartbeat_ms=0", client: key, profile: "abrupt-disconnects")
@@ -32,13 +20,13 @@ final class AccountingIntegrationTests: XCTestCase {
     }
 
     func testTwentyRunsOfACutFastStreamGiveTheSameSummary() throws {
-        let (first, _) = try run("same")
+        let (first, _) = try cutStreamRun("same")
         XCTAssertEqual(first.expected, 5, first.verdict)
         XCTAssertEqual(first.received, 5, first.verdict)
         XCTAssertEqual(first.missingIDs, [])
         var readPast: [Int] = []
         for n in 2...20 {
-            let (summary, _) = try run("same")
+            let (summary, _) = try cutStreamRun("same")
             XCTAssertEqual(summary, first, "run \(n)")
             readPast.append(stack.sputter.client("same")?.connections.first?.eventsAfterCut ?? -1)
         }
@@ -56,7 +44,7 @@ final class AccountingIntegrationTests: XCTestCase {
     }
 
     func testObservedMessagesAreDiffedAgainstASpecExactClient() throws {
-        let (_, client) = try run("seen")
+        let (_, client) = try cutStreamRun("seen")
         XCTAssertFalse(client.received.isEmpty)
         let (status, ok) = try observed("seen", messagesJSON(client.received))
         XCTAssertEqual(status, 200)
