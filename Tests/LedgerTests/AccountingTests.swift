@@ -144,6 +144,20 @@ final class AccountingTests: XCTestCase {
         XCTAssertEqual(s.received, 3, "x and y share the last event ID \"1\": the longest outcome is chosen")
     }
 
+    func testAnUpstreamResetPassedOnAsAResetIsUncertainToo() {
+        let h = Harness()
+        let a = h.open(at: 0)
+        h.respond(a, at: 0)
+        h.relay(a, events(1...1), at: 1)
+        h.upstream(a, events(2...3), at: 2)
+        h.deliver(a, events(2...3), at: 2)
+        h.ledger.connectionClosed(id: a, end: .upstreamError("Connection reset by peer"), at: Harness.ns(3), reset: true)
+        XCTAssertEqual(h.ledger.connection(a)!.prediction.possibleLastEventIDs, ["1", "2", "3"])
+        let fin = Harness()
+        resetConnection(fin, certain: 1...1, lastWrite: 2...3, end: .upstreamError("closed mid-body"))
+        XCTAssertEqual(fin.ledger.connection(1)!.prediction.possibleLastEventIDs, [], "no reset: the end is certain")
+    }
+
     func testAHugeLastWriteLeavesOnlyItsEndUncertain() {
         let h = Harness()
         let a = h.open(at: 0)
