@@ -63,15 +63,17 @@ final class AccountingTests: XCTestCase {
 
     /// A connection that relayed `certain` in earlier writes, wrote `lastWrite` in its last one, and was reset.
     @discardableResult
-    private func resetConnection(_ h: Harness, certain: ClosedRange<Int>, lastWrite: ClosedRange<Int>,
-                                 end: ConnectionEnd = .fault(kind: .rst, atByte: 0)) -> UInt64 {
+    private func resetConnection(_ h: Harness, certain: ClosedRange<Int>?, lastWrite: ClosedRange<Int>,
+                                 end: ConnectionEnd = .fault(kind: .rst, atByte: 0), reset: Bool? = nil) -> UInt64 {
         let a = h.open(at: 0)
         h.respond(a, at: 0)
-        h.upstream(a, events(certain), at: 1)
-        h.deliver(a, events(certain), at: 1)
+        if let certain {
+            h.upstream(a, events(certain), at: 1)
+            h.deliver(a, events(certain), at: 1)
+        }
         h.upstream(a, events(lastWrite), at: 2)
         h.deliver(a, events(lastWrite), at: 2)
-        h.close(a, end, at: 3)
+        h.ledger.connectionClosed(id: a, end: end, at: Harness.ns(3), reset: reset)
         return a
     }
 
@@ -146,12 +148,7 @@ final class AccountingTests: XCTestCase {
 
     func testAnUpstreamResetPassedOnAsAResetIsUncertainToo() {
         let h = Harness()
-        let a = h.open(at: 0)
-        h.respond(a, at: 0)
-        h.relay(a, events(1...1), at: 1)
-        h.upstream(a, events(2...3), at: 2)
-        h.deliver(a, events(2...3), at: 2)
-        h.ledger.connectionClosed(id: a, end: .upstreamError("Connection reset by peer"), at: Harness.ns(3), reset: true)
+        let a = resetConnection(h, certain: 1...1, lastWrite: 2...3, end: .upstreamError("Connection reset by peer"), reset: true)
         XCTAssertEqual(h.ledger.connection(a)!.prediction.possibleLastEventIDs, ["1", "2", "3"])
         let fin = Harness()
         resetConnection(fin, certain: 1...1, lastWrite: 2...3, end: .upstreamError("closed mid-body"))
@@ -160,11 +157,7 @@ final class AccountingTests: XCTestCase {
 
     func testAHugeLastWriteLeavesOnlyItsEndUncertain() {
         let h = Harness()
-        let a = h.open(at: 0)
-        h.respond(a, at: 0)
-        h.upstream(a, events(1...300), at: 1)
-        h.deliver(a, events(1...300), at: 1)
-        h.close(a, .fault(kind: .rst, atByte: 0), at: 2)
+        let a = resetConnection(h, certain: nil, lastWrite: 1...300)
         let possible = h.ledger.connection(a)!.prediction.possibleLastEventIDs
         XCTAssertEqual(possible.count, 1 + 172, "the last 128…255 messages stay uncertain, the rest is certain")
         XCTAssertEqual(possible.first, "128")
