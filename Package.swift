@@ -3,7 +3,7 @@ import PackageDescription
 
 // Module map (arrows point down only; the full map, the flow of a stream and the libevent facts: docs/ARCHITECTURE.md):
 //   sputter (CLI) -> Proxy -> EventLoop -> CLibevent
-//                         -> HTTP1, SSE, Faults, Profiles, Ledger   (pure: no libevent, no sockets)
+//                         -> Session, HTTP1, SSE, Faults, Profiles, Ledger   (pure: no libevent, no sockets)
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
 let package = Package(
@@ -47,7 +47,7 @@ let package = Package(
             ],
             swiftSettings: v5
         ),
-        .target(name: "SputterTesting", dependencies: ["Proxy", "DemoOrigin", "EventLoop", "Ledger", "Profiles", "Faults", .product(name: "Logging", package: "swift-log")], swiftSettings: v5),
+        .target(name: "SputterTesting", dependencies: ["Proxy", "Session", "DemoOrigin", "EventLoop", "Ledger", "Profiles", "Faults", .product(name: "Logging", package: "swift-log")], swiftSettings: v5),
         .executableTarget(
             name: "sputter",
             dependencies: [
@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["sputter"]),
         .testTarget(name: "SputterTestingTests", dependencies: ["SputterTesting", "Faults"], swiftSettings: v5),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "SSE", "Faults"]),
-        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "SputterTesting", "DemoOrigin", "EventLoop", "HTTP1", "SSE", "Faults", "Profiles", .product(name: "Logging", package: "swift-log")], swiftSettings: v5),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Session", "SputterTesting", "DemoOrigin", "EventLoop", "HTTP1", "SSE", "Faults", "Profiles", .product(name: "Logging", package: "swift-log")], swiftSettings: v5),
     ]
 )
 

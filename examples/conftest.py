@@ -20,6 +20,9 @@ from __future__ import annotations
 import pytest
 from sputter_testing import DemoOriginProcess
 
+# examples/browser/ is its own suite (Playwright and Chromium): scripts/test-browser.
+collect_ignore = ["browser"]
+
 
 @pytest.fixture
 def sputter_upstream(sputter_demo_origin: DemoOriginProcess) -> str:

@@ -54,6 +54,8 @@ public enum FaultEffect: Sendable, Equatable, CustomStringConvertible {
     /// A record read from a ledger line that carries only its text (older files, or an effect this
     /// version does not know). Never produced by the fault engine.
     case described(String)
+    /// An action of the control API on the open stream (`POST /clients/KEY/cut`, …).
+    case controlled(LiveAction)
 
     /// One kind of damage by `corrupt`.
     public enum Corruption: Sendable, Equatable {
@@ -107,6 +109,7 @@ public enum FaultEffect: Sendable, Equatable, CustomStringConvertible {
         case .contentTypeRemoved: return "Content-Type removed"
         case .contentTypeSet(let v): return "Content-Type set to '\(v)'"
         case .described(let text): return text
+        case .controlled(let action): return action.description
         }
     }
 
@@ -122,7 +125,7 @@ public enum FaultEffect: Sendable, Equatable, CustomStringConvertible {
         case .cut(_, _, let dropped): return dropped > 0 ? .lost : .delivered
         case .withheld: return .lost
         case .stalled, .retryRewritten, .retryInjected, .lastEventIDRemoved, .lastEventIDReplaced, .responded,
-             .refused, .contentTypeRemoved, .contentTypeSet, .connectDelayed, .firstByteDelayed, .described:
+             .refused, .contentTypeRemoved, .contentTypeSet, .connectDelayed, .firstByteDelayed, .described, .controlled:
             return .delivered
         }
     }

@@ -11,6 +11,9 @@ enum ASCII {
     static let slash: UInt8 = 0x2F
     static let dot: UInt8 = 0x2E
     static let question: UInt8 = 0x3F
+    static let equals: UInt8 = 0x3D
+    static let quote: UInt8 = 0x22
+    static let backslash: UInt8 = 0x5C
 
     /// tchar (RFC 9110 5.6.2): "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
     @inline(__always)

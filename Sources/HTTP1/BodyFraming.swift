@@ -34,6 +34,53 @@ enum FramingFields {
         return result
     }
 
+    /// Rewrites repeated framing fields into one field each, so the head a proxy forwards can be read only
+    /// one way (RFC 9112 6.3, RFC 9110 8.6; the parsers call this on every head):
+    /// - A valid Content-Length becomes one field with the value in plain decimal where the first one was:
+    ///   `5, 5`, two `Content-Length: 5` lines, and `005` all become `Content-Length: 5` (a next hop that
+    ///   read a leading 0 as octal, or only one of several fields, would frame the body another way).
+    ///   Differing or malformed values are left as they are: `bodyFraming` rejects them (400 for a request,
+    ///   502 from the proxy for a response).
+    /// - Several Transfer-Encoding fields become one, their lists joined in order (RFC 9110 5.3), so a
+    ///   recipient that reads only the first or the last field sees the same codings.
+    static func fold(_ headers: inout HTTPHeaders) {
+        var lengthFields = 0, codingFields = 0
+        var lengthName = "", codingName = ""
+        var lengthIsPlain = true
+        for field in headers.fields {
+            if ASCII.equalsIgnoringCase(field.name, "Content-Length") {
+                if lengthFields == 0 { lengthName = field.name }
+                lengthFields += 1
+                // Plain: "0" or digits without a leading zero.
+                let v = field.value.utf8
+                if v.contains(where: { !ASCII.isDigit($0) }) || (v.count > 1 && v.first == 0x30) { lengthIsPlain = false }
+            } else if ASCII.equalsIgnoringCase(field.name, "Transfer-Encoding") {
+                if codingFields == 0 { codingName = field.name }
+                codingFields += 1
+            }
+        }
+        if lengthFields > 1 || !lengthIsPlain, let length = try? contentLength(headers) {
+            headers.set(lengthName, String(length))
+        }
+        if codingFields > 1 {
+            // Trimmed like a parsed value, so the folded head serializes and parses back to itself.
+            let joined = headers.values("Transfer-Encoding").joined(separator: ", ")
+            headers.set(codingName, String(ASCII.trimmingOWS(Substring(joined))))
+        }
+    }
+
+    /// Throws 400 for a field named like a framing field with `_` for `-` (`Content_Length`,
+    /// `transfer_encoding`): servers that map `_` to `-` (CGI-style environments) would frame the message
+    /// by a field the proxy does not (RFC 9110 leaves such names alone; nginx drops them by default).
+    static func rejectLookalikes(_ headers: HTTPHeaders) throws(HTTPParseError) {
+        for field in headers.fields where field.name.utf8.contains(0x5F) {
+            let dashed = String(field.name.map { $0 == "_" ? "-" : $0 })
+            if ASCII.equalsIgnoringCase(dashed, "Content-Length") || ASCII.equalsIgnoringCase(dashed, "Transfer-Encoding") {
+                throw .badRequest("\(field.name) field (a framing field's name with '_' for '-') is ambiguous")
+            }
+        }
+    }
+
     enum Codings {
         case absent
         /// chunked is the final coding, applied once.

@@ -24,6 +24,8 @@ public struct BodyTracker: Sendable {
 
     public var isDone: Bool { if case .done = mode { return true } else { return false } }
     public var isUntilClose: Bool { if case .untilClose = mode { return true } else { return false } }
+    /// Whether the bytes consumed so far end on a framing boundary (a chunked body: between chunks).
+    public var isAtFramingBoundary: Bool { if case .chunked(let d) = mode { return d.isBetweenChunks } else { return true } }
 
     /// Consumes from `bytes` what belongs to this message; `onPayload` sees the payload slices.
     /// Returns the number of bytes consumed (the rest, if any, follows the message).

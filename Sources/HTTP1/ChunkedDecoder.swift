@@ -1,18 +1,26 @@
 /// Incremental decoder for the chunked transfer coding (RFC 9112 7.1). A value: copy it to fork state.
 ///
 /// Feed it the bytes that follow a chunked message head, in as many pieces as they arrive. Payload is
-/// passed to `onData` as slices of the input (never copied). Chunk extensions are validated loosely
-/// (no control characters) and skipped; trailer fields are validated like header fields and consumed.
+/// passed to `onData` as slices of the input (never copied). Chunk extensions are checked against the
+/// grammar (`*( BWS ";" BWS token [ BWS "=" BWS ( token / quoted-string ) ] )`) and skipped; trailer fields
+/// are validated like header fields and consumed.
 ///
-/// Accepted: a bare LF as the end of a chunk-size line, a trailer line or the final empty line
-/// (RFC 9112 2.2). Rejected (400): an empty or non-hex size, a size over 2^62, whitespace after the size
-/// not followed by `;`, a size line longer than `maxChunkLineBytes`, anything but CRLF right after the
-/// data, a bare CR, obs-fold or a malformed trailer field. A trailer section over `maxHeaderBytes` or
-/// `maxHeaderCount` fields: 431.
+/// Strict on line ends: every line of the coding (chunk-size lines, trailer lines, the final empty line)
+/// must end in CRLF. The proxy relays chunked bodies byte for byte, so a line end it accepted but the next
+/// hop read differently (a bare LF, RFC 9112 2.2 leaves it to the recipient) would let the two disagree on
+/// where the body ends: request smuggling.
+/// Rejected (400): an empty or non-hex size, a size over 2^62, whitespace after the size not followed by
+/// `;`, a malformed chunk extension, a size line longer than `maxChunkLineBytes`, anything but CRLF right
+/// after the data, a bare CR or bare LF, obs-fold or a malformed trailer field. A trailer section over
+/// `maxHeaderBytes` or `maxHeaderCount` fields: 431.
 /// After an error every later `feed` throws the same error; after the message is done `feed` consumes nothing.
 public struct ChunkedDecoder: Sendable {
     enum State: Sendable, Equatable {
-        case size, sizeWhitespace, chunkExtension, sizeLF
+        case size, sizeWhitespace, sizeLF
+        /// After `;` (BWS, then a name); in a name; BWS after a name; after `=` (BWS, then a value); in a
+        /// token value; in a quoted-string value; after `\\` in one; right after the closing quote; BWS after a
+        /// value (only `;` may follow).
+        case extNameStart, extName, extAfterName, extValueStart, extToken, extQuoted, extQuotedPair, extAfterQuoted, extAfterValue
         case data, dataCR, dataLF
         case trailerStart, trailerName, trailerValue, trailerLF, finalLF
         case done
@@ -39,6 +47,8 @@ public struct ChunkedDecoder: Sendable {
 
     /// Whether the last chunk, the trailers and the final empty line have all been read.
     public var isDone: Bool { state == .done }
+    /// Between two chunks: every byte consumed so far belongs to whole chunks (the next is a size line).
+    public var isBetweenChunks: Bool { state == .size && sizeDigits == 0 && lineBytes == 0 }
 
     /// Feeds the next bytes of the message body.
     /// - Parameters:
@@ -101,10 +111,10 @@ public struct ChunkedDecoder: Sendable {
                 } else if b == ASCII.cr {
                     state = .sizeLF
                 } else if b == ASCII.lf {
-                    endOfSizeLine()
+                    throw .badRequest("bare LF in chunk size line")
                 } else if b == ASCII.semicolon {
                     try countLineByte()
-                    state = .chunkExtension
+                    state = .extNameStart
                 } else if ASCII.isWhitespace(b) {
                     try countLineByte()
                     state = .sizeWhitespace
@@ -112,23 +122,16 @@ public struct ChunkedDecoder: Sendable {
                     throw .badRequest("invalid chunk size")
                 }
             case .sizeWhitespace:
-                // chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ): whitespace only before ";".
+                // BWS after the size is only allowed before ";".
                 try countLineByte()
                 if b == ASCII.semicolon {
-                    state = .chunkExtension
+                    state = .extNameStart
                 } else if !ASCII.isWhitespace(b) {
-                    throw .badRequest("invalid chunk size")
+                    throw .badRequest(b == ASCII.lf ? "bare LF in chunk size line" : "invalid chunk size")
                 }
-            case .chunkExtension:
-                if b == ASCII.cr {
-                    state = .sizeLF
-                } else if b == ASCII.lf {
-                    endOfSizeLine()
-                } else if ASCII.isForbiddenInFieldValue(b) {
-                    throw .badRequest("invalid character in chunk extension")
-                } else {
-                    try countLineByte()
-                }
+            case .extNameStart, .extName, .extAfterName, .extValueStart, .extToken, .extQuoted, .extQuotedPair, .extAfterQuoted,
+                 .extAfterValue:
+                try chunkExtension(b)
             case .sizeLF:
                 guard b == ASCII.lf else { throw .badRequest("bare CR in chunk size line") }
                 endOfSizeLine()
@@ -143,7 +146,7 @@ public struct ChunkedDecoder: Sendable {
                 if b == ASCII.cr {
                     state = .finalLF
                 } else if b == ASCII.lf {
-                    state = .done
+                    throw .badRequest("bare LF in trailer section")
                 } else if ASCII.isWhitespace(b) {
                     throw .badRequest("obsolete line folding in trailer section")
                 } else if ASCII.isTokenChar(b) {
@@ -165,7 +168,7 @@ public struct ChunkedDecoder: Sendable {
                 if b == ASCII.cr {
                     state = .trailerLF
                 } else if b == ASCII.lf {
-                    state = .trailerStart
+                    throw .badRequest("bare LF in trailer section")
                 } else if ASCII.isForbiddenInFieldValue(b) {
                     throw .badRequest("invalid character in trailer field")
                 }
@@ -182,6 +185,68 @@ public struct ChunkedDecoder: Sendable {
             }
         }
         return (n, state == .done)
+    }
+
+    /// One byte of a chunk extension (RFC 9112 7.1.1):
+    /// `chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )`,
+    /// `chunk-ext-name = token`, `chunk-ext-val = token / quoted-string` (RFC 9110 5.6.4).
+    /// The CR that ends the line is accepted only where an extension may end.
+    private mutating func chunkExtension(_ b: UInt8) throws(HTTPParseError) {
+        if b == ASCII.cr {
+            switch state {
+            case .extName, .extToken, .extAfterQuoted: state = .sizeLF; return
+            case .extQuoted, .extQuotedPair: throw .badRequest("invalid character in chunk extension")
+            default: throw .badRequest("invalid chunk extension")
+            }
+        }
+        try countLineByte()
+        let token = ASCII.isTokenChar(b), space = ASCII.isWhitespace(b)
+        switch state {
+        case .extNameStart:
+            if token { state = .extName } else if !space { throw extensionError(b) }
+        case .extName, .extAfterName:
+            if b == ASCII.semicolon {
+                state = .extNameStart
+            } else if b == ASCII.equals {
+                state = .extValueStart
+            } else if space {
+                state = .extAfterName
+            } else if !(token && state == .extName) {
+                throw extensionError(b)
+            }
+        case .extValueStart:
+            if b == ASCII.quote { state = .extQuoted } else if token { state = .extToken } else if !space { throw extensionError(b) }
+        case .extToken, .extAfterQuoted, .extAfterValue:
+            if b == ASCII.semicolon {
+                state = .extNameStart
+            } else if space {
+                state = .extAfterValue
+            } else if !(token && state == .extToken) {
+                throw extensionError(b)
+            }
+        case .extQuoted:
+            // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+            if b == ASCII.quote {
+                state = .extAfterQuoted
+            } else if b == ASCII.backslash {
+                state = .extQuotedPair
+            } else if ASCII.isForbiddenInFieldValue(b) {
+                throw .badRequest("invalid character in chunk extension")
+            }
+        case .extQuotedPair:
+            // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
+            if ASCII.isForbiddenInFieldValue(b) { throw .badRequest("invalid character in chunk extension") }
+            state = .extQuoted
+        default:
+            preconditionFailure("not in a chunk extension")
+        }
+    }
+
+    /// The error for byte `b` where it does not fit: control characters get their own reason.
+    private func extensionError(_ b: UInt8) -> HTTPParseError {
+        if b == ASCII.lf { return .badRequest("bare LF in chunk size line") }
+        if ASCII.isForbiddenInFieldValue(b) { return .badRequest("invalid character in chunk extension") }
+        return .badRequest("invalid chunk extension")
     }
 
     @inline(__always)

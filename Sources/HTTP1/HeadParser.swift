@@ -25,7 +25,10 @@ extension HeadParseResult: Equatable where Head: Equatable {}
 /// value, field values or reason phrases that are not valid UTF-8 (obs-text in another charset; a
 /// String could not hold it byte-exact), a request target with anything but visible ASCII,
 /// HTTP/1.1 requests without exactly one Host field, a Host that is not `host[:port]`.
-/// Not handled here: body framing (see `RequestHead.bodyFraming()` and `ResponseHead.bodyFraming(requestMethod:)`).
+/// Framing fields are folded (see `FramingFields.fold`): a repeated Content-Length with one value comes out
+/// as a single `Content-Length` field, several Transfer-Encoding fields as one list, so the head the proxy
+/// serializes and forwards carries one value each. Judging them is left to `RequestHead.bodyFraming()` and
+/// `ResponseHead.bodyFraming(requestMethod:)`.
 public enum HeadParser {
     public static func parseRequest(
         _ bytes: UnsafeRawBufferPointer, limits: HTTPLimits = .init()
@@ -296,7 +299,9 @@ public enum HeadParser {
             }
             fields.append(HTTPField(name: bytes.string(r.nameStart, r.nameEnd)!, value: value))
         }
-        return HTTPHeaders(fields)
+        var headers = HTTPHeaders(fields)
+        FramingFields.fold(&headers)
+        return headers
     }
 
     /// RFC 9112 3.2: 400 for an HTTP/1.1 request without Host, any request with more than one Host

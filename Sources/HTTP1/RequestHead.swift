@@ -25,9 +25,10 @@ public struct RequestHead: Sendable, Equatable {
     /// - `.chunked` when Transfer-Encoding's final coding is chunked.
     ///
     /// Throws 400 for Transfer-Encoding in an HTTP/1.0 request, Transfer-Encoding with Content-Length,
-    /// a final coding other than chunked, chunked twice, a malformed or conflicting Content-Length;
-    /// 501 for an unknown transfer coding.
+    /// a final coding other than chunked, chunked twice, a malformed or conflicting Content-Length,
+    /// a `Content_Length` or `Transfer_Encoding` field; 501 for an unknown transfer coding.
     public func bodyFraming() throws(HTTPParseError) -> BodyFraming {
+        try FramingFields.rejectLookalikes(headers)
         if headers.contains("Transfer-Encoding") {
             // RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
             if version == .http10 { throw .badRequest("Transfer-Encoding in an HTTP/1.0 request") }

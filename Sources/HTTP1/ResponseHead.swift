@@ -27,11 +27,13 @@ public struct ResponseHead: Sendable, Equatable {
     ///
     /// Throws (the proxy answers 502) for Transfer-Encoding with Content-Length, Transfer-Encoding in an
     /// HTTP/1.0 response (RFC 9112 6.1: faulty framing), a malformed Transfer-Encoding list or chunked
-    /// applied twice, and a malformed or conflicting Content-Length. Unknown codings are not an error here:
+    /// applied twice, a malformed or conflicting Content-Length, and a `Content_Length` or `Transfer_Encoding`
+    /// field. Unknown codings are not an error here:
     /// the proxy relays the body as it is.
     public func bodyFraming(requestMethod: String) throws(HTTPParseError) -> BodyFraming {
         if requestMethod == "HEAD" || (100...199).contains(status) || status == 204 || status == 304 { return .none }
         if requestMethod == "CONNECT" && (200...299).contains(status) { return .none }
+        try FramingFields.rejectLookalikes(headers)
         if headers.contains("Transfer-Encoding") {
             if headers.contains("Content-Length") { throw .badRequest("both Content-Length and Transfer-Encoding") }
             if version == .http10 { throw .badRequest("Transfer-Encoding in an HTTP/1.0 response") }

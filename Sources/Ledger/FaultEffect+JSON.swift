@@ -31,6 +31,7 @@ extension FaultEffect {
         case .contentTypeRemoved: "content_type_removed"
         case .contentTypeSet: "content_type_set"
         case .described: "described"
+        case .controlled: "controlled"
         }
     }
 
@@ -76,6 +77,15 @@ extension FaultEffect {
         case .contentTypeSet(let v): w.string("value", v)
         case .refused, .contentTypeRemoved: break
         case .described(let text): w.string("text", text)
+        case .controlled(let a):
+            w.string("verb", a.verb.rawValue)
+            w.string("peer", a.peer)
+            w.optString("cut", a.cut?.rawValue)
+            if let n = a.afterEvents { w.int("after_events", n) }
+            w.bool("landed", a.landed)
+            w.bool("heartbeats", a.heartbeats)
+            w.int("bytes", a.bytes)
+            w.strings("faults", a.faults)
         }
         w.string("fate", fate.rawValue)
         return w.finish()
@@ -114,6 +124,19 @@ extension FaultEffect {
         case "content_type_removed": self = .contentTypeRemoved
         case "content_type_set": self = .contentTypeSet(try r.string("value"))
         case "described": self = .described(try r.string("text"))
+        case "controlled":
+            let verb = try r.string("verb")
+            guard let v = LiveAction.Verb(rawValue: verb) else {
+                throw LedgerParseError("field \"verb\": expected cut, stall, resume, inject or faults; found \"\(verb)\"")
+            }
+            var cut: LiveAction.CutKind?
+            if let name = r.optString("cut") {
+                guard let c = LiveAction.CutKind(rawValue: name) else { throw LedgerParseError("field \"cut\": expected rst, fin or clean; found \"\(name)\"") }
+                cut = c
+            }
+            self = .controlled(LiveAction(verb: v, peer: try r.string("peer"), cut: cut, afterEvents: r.optInt("after_events"),
+                                          landed: try r.bool("landed"), heartbeats: try r.bool("heartbeats"), bytes: try r.int("bytes"),
+                                          faults: r.strings("faults")))
         default: throw LedgerParseError("field \"effect\": unknown kind \"\(kind)\"")
         }
     }

@@ -10,6 +10,8 @@ public final class MiniServer: LoopResident {
         public var path: String
         public var query: [String: String]
         public var body: [UInt8]
+        /// Who sent it ("127.0.0.1:53122").
+        public var peer: String = ""
         public var bodyText: String { String(decoding: body, as: UTF8.self) }
     }
 
@@ -172,7 +174,8 @@ final class MiniSession: ConnectionDelegate {
         if case .absolute(_, _, _, _, let pq)? = try? RequestTarget.parse(head.target, method: head.method) {
             path = String(pq.prefix { $0 != "?" })
         }
-        let request = MiniServer.Request(head: head, path: path, query: MiniServer.parseQuery(query), body: bodyBytes)
+        var request = MiniServer.Request(head: head, path: path, query: MiniServer.parseQuery(query), body: bodyBytes)
+        request.peer = "\(connection.peer)"
         switch server.handler(request) {
         case .response(let status, let contentType, let body, let extra):
             var headers = HTTPHeaders()

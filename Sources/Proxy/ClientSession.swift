@@ -21,6 +21,15 @@ final class ClientSession: ConnectionDelegate {
     private var headScanOffset = 0
     /// The client was closed (the machine's last action).
     private var over = false
+    /// Live actions waiting for the stream's shaper (a passthrough stream switches at a frame boundary).
+    private var pendingLive: [(LiveCommand, LiveAction)] = []
+    /// The action being run (the machine's `.live` actions carry only the command).
+    private var liveAction: LiveAction?
+    private var wantShaped = false
+    /// The response body goes to the client chunked (a passthrough stream relays the upstream's framing).
+    private var responseChunked = false
+    /// This exchange's entry in the live registry (an event stream), while it is open.
+    private var liveTarget: LiveTarget?
 
     var config: ProxyConfig { server.config }
     var logger: Logger { server.logger }
@@ -93,6 +102,12 @@ final class ClientSession: ConnectionDelegate {
             case .count(let metric): count(metric)
             case .log(let entry): log(entry)
             case .endExchange(let end): endExchange(end)
+            case .live(let command):
+                guard let action = liveAction else { continue }
+                if let shaper = exchange?.shaper { apply(command, action, to: shaper) } else { pendingLive.append((command, action)) }
+            case .becomeShaped:
+                wantShaped = true
+                switchToShaping()
             }
         }
     }
@@ -240,10 +255,13 @@ final class ClientSession: ConnectionDelegate {
         logger.debug("request", metadata: ["conn": "\(id)", "method": "\(head.method)", "target": "\(head.target)",
                                            "upstream": "\(plan.upstreamLabel)", "profile": "\(selection.profile.name)",
                                            "client": "\(selection.clientKey)", "attempt": "\(selection.attempt)"])
-        let faultPlan = selection.faults.isEmpty ? nil : FaultPlan(faults: selection.faults, context: ConnectionContext(
-            clientKey: selection.clientKey, attempt: selection.attempt, seed: selection.seed,
-            method: head.method, path: plan.path, lastEventID: head.headers.first("Last-Event-ID")))
+        let faultPlan = selection.faults.isEmpty ? nil : FaultPlan(faults: selection.faults, context: Self.context(exchange, selection))
         run(.selected(Selected(profile: selection.profile.name, faultPlan: faultPlan)))
+    }
+
+    static func context(_ exchange: Exchange, _ selection: Selection) -> ConnectionContext {
+        ConnectionContext(clientKey: selection.clientKey, attempt: selection.attempt, seed: selection.seed,
+                          method: exchange.request.method, path: exchange.plan.path, lastEventID: exchange.request.headers.first("Last-Event-ID"))
     }
 
     private func connectUpstream(_ address: SocketAddress, _ lastEventID: HeaderEdit) {
@@ -307,6 +325,11 @@ final class ClientSession: ConnectionDelegate {
     private func startBody(_ framing: BodyFraming, _ mode: BodyMode) {
         guard let exchange else { return }
         exchange.responseBody = BodyTracker(framing, limits: config.limits)
+        responseChunked = framing == .chunked
+        switch mode {
+        case .observed, .shaped: registerLive(exchange)
+        case .plain, .dechunk: break
+        }
         switch mode {
         case .plain: exchange.body = .plain
         case .dechunk: exchange.body = .dechunk
@@ -340,6 +363,7 @@ final class ClientSession: ConnectionDelegate {
             return run(.responseBodyInvalid(error.reason))
         }
         run(.responseBodyRelayed(done: exchange.responseBody.isDone, clientBacklog: client.output.count))
+        if wantShaped, !over { switchToShaping() }
     }
 
     /// An event stream under faults: payload → frames → plan (the machine then asks for a pump).
@@ -366,6 +390,71 @@ final class ClientSession: ConnectionDelegate {
         let next = shaper.pump(into: client, now: monotonicNanos())
         shaper.recordPending()
         run(.shaperPumped(next, backlog: shaper.queuedBytes + client.output.count, delivered: shaper.bytesDelivered))
+    }
+
+    // MARK: - Live actions (the control API on the open stream)
+
+    /// Performs `command` now, if an event stream is open; the ledger records `action` (who asked, what).
+    /// Returns false when there is no open stream.
+    @discardableResult
+    func live(_ command: LiveCommand, action: LiveAction) -> Bool {
+        guard let exchange, machine.hasLiveStream else { return false }
+        exchange.shaper?.recordPending()
+        if let ledgerID = exchange.ledgerID {
+            let record = FaultRecord(frameIndex: nil, fault: "control", effect: .controlled(action), at: monotonicNanos())
+            server.ledger.with { $0.fault(id: ledgerID, record: record) }
+        }
+        logger.info("live action", metadata: ["conn": "\(id)", "client": "\(exchange.selection?.clientKey ?? "")", "action": "\(action)"])
+        let delivered = exchange.shaper?.bytesDelivered ?? Int(clamping: exchange.responseBody.payloadBytes)
+        liveAction = action
+        defer { liveAction = nil }
+        run(.live(command, delivered: delivered))
+        return true
+    }
+
+    private func apply(_ command: LiveCommand, _ action: LiveAction, to shaper: StreamShaper) {
+        switch command {
+        case .cut(let kind, let after): shaper.liveCut(kind, afterEvents: after ?? 0, action: action)
+        case .stall(let heartbeats): shaper.liveStall(heartbeats: heartbeats)
+        case .resume: shaper.liveResume()
+        case .inject(let bytes): shaper.inject(bytes, now: monotonicNanos())
+        case .faults(let specs):
+            guard let exchange, let selection = exchange.selection else { return }
+            shaper.replacePlan(FaultPlan(faults: specs, context: Self.context(exchange, selection)))
+        }
+    }
+
+    /// A passthrough event stream goes through a shaper from here, if its bytes so far end on a frame (and
+    /// chunk) boundary; else after a later read that does.
+    private func switchToShaping() {
+        guard wantShaped, let exchange, case .observed(let observer) = exchange.body, let selection = exchange.selection,
+              observer.parser.unfinishedTail.isEmpty, exchange.responseBody.isAtFramingBoundary else { return }
+        wantShaped = false
+        let plan = FaultPlan(faults: [], context: Self.context(exchange, selection))
+        let shaper = StreamShaper(plan: plan, chunked: responseChunked, maxFrameBytes: config.maxFrameBytes, highWater: config.highWater,
+                                  parser: observer.parser)
+        shaper.record(into: exchange.ledgerID.map { (server.ledger, $0) }, metrics: server.metrics)
+        exchange.body = .shaped(shaper)
+        let held = pendingLive
+        pendingLive = []
+        for (command, action) in held { apply(command, action, to: shaper) }
+        run(.becameShaped)
+    }
+
+    private func registerLive(_ exchange: Exchange) {
+        guard liveTarget == nil, let selection = exchange.selection else { return }
+        let target = LiveTarget(clientKey: selection.clientKey, connection: exchange.ledgerID ?? id, server: ObjectIdentifier(server),
+                                loop: server.loop.handle, session: self)
+        liveTarget = target
+        server.shared.live.add(target)
+    }
+
+    private func unregisterLive() {
+        pendingLive = []
+        wantShaped = false
+        guard let target = liveTarget else { return }
+        liveTarget = nil
+        server.shared.live.remove(target)
     }
 
     // MARK: - Ledger, metrics, logs
@@ -421,6 +510,7 @@ final class ClientSession: ConnectionDelegate {
     private func endExchange(_ e: ExchangeEnd) {
         guard let exchange else { return }
         self.exchange = nil
+        unregisterLive()
         server.metrics.exchangeEnded(profile: e.profile)
         if exchange.totalOversizedBlocks > 0 {
             logger.warning("oversized SSE blocks passed through unparsed", metadata: [
@@ -442,6 +532,7 @@ final class ClientSession: ConnectionDelegate {
 
     private func close(_ kind: Session.CloseKind, reason: String) {
         over = true
+        unregisterLive()
         for timer in timers { timer?.cancel() }
         upstream?.close(.fin)
         upstream = nil

@@ -5,6 +5,7 @@ import HTTP1
 import Ledger
 import MiniServer
 import Profiles
+import Session
 
 /// The control API's endpoints for tests that drive faults as they go:
 ///
@@ -16,6 +17,10 @@ import Profiles
 /// | `DELETE /clients/KEY/next` | forgets what was queued for the client |
 /// | `POST /clients/KEY/observed` `{"messages": [{"type", "data", "id", "connection"}…]}` | the messages the client dispatched, diffed against a spec-exact client's (`ControlAPI+Observed.swift`) |
 /// | `GET /clients/KEY/wait?received=N` / `?reconnected=N` / `?settled` `&timeout_ms=T` | answers as soon as the condition holds (200), or 408 with the client's state after `timeout_ms` |
+/// | `POST /clients/KEY/cut` `{"kind": "rst"\|"fin"\|"clean", "after_events": N}` | ends the client's open streams, now or after N more events |
+/// | `POST /clients/KEY/stall` `{"heartbeats": true}` / `POST /clients/KEY/resume` | holds the open streams (socket open) / lets them go on |
+/// | `POST /clients/KEY/inject` `{"raw": "data: x\n\n"}` or `{"event": …, "data": …, "id": …}` | writes one event between frames |
+/// | `POST /clients/KEY/faults` `{"faults": [...]}` | the open streams take this fault list from now on |
 extension ControlAPI {
     /// Default and largest `timeout_ms` of a wait.
     static let defaultWaitMs: UInt64 = 10_000
@@ -41,6 +46,8 @@ extension ControlAPI {
         case ("DELETE", "next"): return clearNext(key: key)
         case ("GET", "wait"): return wait(key: key, query: request.query)
         case ("POST", "observed"): return observed(key: key, body: request.body)
+        case ("POST", "cut"), ("POST", "stall"), ("POST", "resume"), ("POST", "inject"), ("POST", "faults"):
+            return liveAction(String(rest[rest.index(after: slash)...]), key: key, body: request.body, peer: request.peer)
         default: return nil
         }
     }
@@ -105,16 +112,10 @@ extension ControlAPI {
         var faults: [Any] = (fields["faults"] as? [Any]) ?? []
         if let respond = fields["respond"] { faults.append(["respond": respond]) }
         guard fields["faults"] != nil || fields["respond"] != nil else { return json(["error": example], status: 400) }
-        // Decoded as a profile's `faults`, so the settings and messages are the profiles' own.
         let specs: [FaultSpec]
-        do {
-            let document = try JSONSerialization.data(withJSONObject: ["name": "next", "description": "POST /clients/KEY/next", "faults": faults],
-                                                      options: [.sortedKeys])
-            specs = try ProfileLibrary.parse(yaml: String(decoding: document, as: UTF8.self), file: "next").faults
-        } catch let error as ProfileError {
-            return json(["error": "faults not queued: \(error.field): \(error.message)", "field": error.field], status: 400)
-        } catch {
-            return json(["error": example], status: 400)
+        switch decodeFaults(faults, endpoint: "next") {
+        case .success(let decoded): specs = decoded
+        case .failure(let problem): return json(["error": "faults not queued: \(problem.message)", "field": problem.field ?? NSNull()], status: 400)
         }
         let pending = proxy.queueNext(client: key, faults: specs, count: count)
         return json(["client": key, "queued": count, "pending": pending, "faults": specs.map(\.name)], status: 201)
@@ -122,6 +123,137 @@ extension ControlAPI {
 
     private func clearNext(key: String) -> MiniServer.Reply {
         json(["client": key, "dropped": proxy.clearNext(client: key)])
+    }
+
+    /// Decodes a list of faults as a profile's `faults`, so the settings and messages are the profiles' own.
+    private func decodeFaults(_ faults: [Any], endpoint: String) -> Result<[FaultSpec], LiveBodyProblem> {
+        do {
+            let document = try JSONSerialization.data(withJSONObject: ["name": endpoint, "description": "POST /clients/KEY/\(endpoint)", "faults": faults],
+                                                      options: [.sortedKeys])
+            return .success(try ProfileLibrary.parse(yaml: String(decoding: document, as: UTF8.self), file: endpoint).faults)
+        } catch let error as ProfileError {
+            return .failure(LiveBodyProblem("\(error.field): \(error.message)", field: error.field))
+        } catch {
+            return .failure(LiveBodyProblem("faults: expected a list of faults, as in a profile (\(error))"))
+        }
+    }
+
+    // MARK: - Live actions on open streams
+
+    struct LiveBodyProblem: Error {
+        var message: String
+        var field: String?
+        init(_ message: String, field: String? = nil) {
+            self.message = message
+            self.field = field
+        }
+    }
+
+    /// `POST /clients/KEY/{cut,stall,resume,inject,faults}`.
+    private func liveAction(_ verb: String, key: String, body: [UInt8], peer: String) -> MiniServer.Reply {
+        let command: LiveCommand
+        switch Self.liveCommand(verb, body: body, decodeFaults: { decodeFaults($0, endpoint: verb) }) {
+        case .success(let c): command = c
+        case .failure(let problem): return json(["error": "POST /clients/KEY/\(verb): \(problem.message)"], status: 400)
+        }
+        let connections: [UInt64]
+        do throws(ProxyServer.LiveActionError) {
+            connections = try proxy.live(client: key, command, peer: peer)
+        } catch {
+            switch error {
+            case .unknownClient(_, let open): return json(["error": "no client \(key)", "clients": open], status: 404)
+            case .noOpenStream(_, let open): return json(["error": "client \(key) has no open stream", "open": open], status: 409)
+            }
+        }
+        var answer: [String: Any] = ["client": key, "connections": connections, "action": verb]
+        switch command {
+        case .cut(let kind, let after):
+            answer["kind"] = kind.rawValue
+            answer["after_events"] = after ?? NSNull()
+        case .stall(let heartbeats): answer["heartbeats"] = heartbeats
+        case .inject(let bytes): answer["bytes"] = bytes.count
+        case .faults(let specs): answer["faults"] = specs.map(\.name)
+        case .resume: break
+        }
+        return json(answer)
+    }
+
+    /// Reads a live action's body (an empty body is `{}`). Errors name the field.
+    static func liveCommand(_ verb: String, body: [UInt8],
+                            decodeFaults: ([Any]) -> Result<[FaultSpec], LiveBodyProblem>) -> Result<LiveCommand, LiveBodyProblem> {
+        let fields: [String: Any]
+        if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            fields = [:]
+        } else {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(body)), let f = object as? [String: Any] else {
+                return .failure(LiveBodyProblem("expected a JSON object"))
+            }
+            fields = f
+        }
+        let allowed: [String]
+        switch verb {
+        case "cut": allowed = ["kind", "after_events"]
+        case "stall": allowed = ["heartbeats"]
+        case "inject": allowed = ["raw", "event", "data", "id"]
+        case "faults": allowed = ["faults"]
+        default: allowed = []
+        }
+        if let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
+            return .failure(LiveBodyProblem("unknown field '\(unknown)'" + (allowed.isEmpty ? "; expected an empty body" : "; expected \(allowed.joined(separator: ", "))")))
+        }
+        switch verb {
+        case "cut":
+            var kind = LiveAction.CutKind.rst
+            if let value = fields["kind"] {
+                guard let name = value as? String, let k = LiveAction.CutKind(rawValue: name) else {
+                    return .failure(LiveBodyProblem("kind: expected \"rst\", \"fin\" or \"clean\""))
+                }
+                kind = k
+            }
+            var after: Int?
+            if let value = fields["after_events"], !(value is NSNull) {
+                guard let number = value as? NSNumber, let n = Int(exactly: number.doubleValue), n >= 0, n <= 1_000_000_000 else {
+                    return .failure(LiveBodyProblem("after_events: expected a whole number ≥ 0"))
+                }
+                after = n
+            }
+            return .success(.cut(kind, afterEvents: after))
+        case "stall":
+            guard let value = fields["heartbeats"] else { return .success(.stall(heartbeats: false)) }
+            guard let flag = value as? Bool else { return .failure(LiveBodyProblem("heartbeats: expected true or false")) }
+            return .success(.stall(heartbeats: flag))
+        case "resume":
+            return .success(.resume)
+        case "inject":
+            return injection(fields).map(LiveCommand.inject)
+        default:
+            guard let faults = fields["faults"] as? [Any] else {
+                return .failure(LiveBodyProblem("faults: expected a list of faults, as in a profile, e.g. {\"faults\": [{\"drop\": {\"probability\": 0.5}}]}"))
+            }
+            return decodeFaults(faults).map(LiveCommand.faults)
+        }
+    }
+
+    /// The bytes of one event: `raw` as given (it must end with a blank line), or built from `event`, `data`, `id`.
+    static func injection(_ fields: [String: Any]) -> Result<[UInt8], LiveBodyProblem> {
+        if let raw = fields["raw"] {
+            guard fields.count == 1 else { return .failure(LiveBodyProblem("raw: give either raw or event/data/id, not both")) }
+            guard let text = raw as? String, !text.isEmpty else { return .failure(LiveBodyProblem("raw: expected a string such as \"data: x\\n\\n\"")) }
+            guard text.hasSuffix("\n\n") || text.hasSuffix("\r\n\r\n") || text.hasSuffix("\r\r") else {
+                return .failure(LiveBodyProblem("raw: must end with a blank line (\"\\n\\n\"), so that it is one whole event"))
+            }
+            return .success(Array(text.utf8))
+        }
+        guard let data = fields["data"] as? String else {
+            return .failure(LiveBodyProblem("data: expected a string (or give raw)"))
+        }
+        for name in ["event", "id"] {
+            guard let value = fields[name] else { continue }
+            guard let string = value as? String, !string.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\0" }) else {
+                return .failure(LiveBodyProblem("\(name): expected a string without line breaks"))
+            }
+        }
+        return .success(LiveCommand.eventBytes(type: fields["event"] as? String, data: data, id: fields["id"] as? String))
     }
 
     // MARK: - Waiting

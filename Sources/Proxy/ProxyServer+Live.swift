@@ -2,6 +2,7 @@ import EventLoop
 import Faults
 import Ledger
 import Profiles
+import Session
 
 /// What a test changes while it runs: runtime profiles and the next attempts of a client. The control
 /// API (`ControlAPI+Live.swift`) and the SputterTesting library both go through these. Any thread: the
@@ -69,4 +70,53 @@ extension ProxyServer {
 
     /// How far the client has got (nil: the ledger has not seen it).
     public func progress(of key: String) -> ClientProgress? { ledger.with { $0.progress(of: key) } }
+}
+
+/// Live actions on a client's open event streams (`POST /clients/KEY/cut`, `stall`, `resume`, `inject`,
+/// `faults`): through the control API and SputterTesting. Call on this server's loop (the control API's).
+extension ProxyServer {
+    /// Why a live action found nothing to act on.
+    public enum LiveActionError: Error, Equatable {
+        /// No request of the client was ever seen; `openStreams`: keys with open streams.
+        case unknownClient(String, openStreams: [String])
+        /// The client is known but has no open event stream now.
+        case noOpenStream(String, openStreams: [String])
+    }
+
+    /// Applies `command` to every open event stream of `key`; returns their connection ids (the ledger's,
+    /// or the session's own when the ledger is off). A stream on this loop has it applied before this
+    /// returns; one on another loop of `--threads N` gets it on its loop's next turn. `peer` is who asked.
+    @discardableResult
+    public func live(client key: String, _ command: LiveCommand, peer: String) throws(LiveActionError) -> [UInt64] {
+        let targets = shared.live.targets(of: key)
+        guard !targets.isEmpty else {
+            let open = shared.live.keys
+            let known = settings.with { $0.attempts[key] != nil }
+            throw known ? .noOpenStream(key, openStreams: open) : .unknownClient(key, openStreams: open)
+        }
+        let action = LiveAction(command, peer: peer)
+        let me = ObjectIdentifier(self)
+        for target in targets {
+            if target.server == me {
+                target.session?.live(command, action: action)
+            } else {
+                target.loop.execute { target.session?.live(command, action: action) }
+            }
+        }
+        logger.info("live action", metadata: ["client": "\(key)", "action": "\(action)", "connections": "\(targets.map(\.connection))"])
+        return targets.map(\.connection)
+    }
+}
+
+extension LiveAction {
+    /// The ledger's record of `command`, asked by `peer`.
+    init(_ command: LiveCommand, peer: String) {
+        switch command {
+        case .cut(let kind, let after): self.init(verb: .cut, peer: peer, cut: kind, afterEvents: after)
+        case .stall(let heartbeats): self.init(verb: .stall, peer: peer, heartbeats: heartbeats)
+        case .resume: self.init(verb: .resume, peer: peer)
+        case .inject(let bytes): self.init(verb: .inject, peer: peer, bytes: bytes.count)
+        case .faults(let specs): self.init(verb: .faults, peer: peer, faults: specs.map(\.name))
+        }
+    }
 }

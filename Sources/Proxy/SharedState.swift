@@ -13,6 +13,8 @@ public final class SharedState: @unchecked Sendable {
     let ledger: SharedLedger
     let settings: SharedSettings
     let registry = PrometheusCollectorRegistry()
+    /// Open event streams by client key, for the control API's live actions.
+    let live = LiveRegistry()
 
     init(config: ProxyConfig) throws {
         let registry = registry

@@ -75,9 +75,10 @@ final class StreamShaper {
         pendingCalls.removeAll(keepingCapacity: pendingCalls.capacity <= 4096)
     }
 
-    init(plan: FaultPlan, chunked: Bool, maxFrameBytes: Int, highWater: Int) {
+    /// - Parameter parser: a passthrough stream's parser, when it switches to shaping (frame indexes go on).
+    init(plan: FaultPlan, chunked: Bool, maxFrameBytes: Int, highWater: Int, parser: SSEParser? = nil) {
         self.plan = plan
-        self.parser = SSEParser(maxFrameBytes: maxFrameBytes)
+        self.parser = parser ?? SSEParser(maxFrameBytes: maxFrameBytes)
         self.chunked = chunked
         self.highWater = highWater
     }
@@ -88,6 +89,7 @@ final class StreamShaper {
             switch output {
             case .frame(let frame):
                 framesSeen += 1
+                noteKind(frame.kind, of: frame.index)
                 if frame.kind == .event { metrics?.events.increment() }
                 if ledger != nil { pendingCalls.append(.frame(frame, at: now)) }
                 let first = queue.count
@@ -174,8 +176,13 @@ final class StreamShaper {
     /// Writes what is due into `client`, in order. Returns what the session should do next.
     func pump(into client: Connection, now: UInt64) -> Next {
         while head < queue.count {
+            if let cut = liveCut, cut.remaining <= 0, atFrameBoundary(before: queue[head]) { return landCut(into: client, now: now) }
+            if let heartbeats = liveStall, atFrameBoundary(before: queue[head]) {
+                if heartbeats { passHeartbeats(into: client, now: now) }
+                return .blocked
+            }
             switch queue[head] {
-            case .write(let bytes, let notBefore, _):
+            case .write(let bytes, let notBefore, let frameIndex):
                 if notBefore > now { return wakeup(notBefore) }
                 if client.output.count >= highWater { return .blocked }
                 // The last write due now may go straight to the socket (a trickling stream: one
@@ -193,6 +200,7 @@ final class StreamShaper {
                 bytesDelivered += bytes.count
                 if ledger != nil { pendingCalls.append(.delivered(bytes, at: now)) }
                 metrics?.bytesToClients.increment(by: Int64(bytes.count))
+                wrote(frameIndex)
             case .pause(let until):
                 guard let until else { return .stalled }
                 if until > now { return wakeup(until) }
@@ -211,10 +219,116 @@ final class StreamShaper {
                 head = 0
             }
         }
+        if let cut = liveCut, cut.remaining <= 0 { return landCut(into: client, now: now) }
+        if liveStall != nil { return .blocked }
         return plan.nextTimer.map { .wake(at: $0) } ?? .idle
     }
 
     private func wakeup(_ at: UInt64) -> Next {
         .wake(at: min(at, plan.nextTimer ?? at))
+    }
+
+    // MARK: - Live actions (the control API)
+
+    /// Set by `liveStall`: nothing is written until `liveResume` (the value: comment-only frames still pass).
+    private var liveStall: Bool?
+    /// An armed cut: it lands at the first frame boundary once `remaining` more events have been written.
+    private var liveCut: (kind: LiveAction.CutKind, remaining: Int, action: LiveAction)?
+    /// The upstream frame the last write belonged to (nil: injected bytes, or nothing written yet).
+    private var lastWrittenFrame: Int?
+    /// The last event frame written whole or in part (where an armed cut lands).
+    private var lastEventWritten: Int?
+    /// The kind of each recent upstream frame, by index from `kindsBase` (bounded: the oldest are forgotten).
+    private var kinds: [SSEFrame.Kind] = []
+    private var kindsBase = 0
+    private static let keptKinds = 4096
+
+    private func noteKind(_ kind: SSEFrame.Kind, of index: Int) {
+        if kinds.isEmpty { kindsBase = index }
+        guard index >= kindsBase + kinds.count else { return }
+        while kindsBase + kinds.count < index { kinds.append(.blank) }
+        kinds.append(kind)
+        if kinds.count > Self.keptKinds {
+            kinds.removeFirst(Self.keptKinds / 2)
+            kindsBase += Self.keptKinds / 2
+        }
+    }
+
+    private func kind(of index: Int) -> SSEFrame.Kind? {
+        let i = index - kindsBase
+        return i >= 0 && i < kinds.count ? kinds[i] : nil
+    }
+
+    /// Accounts for one write: counts an event (once per frame, however many writes it takes) for an armed cut.
+    private func wrote(_ frameIndex: Int?) {
+        lastWrittenFrame = frameIndex
+        guard let frameIndex, frameIndex != lastEventWritten, kind(of: frameIndex) == .event else { return }
+        lastEventWritten = frameIndex
+        if liveCut != nil { liveCut!.remaining -= 1 }
+    }
+
+    /// Whether `next` starts a new frame (not the rest of the frame written last).
+    private func atFrameBoundary(before next: Emission) -> Bool {
+        guard let last = lastWrittenFrame, case .write(_, _, let index) = next else { return true }
+        return index != last
+    }
+
+    /// Ends the stream now (between frames): `clean` writes the chunked terminator first.
+    private func landCut(into client: Connection, now: UInt64) -> Next {
+        guard let cut = liveCut else { return .idle }
+        liveCut = nil
+        if cut.action.afterEvents != nil, ledger != nil {
+            var landed = cut.action
+            landed.landed = true
+            pendingCalls.append(.fault(FaultRecord(frameIndex: lastEventWritten, fault: "control", effect: .controlled(landed), at: now)))
+        }
+        if cut.kind == .clean, chunked { client.write(ChunkedEncoder.lastChunk) }
+        head = queue.count
+        return .cut(cut.kind)
+    }
+
+    /// Arms a cut after `afterEvents` more events (0: at the next frame boundary).
+    func liveCut(_ kind: LiveAction.CutKind, afterEvents: Int, action: LiveAction) {
+        liveCut = (kind, afterEvents, action)
+    }
+
+    func liveStall(heartbeats: Bool) { liveStall = heartbeats }
+
+    func liveResume() { liveStall = nil }
+
+    /// Writes comment-only frames that are due while stalled (they carry no event; their order among the
+    /// held events does not change what a client dispatches).
+    private func passHeartbeats(into client: Connection, now: UInt64) {
+        var i = head
+        guard i < queue.count, atFrameBoundary(before: queue[i]) else { return }
+        while i < queue.count {
+            if case .write(let bytes, let notBefore, let index?) = queue[i], notBefore <= now, kind(of: index) == .commentOnly {
+                if chunked { Self.writeChunked(bytes, to: client, direct: false) } else { client.write(bytes) }
+                queuedBytes -= bytes.count
+                bytesDelivered += bytes.count
+                if ledger != nil { pendingCalls.append(.delivered(bytes, at: now)) }
+                metrics?.bytesToClients.increment(by: Int64(bytes.count))
+                queue.remove(at: i)
+            } else {
+                i += 1
+            }
+        }
+    }
+
+    /// Queues one whole event to be written next: after the rest of a frame partly written, before anything else.
+    func inject(_ bytes: [UInt8], now: UInt64) {
+        var at = head
+        if let last = lastWrittenFrame {
+            while at < queue.count, case .write(_, _, let index) = queue[at], index == last { at += 1 }
+        }
+        queue.insert(.write(bytes, notBefore: now, frameIndex: nil), at: at)
+        queuedBytes += bytes.count
+    }
+
+    /// The stream takes `plan` from now on (what the old plan already emitted stays queued).
+    func replacePlan(_ plan: FaultPlan) {
+        flushRecords()
+        self.plan = plan
+        flushRecords()
     }
 }

@@ -117,6 +117,14 @@ public struct SessionMachine: Sendable {
     public var isAwaitingHead: Bool { if case .awaitingHead = state { return true } else { return false } }
     public var isClosed: Bool { if case .closed = state { return true } else { return false } }
 
+    /// Whether the control API's live actions apply now: an event stream on its way to the client.
+    public var hasLiveStream: Bool {
+        switch state {
+        case .relaying(_, let r), .shaping(_, let r): return r.isEventStream
+        default: return false
+        }
+    }
+
     /// Whether the current response is a long-lived stream (event-stream or close-delimited).
     public var isStreaming: Bool {
         switch state {
@@ -233,6 +241,10 @@ public struct SessionMachine: Sendable {
             }
         case .stop(let reason, let kind, let end):
             finish(reason, kind, end, now: now, &out)
+        case .live(let command, let delivered):
+            live(command, delivered: delivered, now: now, &out)
+        case .becameShaped:
+            becameShaped(&out)
         }
         return out
     }
@@ -532,6 +544,8 @@ public struct SessionMachine: Sendable {
         case .close(let kind, byFault: true):
             return finish("profile \(ex.profile ?? "") closed the stream (\(kind))", CloseKind(kind),
                           .fault(kind: kind, atByte: delivered), now: now, &out)
+        case .cut(let kind):
+            return liveCut(kind, delivered: delivered, now: now, &out)
         }
         // Back-pressure covers the shaper's queue as well as the socket buffer.
         guard !resp.upstreamClosed else { return }
@@ -795,5 +809,41 @@ public struct SessionMachine: Sendable {
         state = .closed
         out.append(.closeUpstream)
         out.append(.closeClient(kind, reason: reason))
+    }
+
+    // MARK: - Live actions (the control API on an open stream)
+
+    /// A cut, stall, resume, inject or new fault list from the control API. A cut by RST or FIN "now" ends
+    /// the connection at once; everything else goes through the stream's shaper, so it lands between frames:
+    /// a passthrough stream is switched to shaping first (at its next frame boundary).
+    private mutating func live(_ command: LiveCommand, delivered: Int, now: Nanos, _ out: inout [Act]) {
+        guard hasLiveStream, case .relaying(_, let resp) = state, !resp.shaped else {
+            if hasLiveStream { liveShaped(command, delivered: delivered, now: now, &out) }
+            return
+        }
+        if case .cut(let kind, nil) = command, kind != .clean { return liveCut(kind, delivered: delivered, now: now, &out) }
+        // Held by the driver until the shaper exists; `.becameShaped` then pumps.
+        out.append(.live(command))
+        out.append(.becomeShaped)
+    }
+
+    private mutating func liveShaped(_ command: LiveCommand, delivered: Int, now: Nanos, _ out: inout [Act]) {
+        if case .cut(let kind, nil) = command, kind != .clean { return liveCut(kind, delivered: delivered, now: now, &out) }
+        out.append(.live(command))
+        out.append(.pumpShaper(timerFired: false))
+    }
+
+    private mutating func becameShaped(_ out: inout [Act]) {
+        guard case .relaying(let ex, var resp) = state, resp.isEventStream else { return }
+        resp.shaped = true
+        // The stream now ends with its connection (a shaped response is never kept alive).
+        resp.keepClient = false
+        state = .shaping(ex, resp)
+        out.append(.pumpShaper(timerFired: false))
+    }
+
+    private mutating func liveCut(_ kind: LiveAction.CutKind, delivered: Int, now: Nanos, _ out: inout [Act]) {
+        let close: Faults.CloseKind = kind == .rst ? .rst : .fin
+        finish("cut by the control API (\(kind.rawValue))", CloseKind(close), .fault(kind: close, atByte: delivered), now: now, &out)
     }
 }

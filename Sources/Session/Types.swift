@@ -172,6 +172,8 @@ public enum ShaperNext: Sendable, Equatable {
     /// End the client connection this way; `byFault` is false for the clean end that follows
     /// the upstream's own end of stream.
     case close(Faults.CloseKind, byFault: Bool)
+    /// A cut the control API asked for landed: end the client connection this way.
+    case cut(LiveAction.CutKind)
 }
 
 /// What the ledger is told.
@@ -260,6 +262,10 @@ public enum Action: Sendable {
     case count(Metric)
     case log(LogEntry)
     case endExchange(ExchangeEnd)
+    /// Hand a control API action to the stream's shaper (held until there is one).
+    case live(LiveCommand)
+    /// Switch a passthrough event stream to shaping at its next frame boundary; answer with `.becameShaped`.
+    case becomeShaped
 }
 
 /// What happens to the session.
@@ -299,6 +305,10 @@ public enum Input: Sendable {
     case shutdown
     /// The server ends the session (shutdown grace over, loop stopped).
     case stop(reason: String, close: CloseKind, end: ConnectionEnd)
+    /// The control API acts on the open stream; `delivered` is the payload the client has been sent.
+    case live(LiveCommand, delivered: Int)
+    /// A passthrough stream now goes through a shaper (after `.becomeShaped`).
+    case becameShaped
 }
 
 /// Timeouts and watermarks the machine decides with.

@@ -7,6 +7,7 @@ import Logging
 @_exported import Faults
 @_exported import struct Proxy.ProxyConfig
 import Proxy
+@_exported import enum Session.LiveCommand
 
 /// Sputter in-process for Swift test suites: a proxy on an ephemeral loopback port, on a loop
 /// thread of its own, with the ledger available as values.
@@ -177,6 +178,43 @@ public final class SputterInstance: @unchecked Sendable {
             case .pending: usleep(5_000)
             }
         }
+    }
+
+    // MARK: Live actions on a client's open streams
+
+    /// Ends the client's open streams: now, or after `afterEvents` more events reach the client. Returns the
+    /// connections acted on; throws `ProxyServer.LiveActionError` when the client has no open stream.
+    @discardableResult
+    public func cut(_ key: String, kind: LiveAction.CutKind = .rst, afterEvents: Int? = nil) throws -> [UInt64] {
+        try live(key, .cut(kind, afterEvents: afterEvents))
+    }
+
+    /// Holds the client's open streams, sockets open (comment-only frames pass with `heartbeats`).
+    @discardableResult
+    public func stall(_ key: String, heartbeats: Bool = false) throws -> [UInt64] { try live(key, .stall(heartbeats: heartbeats)) }
+
+    /// Lets stalled streams go on: what was held is written in order.
+    @discardableResult
+    public func resume(_ key: String) throws -> [UInt64] { try live(key, .resume) }
+
+    /// Writes one event into the client's open streams, between frames.
+    @discardableResult
+    public func inject(_ key: String, event type: String? = nil, data: String, id: String? = nil) throws -> [UInt64] {
+        try live(key, .inject(LiveCommand.eventBytes(type: type, data: data, id: id)))
+    }
+
+    /// Writes `raw` (one whole event, ending with a blank line) into the client's open streams, between frames.
+    @discardableResult
+    public func inject(_ key: String, raw: String) throws -> [UInt64] { try live(key, .inject(Array(raw.utf8))) }
+
+    /// The client's open streams take `faults` from now on.
+    @discardableResult
+    public func setFaults(_ key: String, _ faults: [FaultSpec]) throws -> [UInt64] { try live(key, .faults(faults)) }
+
+    private func live(_ key: String, _ command: LiveCommand) throws -> [UInt64] {
+        try onLoop { server in
+            Result { () throws(ProxyServer.LiveActionError) -> [UInt64] in try server.live(client: key, command, peer: "SputterTesting") }
+        }.get()
     }
 
     // MARK: The proxy's own state

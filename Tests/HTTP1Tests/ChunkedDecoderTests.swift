@@ -52,9 +52,36 @@ final class ChunkedDecoderTests: XCTestCase {
         XCTAssertEqual(verifyChunked("3 x\r\nabc\r\n0\r\n\r\n"), failure(err(400, "invalid chunk size")))
     }
 
-    func testBareLFEndsASizeLineTrailerLineAndTheMessage() {
-        let body = "3\nabc\r\n0\nX: y\n\n"
-        XCTAssertEqual(verifyChunked(body), ok("abc", consumed: body.utf8.count))
+    // The proxy relays chunked bodies byte for byte: a line end it accepted that the next hop reads another
+    // way would split the body differently on the two sides (request smuggling). Only CRLF ends a line.
+    func testBareLFIsRejectedEverywhereInTheCoding() {
+        XCTAssertEqual(verifyChunked("3\nabc\r\n0\r\n\r\n"), failure(err(400, "bare LF in chunk size line")))
+        XCTAssertEqual(verifyChunked("3;a\nabc\r\n0\r\n\r\n"), failure(err(400, "bare LF in chunk size line")))
+        XCTAssertEqual(verifyChunked("3;a=b\nabc\r\n"), failure(err(400, "bare LF in chunk size line")))
+        XCTAssertEqual(verifyChunked("3;a=\"b\"\nabc\r\n"), failure(err(400, "bare LF in chunk size line")))
+        XCTAssertEqual(verifyChunked("3 \nabc\r\n"), failure(err(400, "bare LF in chunk size line")))
+        XCTAssertEqual(verifyChunked("3\r\nabc\r\n0\n\r\n"), failure(err(400, "bare LF in chunk size line"), "abc"))
+        XCTAssertEqual(verifyChunked("3\r\nabc\r\n0\r\nX: y\n\r\n"), failure(err(400, "bare LF in trailer section"), "abc"))
+        XCTAssertEqual(verifyChunked("3\r\nabc\r\n0\r\n\n"), failure(err(400, "bare LF in trailer section"), "abc"))
+        // The smuggling shape: "2;\nxx" hides a chunk inside what a CRLF-only reader sees as an extension.
+        XCTAssertEqual(verifyChunked("2;\nxx\r\n0\r\n\r\n"), failure(err(400, "bare LF in chunk size line")))
+    }
+
+    func testChunkExtensionsFollowTheGrammar() {
+        // chunk-ext = *( BWS ";" BWS token [ BWS "=" BWS ( token / quoted-string ) ] )
+        for good in ["3;a", "3;a=b", "3 ;a", "3\t; a = b", "3;a=\"\"", "3;a=\"x y;z\\\"\\\\\"", "3;a;b=c ;d = \"e\"",
+                     "3;!#$%&'*+-.^_`|~09AZaz=!#$%&'*+-.^_`|~", "3;a=\"\u{e9}\t\""] {
+            XCTAssertEqual(verifyChunked(good + "\r\nabc\r\n0\r\n\r\n"), ok("abc", consumed: good.utf8.count + 12), good)
+        }
+        for bad in ["3;", "3; ", "3;=b", "3;a=", "3;a= ", "3;a ", "3;a=b ", "3;a=\"b\" ", "3;a b", "3;a=b c", "3;a=b=c", "3;a=\"b\"c",
+                    "3;a@b", "3;a=b@", "3;a=(b)", "3;;a", "3;a=\"b\";", "3 ; ", "3;a,b"] {
+            XCTAssertEqual(verifyChunked(bad + "\r\nabc\r\n0\r\n\r\n"), failure(err(400, "invalid chunk extension")), bad)
+        }
+        for bad in ["3;a\u{7F}", "3;a=\"\u{1}\"", "3;a=\"\\\u{0}\"", "3;a=\u{0}", "3; \u{1F}"] {
+            XCTAssertEqual(verifyChunked(bad + "\r\nabc\r\n0\r\n\r\n"), failure(err(400, "invalid character in chunk extension")), bad)
+        }
+        // A CR inside a quoted string is not the line end.
+        XCTAssertEqual(verifyChunked("3;a=\"b\r\nabc\r\n"), failure(err(400, "invalid character in chunk extension")))
     }
 
     func testTrailersAreConsumed() {

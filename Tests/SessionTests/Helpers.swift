@@ -19,6 +19,7 @@ enum Kind: Equatable {
     case write, readHead, resolve, select, connect, startBody, readUpstream, readClient, pumpShaper, finishShaper
     case arm(TimerName), cancel(TimerName), pause(Side), resume(Side)
     case closeUpstream, closeClient, record, count, log, endExchange
+    case live, becomeShaped
 }
 
 extension Action {
@@ -44,6 +45,8 @@ extension Action {
         case .count: .count
         case .log: .log
         case .endExchange: .endExchange
+        case .live: .live
+        case .becomeShaped: .becomeShaped
         }
     }
 }

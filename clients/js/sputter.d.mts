@@ -98,6 +98,19 @@ export interface NextOptions {
   count?: number;
 }
 
+/** The answer to a live action (`cut`, `stall`, `resume`, `inject`, `faults`). */
+export interface LiveAnswer {
+  client: string;
+  /** The connections acted on. */
+  connections: number[];
+  action: "cut" | "stall" | "resume" | "inject" | "faults";
+  kind?: "rst" | "fin" | "clean";
+  after_events?: number | null;
+  heartbeats?: boolean;
+  bytes?: number;
+  faults?: string[];
+}
+
 export interface Queued {
   client: string;
   queued: number;
@@ -167,6 +180,15 @@ export class Sputter {
   connection(id: number): Promise<Record<string, unknown>>;
   next(key: string, options: NextOptions): Promise<Queued>;
   clearNext(key: string): Promise<{ client: string; dropped: number }>;
+  /** Ends the client's open streams, now or after `afterEvents` more events. */
+  cut(key: string, options?: { kind?: "rst" | "fin" | "clean"; afterEvents?: number }): Promise<LiveAnswer>;
+  /** Holds the client's open streams, sockets open. */
+  stall(key: string, options?: { heartbeats?: boolean }): Promise<LiveAnswer>;
+  resume(key: string): Promise<LiveAnswer>;
+  /** Writes one event between frames. */
+  inject(key: string, event: { raw: string } | { event?: string; data: string; id?: string }): Promise<LiveAnswer>;
+  /** The open streams take this fault list from now on. */
+  faults(key: string, faults: FaultSpec[]): Promise<LiveAnswer>;
   wait(key: string, options: WaitOptions): Promise<WaitResult>;
   /** SIGTERM (streams end, the ledger is written); resolves with the exit code. */
   stop(): Promise<number | string>;

@@ -254,6 +254,41 @@ export class Sputter {
   }
 
   /**
+   * Ends the client's open streams: `kind` "rst" (default), "fin" or "clean" (a complete chunked end, then FIN);
+   * now, or after `afterEvents` more events reach the client. Rejects with `ControlError` 404 (unknown client)
+   * or 409 (no open stream).
+   */
+  async cut(key, { kind = "rst", afterEvents } = {}) {
+    const body = { kind };
+    if (afterEvents !== undefined) body.after_events = afterEvents;
+    return this.#live(key, "cut", body);
+  }
+
+  /** Holds the client's open streams, sockets open (comment-only frames pass with `heartbeats`). */
+  async stall(key, { heartbeats = false } = {}) {
+    return this.#live(key, "stall", heartbeats ? { heartbeats: true } : {});
+  }
+
+  /** Lets stalled streams go on: what was held is written in order. */
+  async resume(key) {
+    return this.#live(key, "resume", {});
+  }
+
+  /** Writes one event between frames: `{ raw: "data: x\n\n" }` or `{ event, data, id }`. */
+  async inject(key, event) {
+    return this.#live(key, "inject", event);
+  }
+
+  /** The client's open streams take this fault list (profile syntax) from now on. */
+  async faults(key, faults) {
+    return this.#live(key, "faults", { faults });
+  }
+
+  async #live(key, verb, body) {
+    return (await this.request("POST", `/clients/${encodeURIComponent(key)}/${verb}`, body)).body;
+  }
+
+  /**
    * Waits, without sleeping, until the client has `received` messages, `reconnected` times, or is `settled`
    * (nothing new for `quietMs`). Resolves with the answer (`progress` says where the client stands); rejects
    * with `WaitTimeout` after `timeoutMs` (default 10 s).

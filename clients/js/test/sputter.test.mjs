@@ -122,6 +122,29 @@ describe("sputter-testing (JavaScript)", { skip: existsSync(binary) ? false : `n
     assert.ok(report.summary.received >= 5);
   });
 
+  test("live actions: an injected event is dispatched, then a clean cut after events ends the stream", async () => {
+    const url = sputter.streamUrl("/events?interval_ms=20", { client: "js-live" });
+    const response = await fetch(url, { headers: { Accept: "text/event-stream" } });
+    await sputter.wait("js-live", { received: 2 });
+    const held = await sputter.stall("js-live");
+    assert.equal(held.connections.length, 1);
+    await sputter.inject("js-live", { event: "error", data: "boom", id: "X" });
+    const cut = await sputter.cut("js-live", { kind: "clean", afterEvents: 1 });
+    assert.deepEqual([cut.kind, cut.after_events], ["clean", 1]);
+    await sputter.resume("js-live");
+    // Dispatch as EventSource does: blocks end at a blank line; type from `event:`, id from `id:`.
+    const text = await response.text();  // resolves only for a complete chunked response (the clean cut)
+    const events = text.split("\n\n").filter((b) => b.split("\n").some((l) => l.startsWith("data:"))).map((block) => {
+      const field = (name) => block.split("\n").find((l) => l.startsWith(name + ":"))?.slice(name.length + 1).trim();
+      return { type: field("event") ?? "message", id: field("id"), data: field("data") };
+    });
+    const x = events.findIndex((e) => e.type === "error");
+    assert.deepEqual(events[x], { type: "error", id: "X", data: "boom" });
+    assert.equal(events.length - x - 1, 1, "one more event after the injected one, then the end");
+    await assert.rejects(sputter.resume("js-live"), (e) => e instanceof ControlError && e.status === 409);
+    await assert.rejects(sputter.cut("js-nobody"), (e) => e instanceof ControlError && e.status === 404);
+  });
+
   test("a wait that times out rejects with the client's state", async () => {
     await assert.rejects(sputter.wait("js-nobody", { received: 1, timeoutMs: 20 }), (e) => {
       assert.ok(e instanceof WaitTimeout);

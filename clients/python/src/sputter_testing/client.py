@@ -257,6 +257,45 @@ class Sputter:
         """Forgets what `next` queued for the client; returns how many attempts were dropped."""
         return int(self._call("DELETE", "/clients/" + urllib.parse.quote(key, safe="") + "/next")[1]["dropped"])
 
+    # MARK: Live actions on a client's open streams
+
+    def _live(self, key: str, verb: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(self._call("POST", "/clients/" + urllib.parse.quote(key, safe="") + "/" + verb, dict(body))[1])
+
+    def cut(self, key: str, kind: str = "rst", *, after_events: Optional[int] = None) -> dict[str, Any]:
+        """Ends the client's open streams: `kind` "rst", "fin" or "clean" (a complete chunked end, then FIN);
+        now, or after `after_events` more events reach the client. Returns the answer (`connections`: ids acted on).
+        Raises ControlAPIError (404 unknown client, 409 no open stream)."""
+        body: dict[str, Any] = {"kind": kind}
+        if after_events is not None:
+            body["after_events"] = after_events
+        return self._live(key, "cut", body)
+
+    def stall(self, key: str, *, heartbeats: bool = False) -> dict[str, Any]:
+        """Holds the client's open streams with their sockets open (comment-only frames pass with `heartbeats`)."""
+        return self._live(key, "stall", {"heartbeats": True} if heartbeats else {})
+
+    def resume(self, key: str) -> dict[str, Any]:
+        """Lets stalled streams go on: what was held is written in order."""
+        return self._live(key, "resume", {})
+
+    def inject(self, key: str, *, raw: Optional[str] = None, event: Optional[str] = None, data: Optional[str] = None,
+               id: Optional[str] = None) -> dict[str, Any]:
+        """Writes one event into the client's open streams, between frames: `raw` (ending with a blank line)
+        or `data` with optional `event` and `id`."""
+        if raw is not None:
+            return self._live(key, "inject", {"raw": raw})
+        body: dict[str, Any] = {"data": data if data is not None else ""}
+        if event is not None:
+            body["event"] = event
+        if id is not None:
+            body["id"] = id
+        return self._live(key, "inject", body)
+
+    def faults(self, key: str, faults: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """The client's open streams take this fault list (profile syntax) from now on."""
+        return self._live(key, "faults", {"faults": [dict(f) for f in faults]})
+
     def wait(self, key: str, *, received: Optional[int] = None, reconnected: Optional[int] = None,
              settled: bool = False, quiet_ms: Optional[int] = None, timeout: float = 10.0) -> WaitResult:
         """Waits, without sleeping, until the client has `received` messages (what a spec-exact client
