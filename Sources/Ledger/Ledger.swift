@@ -47,7 +47,8 @@ import SSE
 /// past the cut (how many depends only on TCP timing) are counted as `events_after_cut`, never as expected or
 /// missing. The client could not get them on that connection; a backend that resumes from `Last-Event-ID`
 /// sends them again on the next one, where they count. So the same profile, seed, key and upstream give the
-/// same expected, received and missing ids on every run.
+/// same expected, received and missing ids on every run. A live cut (`POST /clients/KEY/cut`) is marked when
+/// it is asked (or, with `after_events`, when it lands): frames already read and queued by then stay expected.
 ///
 /// ## After a reset
 /// A reset (RST) can overtake bytes the client had not read yet: of the bytes of the connection's last write
@@ -179,7 +180,11 @@ public final class Ledger {
     /// A decision of the connection's fault plan.
     public func fault(id: UInt64, record: FaultRecord) {
         guard let conn = connectionsByID[id] else { return }
-        if case .cut = record.effect { cut(id: id) }
+        switch record.effect {
+        case .cut: cut(id: id)
+        case .controlled(let a) where a.verb == .cut && (a.afterEvents == nil || a.landed): cut(id: id)  // a live cut
+        default: break
+        }
         conn.faultCount += 1
         if level == .summary, let index = record.frameIndex, !conn.faulted.contains(index),
            conn.frames.count < ConnectionLedger.maxKeptFrames, let info = conn.recentFrame(index) {

@@ -18,7 +18,7 @@ final class AccountingTests: XCTestCase {
             if deliverAll || n < 5 { h.deliver(a, frames, at: UInt64(n)) }
         }
         if live {
-            h.ledger.cut(id: a)
+            h.fault(a, frame: nil, "control", .controlled(LiveAction(verb: .cut, peer: "127.0.0.1")), at: 5)
         } else {
             h.fault(a, frame: 4, "disconnect", .cut(.rst, trigger: .afterEvents(5), droppedBytes: 0), at: 5)
         }
@@ -57,6 +57,18 @@ final class AccountingTests: XCTestCase {
         let (live, _) = cutRun(readPast: 7, live: true)
         XCTAssertEqual(live.summary(), fault.summary())
         XCTAssertEqual(live.summary().expected, 5)
+
+        // A cut asked for "after 3 more events" is no cut until it lands.
+        let h = Harness()
+        let a = h.open(at: 0)
+        h.respond(a, at: 0)
+        h.fault(a, frame: nil, "control", .controlled(LiveAction(verb: .cut, peer: "127.0.0.1", afterEvents: 3)), at: 1)
+        h.relay(a, events(1...3), at: 2)
+        h.fault(a, frame: 2, "control", .controlled(LiveAction(verb: .cut, peer: "127.0.0.1", afterEvents: 3, landed: true)), at: 2)
+        h.upstream(a, events(4...9), at: 3)
+        h.close(a, .fault(kind: .rst, atByte: 0), at: 4)
+        XCTAssertEqual(h.summary().expected, 3)
+        XCTAssertEqual(h.ledger.connection(a)!.eventsAfterCut, 6)
     }
 
     // MARK: - After a reset
