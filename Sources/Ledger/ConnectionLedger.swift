@@ -91,6 +91,14 @@ final class ConnectionLedger {
     var requiredWaitMs: UInt64?
     var previousFailed: String?
 
+    /// The contract the client is judged by on this connection (see `ClientContract`).
+    var contract = ClientContract.eventsource
+    /// `once`: the message that ends the stream cleanly, and whether the client got it.
+    var terminator: StreamTerminator?
+    var terminated = false
+    /// `resume`: the answer was not an event stream (JSON, 202): not a stream attempt, never judged.
+    var notStream = false
+
     static let maxKeptFrames = 256
     static let maxKeptFaults = 256
     /// What one connection holds in memory at `.events` level, whatever its length (every frame and write
@@ -201,6 +209,10 @@ final class ClientLedger {
     var anonDuplicated = 0
     /// Reconnect findings and unexpected messages, in the order found.
     var findings: [Finding] = []
+    /// A `retry` field reached the client (a `resume` client then owes the reconnection time).
+    var retrySeen = false
+    /// The ordinal of the last connection judged for `gaveUp` (0: none).
+    var judgedGaveUp: UInt32 = 0
 
     init(key: String) { self.key = key }
 }

@@ -26,6 +26,8 @@ public struct ClientSummary: Sendable, Equatable {
     public var failed: Bool
     /// `ok: 12 events, 3 reconnects, all ids received once` or `2 findings: …`.
     public var verdict: String
+    /// The contract of the client's last connection.
+    public var contract: ClientContract = .eventsource
 
     public init(key: String, connections: Int, reconnects: Int, openConnections: Int, expected: Int, received: Int,
                 missing: Int, duplicated: Int, unexpected: Int, findings: Int, missingIDs: [String], duplicatedIDs: [String],
@@ -90,6 +92,10 @@ public struct ConnectionReport: Sendable, Equatable {
     public var expectedLastEventID: String?
     public var waitedNs: Int64?
     public var requiredWaitMs: UInt64?
+    /// The contract the client was judged by on this connection.
+    public var contract: ClientContract = .eventsource
+    /// `resume`: a 2xx answer that was not an event stream (JSON, 202): not a stream attempt, not judged.
+    public var notStream = false
 }
 
 /// One event with an id that the upstream sent to a client, and what became of it.
@@ -156,8 +162,11 @@ extension Ledger {
         let state = c.connections.last?.state
             ?? SSEClientState(lastEventID: "", reconnectionTimeMs: defaultReconnectionTimeMs)
         let open = c.connections.filter(\.isOpen).count
-        let failedAttempt = c.connections.last.flatMap { $0.failReason == nil ? nil : $0.attempt }
-        let reconnects = max(0, c.connections.count - 1)
+        let contract = c.connections.last?.contract ?? .eventsource
+        let lastStream = c.connections.last { !$0.notStream }
+        let failedAttempt = contract == .eventsource ? lastStream.flatMap { $0.failReason == nil ? nil : $0.attempt } : nil
+        // Stream attempts only: a `once` request is a new stream, a JSON answer under `resume` is none.
+        let reconnects = max(0, c.connections.filter { !$0.notStream && $0.contract != .once }.count - 1)
         var verdict: String
         if all.isEmpty {
             let plural = reconnects == 1 ? "" : "s"
@@ -172,6 +181,8 @@ extension Ledger {
                 case .reconnectTooEarly: parts.append("reconnect too early on attempt \(f.attempt ?? 0)")
                 case .reconnectAfterFailure: parts.append("reconnected after failure on attempt \(f.attempt ?? 0)")
                 case .unexpected: parts.append("unexpected messages on attempt \(f.attempt ?? 0)")
+                case .truncated: parts.append("stream truncated on attempt \(f.attempt ?? 0)")
+                case .gaveUp: parts.append("gave up after attempt \(f.attempt ?? 0)")
                 case .missing, .duplicated: break
                 }
             }
@@ -185,11 +196,13 @@ extension Ledger {
         }
         if let failedAttempt { verdict += " — EventSource failed on attempt \(failedAttempt), no reconnect expected" }
         if open > 0 { verdict += " (\(open) connection\(open == 1 ? "" : "s") still open)" }
-        return ClientSummary(key: c.key, connections: c.connections.count, reconnects: reconnects, openConnections: open,
-                             expected: h.expected, received: h.received, missing: h.missing, duplicated: h.duplicated,
-                             unexpected: h.unexpected, findings: all.count, missingIDs: h.missingIDs,
-                             duplicatedIDs: h.duplicatedIDs, lastEventID: state.lastEventID,
-                             reconnectionTimeMs: state.reconnectionTimeMs, failed: failedAttempt != nil, verdict: verdict)
+        var s = ClientSummary(key: c.key, connections: c.connections.count, reconnects: reconnects, openConnections: open,
+                              expected: h.expected, received: h.received, missing: h.missing, duplicated: h.duplicated,
+                              unexpected: h.unexpected, findings: all.count, missingIDs: h.missingIDs,
+                              duplicatedIDs: h.duplicatedIDs, lastEventID: state.lastEventID,
+                              reconnectionTimeMs: state.reconnectionTimeMs, failed: failedAttempt != nil, verdict: verdict)
+        s.contract = contract
+        return s
     }
 
     func report(_ c: ConnectionLedger) -> ConnectionReport {
@@ -202,7 +215,7 @@ extension Ledger {
                          framesAfterCut: c.framesAfterCut, eventsAfterCut: c.eventsAfterCut,
                          messages: c.messages, end: c.end,
                          prediction: c.prediction, expectedLastEventID: c.expectedLastEventID, waitedNs: c.waitedNs,
-                         requiredWaitMs: c.requiredWaitMs)
+                         requiredWaitMs: c.requiredWaitMs, contract: c.contract, notStream: c.notStream)
     }
 
     // MARK: - JSON for the control API
@@ -257,6 +270,7 @@ extension ClientSummary {
         w.string("last_event_id", lastEventID)
         w.uint("reconnection_ms", reconnectionTimeMs)
         w.bool("failed", failed)
+        w.string("contract", contract.rawValue)
         w.string("verdict", verdict)
         return w.finish()
     }
@@ -329,6 +343,8 @@ extension ConnectionReport {
         w.string("path", path)
         w.string("last_event_id_sent", lastEventIDSent)
         w.string("profile", profile)
+        w.string("contract", contract.rawValue)
+        if notStream { w.bool("not_stream", true) }
         w.uint("seed", seed)
         w.int("status", status)
         w.string("content_type", contentType)

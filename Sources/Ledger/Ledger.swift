@@ -66,6 +66,9 @@ public final class Ledger {
     public let defaultReconnectionTimeMs: UInt64
     /// Tolerance for `reconnectTooEarly`, in ms (0: exact).
     public let reconnectSlackMs: UInt64
+    /// How long past its reconnection time (or `Retry-After`) a client that should come back may take
+    /// before it is judged to have given up (`gaveUp`), in ms.
+    public let gaveUpGraceMs: UInt64
     private let sink: ((LedgerRecord) -> Void)?
 
     @exclusivity(unchecked) var connectionsByID: [UInt64: ConnectionLedger] = [:]
@@ -77,8 +80,10 @@ public final class Ledger {
     ///   - defaultReconnectionTimeMs: the client's reconnection time before any `retry` field.
     ///   - reconnectSlackMs: how much earlier than the reconnection time a reconnect may come.
     ///   - sink: receives each record as it happens.
+    ///   - gaveUpGraceMs: how late past its reconnection time a client may come back before it `gaveUp`.
     public init(level: LedgerLevel = .events, defaultReconnectionTimeMs: UInt64 = 3000, reconnectSlackMs: UInt64 = 0,
-                sink: ((LedgerRecord) -> Void)? = nil) {
+                gaveUpGraceMs: UInt64 = Ledger.defaultGaveUpGraceMs, sink: ((LedgerRecord) -> Void)? = nil) {
+        self.gaveUpGraceMs = gaveUpGraceMs
         self.level = level
         self.defaultReconnectionTimeMs = defaultReconnectionTimeMs
         self.reconnectSlackMs = reconnectSlackMs
@@ -91,9 +96,11 @@ public final class Ledger {
 
     // MARK: - Feeding
 
-    /// A client connected and its request was read.
+    /// A client connected and its request was read. `contract`: the rules it is judged by (see
+    /// `ClientContract` and docs/LEDGER.md); `terminator`: under `once`, the message that ends a stream cleanly.
     public func connectionOpened(id: UInt64, clientKey: String, attempt: Int, at: UInt64, wallMs: UInt64,
-                                 method: String, path: String, lastEventIDSent: String?, profile: String, seed: UInt64) {
+                                 method: String, path: String, lastEventIDSent: String?, profile: String, seed: UInt64,
+                                 contract: ClientContract = .eventsource, terminator: StreamTerminator? = nil) {
         let client: ClientLedger
         if let c = clientsByKey[clientKey] {
             client = c
@@ -102,20 +109,25 @@ public final class Ledger {
             clientsByKey[clientKey] = client
             clientOrder.append(clientKey)
         }
-        let previous = client.connections.last
+        // `once`: every request is a new stream. Else the stream this one continues (JSON answers are not streams).
+        let previous = contract == .once ? nil : client.connections.last { !$0.notStream && $0.contract != .once }
         let start = previous?.state
             ?? SSEClientState(lastEventID: lastEventIDSent ?? "", reconnectionTimeMs: defaultReconnectionTimeMs)
         let conn = ConnectionLedger(client: client, id: id, clientKey: clientKey, attempt: attempt, openedAt: at, wallMs: wallMs,
                                     method: method, path: path, lastEventIDSent: lastEventIDSent, profile: profile,
                                     seed: seed, startState: start)
+        conn.contract = contract
+        conn.terminator = contract == .once ? terminator : nil
         client.connections.append(conn)
         conn.ordinal = UInt32(truncatingIfNeeded: client.connections.count)
         connectionsByID[id] = conn
         emit(id, clientKey, at, .connectionOpen(.init(attempt: attempt, wallMs: wallMs, method: method, path: path,
-                                                      lastEventIDSent: lastEventIDSent, profile: profile, seed: seed)))
-        if let previous {
+                                                      lastEventIDSent: lastEventIDSent, profile: profile, seed: seed,
+                                                      contract: contract)))
+        // `resume`: checked once the response shows it is a stream (`responseStarted`).
+        if let previous, contract == .eventsource {
             if !previous.isOpen { checkReconnect(conn, after: previous, client) }
-        } else {
+        } else if previous == nil {
             conn.checked = true
         }
     }
@@ -135,6 +147,7 @@ public final class Ledger {
         }
         emit(id, conn.clientKey, at, .response(.init(status: status, contentType: contentType, synthetic: synthetic,
                                                      failReason: conn.failReason)))
+        if conn.contract == .resume { resumeResponse(conn, status: status) }
     }
 
     /// A frame the upstream sent (every one, whether a fault changes it or not). `shaped`: false when no
@@ -151,6 +164,7 @@ public final class Ledger {
         conn.frameCount += 1
         conn.upstreamBytes += frame.raw.count
         var type: String?
+        if frame.retry != nil { client.retrySeen = true }
         if frame.kind == .event {
             conn.eventCount += 1
             let t = (frame.eventType ?? "").isEmpty ? "message" : frame.eventType!
@@ -159,7 +173,7 @@ public final class Ledger {
             if let eid = frame.id, !eid.isEmpty {
                 if conn.firstID == nil { conn.firstID = eid }
                 conn.lastID = eid
-                client.ids.sent(id: eid, digest: digest)
+                client.ids.sent(id: conn.contract == .once ? Self.onceID(eid, conn) : eid, digest: digest)
             } else {
                 conn.anonymous[digest, default: (0, 0)].sent += 1
             }
@@ -253,6 +267,10 @@ public final class Ledger {
             if conn.unexpectedSamples.count < 3 { conn.unexpectedSamples.append(Self.sample(m)) }
         }
         if level == .events { conn.keep(m, intact: intact) }
+        if let t = conn.terminator, !conn.terminated {
+            let message = m.message
+            conn.terminated = t.matches(type: message.type, data: message.data)
+        }
     }
 
     /// `m` for a finding's detail, which quotes only the start of the data (`clip`): a huge message is not
@@ -268,7 +286,8 @@ public final class Ledger {
     private func match(_ m: SSEDispatch, _ conn: ConnectionLedger, _ client: ClientLedger) -> TailDispatch.Counted {
         let digest = Digest64.event(m)
         let anon = conn.anonymous.isEmpty ? nil : conn.anonymous[digest]
-        if !m.lastEventId.isEmpty, let slot = client.ids.slot(id: m.lastEventId, digest: digest) {
+        if !m.lastEventId.isEmpty,
+           let slot = client.ids.slot(id: conn.contract == .once ? Self.onceID(m.lastEventId, conn) : m.lastEventId, digest: digest) {
             // An event without id that repeats the previous event's content: prefer it while it is owed.
             let repeatsHere = client.ids[slot].lastConnection == conn.ordinal
             if !(repeatsHere && anon.map { $0.dispatched < $0.sent } == true) {
@@ -328,10 +347,10 @@ public final class Ledger {
                         detail: "\(n) dispatched message\(n == 1 ? "" : "s") match\(n == 1 ? "es" : "") nothing the upstream sent: \(samples)"),
                 client, at: at)
         }
+        if conn.contract == .once { judgeOnce(conn, client, at: at) }
         // A reconnect that opened before this connection was seen to close is checked now.
-        if let i = client.connections.firstIndex(where: { $0 === conn }), i + 1 < client.connections.count {
-            let next = client.connections[i + 1]
-            if !next.checked { checkReconnect(next, after: conn, client) }
+        if conn.contract != .once, !conn.notStream, let next = nextStream(after: conn, client), !next.checked {
+            checkReconnect(next, after: conn, client)
         }
         emit(nil, client.key, at, .client(summary(client)))
     }
@@ -341,6 +360,7 @@ public final class Ledger {
     public func finish(at: UInt64) {
         for key in clientOrder {
             guard let client = clientsByKey[key] else { continue }
+            judgeGaveUp(client, at: at)
             for f in historyFindings(client) { emit(nil, key, at, .finding(f)) }
             emit(nil, key, at, .client(summary(client)))
         }
@@ -354,7 +374,7 @@ public final class Ledger {
         clientOrder = []
     }
 
-    private func add(_ f: Finding, _ client: ClientLedger, at: UInt64) {
+    func add(_ f: Finding, _ client: ClientLedger, at: UInt64) {
         client.findings.append(f)
         emit(f.connection, client.key, at, .finding(f))
     }
@@ -365,11 +385,12 @@ public final class Ledger {
 
     // MARK: - Reconnect checks
 
-    private func checkReconnect(_ k: ConnectionLedger, after p: ConnectionLedger, _ client: ClientLedger) {
+    func checkReconnect(_ k: ConnectionLedger, after p: ConnectionLedger, _ client: ClientLedger) {
         k.checked = true
         guard let closedAt = p.closedAt else { return }
         let waited = Int64(bitPattern: k.openedAt &- closedAt)
         k.waitedNs = waited
+        if k.contract == .resume { return checkResume(k, after: p, client, waited: waited) }
         if let reason = p.failReason {
             k.previousFailed = reason
             let retryAfter = p.status == 503 || p.faults.contains { f in
@@ -386,7 +407,20 @@ public final class Ledger {
             return
         }
         let state = p.state
-        var expected = state.lastEventID
+        k.requiredWaitMs = state.reconnectionTimeMs
+        checkLastEventID(k, after: p, client)
+        let required = Int64(clamping: state.reconnectionTimeMs) * 1_000_000
+        let slack = Int64(clamping: reconnectSlackMs) * 1_000_000
+        if waited < required - slack {
+            add(Finding(kind: .reconnectTooEarly, clientKey: client.key, attempt: k.attempt, connection: k.id,
+                        detail: "reconnected \(formatMs(waited)) after attempt \(p.attempt) ended; the reconnection time was \(state.reconnectionTimeMs)ms"),
+                client, at: k.openedAt)
+        }
+    }
+
+    /// `Last-Event-ID` of reconnect `k` against what a spec-exact client had at the end of `p`.
+    func checkLastEventID(_ k: ConnectionLedger, after p: ConnectionLedger, _ client: ClientLedger) {
+        var expected = p.state.lastEventID
         let sent = k.lastEventIDSent ?? ""
         var fits = sent == expected
         if let tail = p.resetTail, let start = p.resetTailStart {
@@ -404,7 +438,6 @@ public final class Ledger {
             }
         }
         k.expectedLastEventID = expected
-        k.requiredWaitMs = state.reconnectionTimeMs
         if !fits {
             let options = p.possibleLastEventIDs
             let want = expected.isEmpty ? "no Last-Event-ID" : "Last-Event-ID \(JSONWriter.quoted(expected))"
@@ -417,13 +450,6 @@ public final class Ledger {
             add(Finding(kind: .wrongLastEventID, clientKey: client.key, attempt: k.attempt, connection: k.id,
                         detail: "expected \(had), sent \(got)",
                         expected: expected, actual: sent),
-                client, at: k.openedAt)
-        }
-        let required = Int64(clamping: state.reconnectionTimeMs) * 1_000_000
-        let slack = Int64(clamping: reconnectSlackMs) * 1_000_000
-        if waited < required - slack {
-            add(Finding(kind: .reconnectTooEarly, clientKey: client.key, attempt: k.attempt, connection: k.id,
-                        detail: "reconnected \(formatMs(waited)) after attempt \(p.attempt) ended; the reconnection time was \(state.reconnectionTimeMs)ms"),
                 client, at: k.openedAt)
         }
     }

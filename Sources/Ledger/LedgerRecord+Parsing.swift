@@ -29,7 +29,13 @@ extension LedgerRecord {
         case "connection_open":
             body = .connectionOpen(Open(attempt: try r.int("attempt"), wallMs: try r.uint("wall_ms"), method: try r.string("method"),
                                         path: try r.string("path"), lastEventIDSent: r.optString("last_event_id"),
-                                        profile: try r.string("profile"), seed: try r.uint("seed")))
+                                        profile: try r.string("profile"), seed: try r.uint("seed"),
+                                        contract: try r.optString("contract").map { c throws(LedgerParseError) in
+                                            guard let v = ClientContract(rawValue: c) else {
+                                                throw LedgerParseError("unknown contract '\(c)'; expected one of: \(ClientContract.names)")
+                                            }
+                                            return v
+                                        } ?? .eventsource))
         case "response":
             body = .response(Response(status: try r.int("status"), contentType: r.optString("content_type"),
                                       synthetic: try r.bool("synthetic"), failReason: r.optString("reason")))

@@ -15,7 +15,11 @@ public struct LedgerRecord: Sendable, Equatable {
         public var lastEventIDSent: String?
         public var profile: String
         public var seed: UInt64
-        public init(attempt: Int, wallMs: UInt64, method: String, path: String, lastEventIDSent: String?, profile: String, seed: UInt64) {
+        /// The contract the client is judged by (`contract`; absent in older files: `eventsource`).
+        public var contract: ClientContract = .eventsource
+        public init(attempt: Int, wallMs: UInt64, method: String, path: String, lastEventIDSent: String?, profile: String, seed: UInt64,
+                    contract: ClientContract = .eventsource) {
+            self.contract = contract
             self.attempt = attempt
             self.wallMs = wallMs
             self.method = method
@@ -145,6 +149,7 @@ public struct LedgerRecord: Sendable, Equatable {
             w.string("last_event_id", o.lastEventIDSent)
             w.string("profile", o.profile)
             w.uint("seed", o.seed)
+            w.string("contract", o.contract.rawValue)
         case .response(let r):
             w.int("status", r.status)
             w.string("content_type", r.contentType)

@@ -68,6 +68,11 @@ public struct Finding: Sendable, Equatable {
         case reconnectTooEarly
         /// The client under test reconnected after a response that makes `EventSource` fail for good.
         case reconnectAfterFailure
+        /// `once`: a stream that opened and never ended cleanly (no upstream end, no terminator).
+        case truncated
+        /// `eventsource`/`resume`: the client should have come back after a stream ended and did not
+        /// within its reconnection time (or `Retry-After`) plus the grace.
+        case gaveUp
     }
 
     public var kind: Kind

@@ -34,6 +34,10 @@ public struct Profile: Sendable, Equatable {
     public var defaultAttempt: [FaultSpec]?
     /// The file it was read from (nil for built-in profiles).
     public var file: String?
+    /// `client:`: the contract the ledger judges its requests by (nil: `--contract`, else the default rule).
+    public var client: ClientContract?
+    /// `terminator:`: under `once`, the message that ends a stream cleanly (`data: [DONE]`).
+    public var terminator: StreamTerminator?
 
     public init(
         name: String, description: String = "", seed: UInt64? = nil, match: ProfileMatch? = nil,

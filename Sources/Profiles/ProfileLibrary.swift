@@ -84,7 +84,7 @@ public struct ProfileLibrary: Sendable {
         return decoded.profile!
     }
 
-    static let topKeys = ["name", "description", "seed", "match", "faults", "attempts"]
+    static let topKeys = ["name", "description", "seed", "match", "faults", "attempts", "client", "terminator"]
 
     /// Parses one profile, collecting every error (sorted by line): each top-level key and each
     /// fault is checked even when an earlier one failed. `profile` is nil when there are errors.
@@ -129,6 +129,20 @@ public struct ProfileLibrary: Sendable {
         let description = attempt { () throws(ProfileError) in try m.required("description").string("a description") }
         var profile = Profile(name: name ?? "", description: description ?? "", file: file)
         profile.seed = attempt { () throws(ProfileError) in try m["seed"]?.uint64() } ?? nil
+        if let c = m["client"] {
+            profile.client = attempt { () throws(ProfileError) in
+                let text = try c.string("a client contract (\(ClientContract.names))")
+                do throws(ContractError) { return try ClientContract.parse(text) } catch {
+                    throw c.error(error.message)
+                }
+            }
+        }
+        if let t = m["terminator"] {
+            profile.terminator = attempt { () throws(ProfileError) in
+                let text = try t.string("an SSE field line such as 'data: [DONE]'")
+                do throws(ContractError) { return try StreamTerminator(parsing: text) } catch { throw t.error(error.message) }
+            }
+        }
         if let match = m["match"] {
             profile.match = attempt { () throws(ProfileError) in
                 var mm = try match.map("match")

@@ -30,6 +30,14 @@ public enum ProfileSchema {
                     "type": "integer", "minimum": 0, "maximum": .unsigned(UInt64.max),
                     "description": "Default seed when neither --seed nor Sputter-Seed gives one.",
                 ],
+                "client": [
+                    "type": "string", "enum": ["eventsource", "resume", "once"],
+                    "description": "The client contract the ledger judges requests under this profile by (docs/LEDGER.md).",
+                ],
+                "terminator": [
+                    "type": "string", "pattern": "^(data|event):",
+                    "description": "Under client: once, the SSE field line that ends a stream cleanly (data: [DONE]).",
+                ],
                 "match": [
                     "type": "object",
                     "properties": [

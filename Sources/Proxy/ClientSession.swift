@@ -247,7 +247,8 @@ final class ClientSession: ConnectionDelegate {
         let head = exchange.request, plan = exchange.plan
         let selection: Selection
         do {
-            selection = try server.select(controls: plan.controls, method: head.method, path: plan.path, peerHost: client.peer.host)
+            selection = try server.select(controls: plan.controls, method: head.method, path: plan.path, peerHost: client.peer.host,
+                                          traits: RequestTraits(head.headers))
         } catch {
             return run(.selectionRejected(error))
         }
@@ -473,7 +474,8 @@ final class ClientSession: ConnectionDelegate {
             server.ledger.with {
                 $0.connectionOpened(id: id, clientKey: selection.clientKey, attempt: selection.attempt, at: at,
                                     wallMs: exchange.wallMs, method: exchange.request.method, path: exchange.plan.path,
-                                    lastEventIDSent: lastEventID, profile: selection.profile.name, seed: selection.seed)
+                                    lastEventIDSent: lastEventID, profile: selection.profile.name, seed: selection.seed,
+                                    contract: selection.contract, terminator: selection.terminator)
             }
             return
         }

@@ -17,6 +17,7 @@ import Session
 /// | `DELETE /clients/KEY/next` | forgets what was queued for the client |
 /// | `POST /clients/KEY/observed` `{"messages": [{"type", "data", "id", "connection"}…]}` | the messages the client dispatched, diffed against a spec-exact client's (`ControlAPI+Observed.swift`) |
 /// | `GET /clients/KEY/wait?received=N` / `?reconnected=N` / `?settled` `&timeout_ms=T` | answers as soon as the condition holds (200), or 408 with the client's state after `timeout_ms` |
+/// | `GET /clients/KEY/wait?settled&judge=1` | also waits until a reconnect the client owes is overdue, judges `gaveUp`, answers with the client's report (`report`) |
 /// | `POST /clients/KEY/cut` `{"kind": "rst"\|"fin"\|"clean", "after_events": N}` | ends the client's open streams, now or after N more events |
 /// | `POST /clients/KEY/stall` `{"heartbeats": true}` / `POST /clients/KEY/resume` | holds the open streams (socket open) / lets them go on |
 /// | `POST /clients/KEY/inject` `{"raw": "data: x\n\n"}` or `{"event": …, "data": …, "id": …}` | writes one event between frames |
@@ -275,6 +276,7 @@ extension ControlAPI {
             timeoutMs = ms
         }
         let ledger = proxy.ledger
+        let judge = query["judge"] == "1"
         return .stream { [proxy] stream in
             var tracker = WaitTracker(condition: condition, startedAt: monotonicNanos(), timeout: timeoutMs * 1_000_000)
             var timer: LoopTimer?
@@ -285,6 +287,7 @@ extension ControlAPI {
                 var body = "{\"client\":" + jsonString(key) + ",\"condition\":" + jsonString(condition.description)
                 body += ",\"met\":\(status == 200),\"waited_ms\":\((monotonicNanos() - tracker.startedAt) / 1_000_000)"
                 body += ",\"progress\":" + (progress?.json ?? "null")
+                if judge { body += ",\"report\":" + (ledger.with { $0.judgeJSON(key: key, at: monotonicNanos()) } ?? "null") }
                 if status != 200, progress == nil {
                     body += ",\"clients\":[" + ledger.with { $0.clients().map { jsonString($0.key) } }.joined(separator: ",") + "]"
                 }
@@ -297,7 +300,14 @@ extension ControlAPI {
             func check() {
                 let progress = proxy.progress(of: key)
                 switch tracker.step(progress, now: monotonicNanos()) {
-                case .met: answer(200, progress)
+                case .met:
+                    // `judge=1`: a reconnect still owed is waited for until it is overdue (or the wait times out).
+                    let now = monotonicNanos()
+                    if judge, let due = ledger.with({ $0.gaveUpDue(key: key) }), now < due {
+                        if now - tracker.startedAt < timeoutMs * 1_000_000 { timer?.arm(after: Self.waitPollNanos) } else { answer(408, progress) }
+                    } else {
+                        answer(200, progress)
+                    }
                 case .timedOut: answer(408, progress)
                 case .pending: timer?.arm(after: Self.waitPollNanos)
                 }

@@ -9,9 +9,11 @@ public struct SputterControls: Sendable, Equatable {
     public var profile: String?
     public var seed: String?
     public var client: String?
+    /// `Sputter-Contract` / `sputter_contract`: the client contract the ledger judges this request by.
+    public var contract: String?
 
-    static let headerNames = ["Sputter-Profile", "Sputter-Seed", "Sputter-Client"]
-    static let queryNames = ["sputter_profile", "sputter_seed", "sputter_client"]
+    static let headerNames = ["Sputter-Profile", "Sputter-Seed", "Sputter-Client", "Sputter-Contract"]
+    static let queryNames = ["sputter_profile", "sputter_seed", "sputter_client", "sputter_contract"]
 
     /// Removes the controls from `headers` and from the query of `pathAndQuery`; headers win over query parameters.
     static func extract(headers: inout HTTPHeaders, pathAndQuery: String) -> (SputterControls, String) {
@@ -27,6 +29,7 @@ public struct SputterControls: Sendable, Equatable {
                 case "sputter_profile": controls.profile = percentDecoded(value)
                 case "sputter_seed": controls.seed = percentDecoded(value)
                 case "sputter_client": controls.client = percentDecoded(value)
+                case "sputter_contract": controls.contract = percentDecoded(value)
                 default: kept.append(pair)
                 }
             }
@@ -35,6 +38,7 @@ public struct SputterControls: Sendable, Equatable {
         if let v = headers.first("Sputter-Profile") { controls.profile = v }
         if let v = headers.first("Sputter-Seed") { controls.seed = v }
         if let v = headers.first("Sputter-Client") { controls.client = v }
+        if let v = headers.first("Sputter-Contract") { controls.contract = v }
         for name in headerNames { headers.remove(name) }
         return (controls, path)
     }

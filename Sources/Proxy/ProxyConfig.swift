@@ -57,6 +57,9 @@ public struct ProxyConfig: Sendable {
     public var seed: UInt64?
     /// The seed of last resort, chosen at start-up and logged, so any run can be repeated.
     public var startupSeed: UInt64 = 0
+    /// `--contract`: the client contract for requests that name none and whose profile has no `client:`
+    /// (nil: `ClientContract.defaultRule`).
+    public var contract: ClientContract?
     /// `--lock-profile`: requests cannot choose a profile or seed.
     public var lockProfile = false
     /// `--ledger FILE`: JSON Lines, one record per happening.

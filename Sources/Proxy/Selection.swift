@@ -1,4 +1,5 @@
 import Faults
+import HTTP1
 import Profiles
 
 /// Which profile and seed a request gets, and which attempt it is for its client.
@@ -10,6 +11,31 @@ struct Selection {
     var faults: [FaultSpec]
     /// The queued faults (`POST /clients/KEY/next`) this attempt takes instead of its profile's.
     var next: NextAttempt? = nil
+    /// The contract the ledger judges the request by, and (`once`) the profile's terminator.
+    var contract = ClientContract.eventsource
+    var terminator: StreamTerminator? = nil
+}
+
+/// What selection reads of a request's head besides Sputter's controls.
+struct RequestTraits: Sendable, Equatable {
+    var accept: String?
+    var lastEventID: String?
+    var mcpSessionID: String?
+
+    init(accept: String? = nil, lastEventID: String? = nil, mcpSessionID: String? = nil) {
+        self.accept = accept
+        self.lastEventID = lastEventID
+        self.mcpSessionID = mcpSessionID
+    }
+
+    init(_ headers: HTTPHeaders) {
+        self.init(accept: headers.values("Accept").joined(separator: ", ").nilIfEmpty,
+                  lastEventID: headers.first("Last-Event-ID"), mcpSessionID: headers.first("Mcp-Session-Id"))
+    }
+}
+
+private extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
 }
 
 /// Faults a test queued for a client's next attempt, ahead of its profile.
@@ -28,14 +54,18 @@ struct RuntimeSettings {
 extension ProxyServer {
     /// Selection, most specific first: the request's header or query parameter, the control
     /// API's default, `--profile`, else passthrough. A profile whose `match` does not cover the
-    /// request leaves it untouched. The attempt counter for the client key advances.
-    func select(controls: SputterControls, method: String, path: String, peerHost: String) throws(ErrorResponse) -> Selection {
+    /// request leaves it untouched. The contract: the request's, else the profile's `client:`, else
+    /// `--contract`, else `ClientContract.defaultRule`. The attempt counter for the client key advances
+    /// only for a stream attempt under the contract (`ClientContract.isStreamAttempt`); a request that is
+    /// not one keeps the current attempt number, takes no queued or per-attempt faults, only `faults`.
+    func select(controls: SputterControls, method: String, path: String, peerHost: String,
+                traits: RequestTraits = RequestTraits()) throws(ErrorResponse) -> Selection {
         try settings.with { state in Result { () throws(ErrorResponse) in
-            try select(controls: controls, method: method, path: path, peerHost: peerHost, state: &state)
+            try select(controls: controls, method: method, path: path, peerHost: peerHost, traits: traits, state: &state)
         } }.get()
     }
 
-    private func select(controls: SputterControls, method: String, path: String, peerHost: String,
+    private func select(controls: SputterControls, method: String, path: String, peerHost: String, traits: RequestTraits,
                         state: inout SharedSettings.State) throws(ErrorResponse) -> Selection {
         let runtime = state.runtime, profiles = state.profiles
         var name = runtime.profile ?? config.profile
@@ -58,20 +88,33 @@ extension ProxyServer {
             profile = found
         }
         if let match = profile.match, !match.matches(method: method, path: path) { profile = .passthrough }
+        var contract = profile.client ?? config.contract
+            ?? ClientContract.defaultRule(method: method, accept: traits.accept, lastEventID: traits.lastEventID,
+                                       mcpSessionID: traits.mcpSessionID)
+        if let text = controls.contract {
+            do throws(ContractError) { contract = try ClientContract.parse(text) } catch {
+                throw ErrorResponse(status: 400, kind: "bad-contract", message: "Sputter-Contract: \(error.message)")
+            }
+        }
         let clientKey = controls.client ?? "\(peerHost) \(path)"
+        let seed = seed(requested: requestSeed, runtime: runtime, profile: profile)
+        guard contract.isStreamAttempt(accept: traits.accept, lastEventID: traits.lastEventID) else {
+            return Selection(profile: profile, seed: seed, clientKey: clientKey, attempt: state.attempts[clientKey] ?? 0,
+                             faults: profile.faults, contract: contract, terminator: profile.terminator)
+        }
         let attempt = (state.attempts[clientKey] ?? 0) + 1
         state.attempts[clientKey] = attempt
-        let seed = seed(requested: requestSeed, runtime: runtime, profile: profile)
         if let next = state.nextAttempts[clientKey]?.first {
             state.nextAttempts[clientKey]?.removeFirst()
             if state.nextAttempts[clientKey]?.isEmpty == true { state.nextAttempts[clientKey] = nil }
             // Named `lossy+next` in the ledger, logs and metrics: the attempt did not get its profile's faults.
             var queued = profile
             queued.name += "+next"
-            return Selection(profile: queued, seed: seed, clientKey: clientKey, attempt: attempt, faults: next.faults, next: next)
+            return Selection(profile: queued, seed: seed, clientKey: clientKey, attempt: attempt, faults: next.faults, next: next,
+                             contract: contract, terminator: profile.terminator)
         }
         return Selection(profile: profile, seed: seed, clientKey: clientKey, attempt: attempt,
-                         faults: profile.faults(forAttempt: attempt))
+                         faults: profile.faults(forAttempt: attempt), contract: contract, terminator: profile.terminator)
     }
 }
 

@@ -256,6 +256,18 @@ public final class SputterInstance: @unchecked Sendable {
         done.wait()
         return result!
     }
+
+    /// Waits until the client is settled (no change for `quietMs`) and any reconnect its contract still
+    /// owes is overdue, then judges it (`gaveUp`) and returns its report; nil after `timeout` seconds.
+    public func settle(_ key: String, quietMs: UInt64 = 250, timeout: TimeInterval = 30) -> ClientReport? {
+        let deadline = Date().addingTimeInterval(timeout)
+        guard wait(key, until: .settled(quietMs: quietMs), timeout: timeout) != nil else { return nil }
+        while let due = onLoop({ $0.withLedger { $0.gaveUpDue(key: key) } }), monotonicNanos() < due {
+            if Date() >= deadline { return nil }
+            usleep(5_000)
+        }
+        return onLoop { $0.withLedger { $0.judge(key: key, at: monotonicNanos()) } }
+    }
 }
 
 /// A request the demo origin received.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EventLoop
+import Faults
 import Foundation
 import HTTP1
 import Ledger
@@ -64,6 +65,9 @@ struct Serve: ParsableCommand {
 
     @Option(name: .long, help: "Seed for fault decisions when a request gives none (default: chosen at start-up and printed).")
     var seed: UInt64?
+
+    @Option(name: .long, help: "Client contract the ledger judges by when neither the request (Sputter-Contract) nor the profile (client:) names one: eventsource, resume or once (default: GET → eventsource, POST → once, MCP-style requests → resume). See docs/LEDGER.md.")
+    var contract: String?
 
     @Flag(name: .long, help: "Ignore Sputter-Profile/Sputter-Seed headers and sputter_profile/sputter_seed parameters.")
     var lockProfile = false
@@ -179,6 +183,11 @@ struct Serve: ParsableCommand {
         config.profile = profile
         config.seed = seed
         config.lockProfile = lockProfile
+        if let contract {
+            do throws(ContractError) { config.contract = try ClientContract.parse(contract) } catch {
+                throw ValidationError("--contract: \(error.message)")
+            }
+        }
         var rng = SystemRandomNumberGenerator()
         config.startupSeed = UInt64.random(in: 0...UInt64(UInt32.max), using: &rng)
         return config

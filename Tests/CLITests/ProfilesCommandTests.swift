@@ -56,7 +56,7 @@ final class ProfilesCommandTests: XCTestCase {
             "./dup-b.yaml:2: name: duplicate profile name 'twin'; already defined at ./dup-a.yaml:1",
             "./list-description.yaml:2: description: expected a description, found a list",
             "./misspelled.yaml:1: description: missing key 'description' in profile",
-            "./misspelled.yaml:2: descripton: unknown key 'descripton' in profile; expected one of: name, description, seed, match, faults, attempts",
+            "./misspelled.yaml:2: descripton: unknown key 'descripton' in profile; expected one of: name, description, seed, match, faults, attempts, client, terminator",
             "./unknown-fault.yaml:4: faults[0].explode: unknown fault 'explode'; expected one of: \(faults)",
             "./wrong-type.yaml:4: faults[0].drop.every_nth: expected an integer ≥ 1, found 'many'",
         ]
@@ -92,7 +92,7 @@ final class ProfilesCommandTests: XCTestCase {
             "many.yaml:5: faults[1].delay.latency: expected a duration such as '250ms' or '2s', found '250'",
             "many.yaml:6: faults[2].stall.after: stall needs exactly one of: after_events, after_bytes, after, inside_event; found after_events and after",
             "many.yaml:8: attempts.2[0].respond.status: expected an integer from 200 to 599, found 99",
-            "many.yaml:9: colour: unknown key 'colour' in profile; expected one of: name, description, seed, match, faults, attempts",
+            "many.yaml:9: colour: unknown key 'colour' in profile; expected one of: name, description, seed, match, faults, attempts, client, terminator",
         ])
     }
 

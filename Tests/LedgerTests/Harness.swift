@@ -25,14 +25,16 @@ final class Harness {
 
     /// Opens a connection for `client` (its next attempt) and returns its id.
     @discardableResult
-    func open(_ client: String = "c", at ms: UInt64, lastEventID: String? = nil, profile: String = "test", seed: UInt64 = 7) -> UInt64 {
+    func open(_ client: String = "c", at ms: UInt64, lastEventID: String? = nil, profile: String = "test", seed: UInt64 = 7,
+              method: String = "GET", contract: ClientContract = .eventsource, terminator: StreamTerminator? = nil) -> UInt64 {
         let id = nextID
         nextID += 1
         let attempt = (attempts[client] ?? 0) + 1
         attempts[client] = attempt
         parsers[id] = SSEParser()
         ledger.connectionOpened(id: id, clientKey: client, attempt: attempt, at: Self.ns(ms), wallMs: 1_700_000_000_000 + ms,
-                                method: "GET", path: "/events", lastEventIDSent: lastEventID, profile: profile, seed: seed)
+                                method: method, path: "/events", lastEventIDSent: lastEventID, profile: profile, seed: seed,
+                                contract: contract, terminator: terminator)
         return id
     }
 

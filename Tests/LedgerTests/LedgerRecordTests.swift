@@ -42,7 +42,7 @@ final class LedgerRecordTests: XCTestCase {
         let h = scriptedRun()
         func first(_ type: String) -> String { h.records.first { $0.type == type }!.jsonLine() }
         XCTAssertEqual(first("connection_open"),
-                       #"{"type":"connection_open","t":1000000000,"conn":1,"client":"tab \"1\"\\\n\u0001é","attempt":1,"wall_ms":1700000000000,"method":"GET","path":"/events","last_event_id":null,"profile":"flaky","seed":18446744073709551615}"#)
+                       #"{"type":"connection_open","t":1000000000,"conn":1,"client":"tab \"1\"\\\n\u0001é","attempt":1,"wall_ms":1700000000000,"method":"GET","path":"/events","last_event_id":null,"profile":"flaky","seed":18446744073709551615,"contract":"eventsource"}"#)
         XCTAssertEqual(first("response"),
                        #"{"type":"response","t":1001000000,"conn":1,"client":"tab \"1\"\\\n\u0001é","status":200,"content_type":"text/event-stream","synthetic":false,"outcome":"open"}"#)
         XCTAssertTrue(first("frame").hasPrefix(#"{"type":"frame","t":1002000000,"conn":1,"client":"tab \"1\"\\\n\u0001é","index":0,"kind":"commentOnly","id":null,"event":null,"size":6,"digest":""#))

@@ -186,7 +186,7 @@ func errorOf(_ yaml: String) -> String {
         ("faults: []\nattempts:\n  first: []", "broken.yaml:5: attempts.first: expected an attempt number (1, 2, …) or 'default' as key in attempts, found 'first'"),
         ("faults: []\nattempts:\n  2: [ { respond: { status: 503, retry_after: [1] } } ]",
             "broken.yaml:5: attempts.2[0].respond.retry_after: expected seconds or an HTTP date, found a list"),
-        ("faults: []\ncolour: red", "broken.yaml:4: colour: unknown key 'colour' in profile; expected one of: name, description, seed, match, faults, attempts"),
+        ("faults: []\ncolour: red", "broken.yaml:4: colour: unknown key 'colour' in profile; expected one of: name, description, seed, match, faults, attempts, client, terminator"),
         ("faults: []\nseed: -1", "broken.yaml:4: seed: expected an integer from 0 to 18446744073709551615, found '-1'"),
         ("faults:\n  - drop: { every_nth: 0 }", "broken.yaml:4: faults[0].drop.every_nth: expected an integer ≥ 1, found 0"),
         ("faults:\n  - drop: { heartbeats_only: yes please }", "broken.yaml:4: faults[0].drop.heartbeats_only: expected true or false, found 'yes please'"),

@@ -143,7 +143,7 @@ let packageRoot: String = {
             decoded.errors.map(\.description) == [
                 "many.yaml:1: name: expected a name of lowercase letters, digits, '-', '_' and '.', starting with a letter or digit; found 'Bad Name'",
                 "many.yaml:1: description: missing key 'description' in profile",
-                "many.yaml:2: descripton: unknown key 'descripton' in profile; expected one of: name, description, seed, match, faults, attempts",
+                "many.yaml:2: descripton: unknown key 'descripton' in profile; expected one of: name, description, seed, match, faults, attempts, client, terminator",
                 "many.yaml:3: seed: expected an integer from 0 to 18446744073709551615, found '-3'",
                 "many.yaml:5: faults[0].drop.every_nth: expected an integer ≥ 1, found 0",
                 "many.yaml:6: faults[1].explode: unknown fault 'explode'; expected one of: \(names)",

@@ -340,7 +340,6 @@ class Sputter:
             raise SputterError(f"sputter ledger --html failed ({result.returncode}): {result.stderr.strip()}")
         return out
 
-
     # MARK: What the client says it got
 
     def observed(self, key: str, messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -351,6 +350,21 @@ class Sputter:
         path = "/clients/" + urllib.parse.quote(key, safe="") + "/observed"
         _, payload = self._call("POST", path, {"messages": [dict(m) for m in messages]})
         return payload
+
+    def settle(self, key: str, *, quiet_ms: Optional[int] = None, timeout: float = 30.0) -> ClientReport:
+        """Waits until the client is settled (no new connection or message for `quiet_ms`, default 250) and
+        any reconnect its contract still owes is overdue, then has Sputter judge it (a client that should
+        have come back and did not is a `gaveUp` finding) and returns its report. Raises WaitTimeout after
+        `timeout` seconds."""
+        params = [("settled", ""), ("judge", "1"), ("timeout_ms", str(int(timeout * 1000)))]
+        if quiet_ms is not None:
+            params.append(("quiet_ms", str(quiet_ms)))
+        path = "/clients/" + urllib.parse.quote(key, safe="") + "/wait?" + urllib.parse.urlencode(params)
+        status, payload = self._call("GET", path, ok=(200, 408), timeout=timeout + self.timeout)
+        if status == 408 or payload.get("report") is None:
+            raise WaitTimeout(key, WaitResult.from_json(payload))
+        return ClientReport.from_json(payload["report"])
+
 
 def wait_until(condition: Callable[[], Optional[T]], timeout: float, *, interval: float = 0.02) -> T:
     """Polls `condition` until it returns something truthy and returns that; TimeoutError after `timeout` s."""

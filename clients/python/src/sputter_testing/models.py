@@ -46,6 +46,8 @@ class ClientSummary:
     #: The last response made EventSource fail for good (a 503, 204, wrong content type…).
     failed: bool
     verdict: str
+    #: The client contract it is judged by: "eventsource", "resume" or "once" (docs/LEDGER.md).
+    contract: str = "eventsource"
 
     @property
     def ok(self) -> bool:
@@ -76,6 +78,7 @@ class ClientSummary:
             reconnection_ms=int(o["reconnection_ms"]),
             failed=bool(o["failed"]),
             verdict=str(o["verdict"]),
+            contract=str(o.get("contract") or "eventsource"),
         )
 
 
