@@ -21,7 +21,8 @@ final class ConnectionLedger {
     let profile: String
     let seed: UInt64
     /// The spec-exact client's state when this connection opened (carried over from the previous one).
-    let startState: SSEClientState
+    /// Changed only when a reset's outcome is chosen before this connection's response opened its model.
+    var startState: SSEClientState
 
     var status: Int?
     var contentType: String?
@@ -61,6 +62,23 @@ final class ConnectionLedger {
     /// many the client dispatched. Freed at close (only totals are kept).
     @exclusivity(unchecked) var anonymous: [UInt64: (sent: Int, dispatched: Int)] = [:]
 
+    /// A cut (a fault's, or a live one) ended the stream to the client at this point: frames read from the
+    /// upstream after it are counted here, never as expected (see "After a cut" on `Ledger`).
+    var cutAt: Int?
+    @exclusivity(unchecked) var framesAfterCut = 0
+    @exclusivity(unchecked) var eventsAfterCut = 0
+    /// The client's state before the current write, and what each message dispatched from that write counted
+    /// as: after a reset, these are the outcomes the client may have seen (see "After a reset" on `Ledger`).
+    @exclusivity(unchecked) var writeStart: SSEClientState?
+    @exclusivity(unchecked) var writeDispatches: [TailDispatch] = []
+    /// Set at close by a reset: the last write's dispatches, the one an outcome was chosen by the next attempt.
+    var resetTail: [TailDispatch]?
+    var resetTailStart: SSEClientState?
+    /// Index of the first message of `resetTail` among the connection's dispatched messages.
+    var resetTailFirst: Int?
+    /// The outcome the next attempt's `Last-Event-ID` fits: how many of `resetTail` the client dispatched.
+    var resetChosen: Int?
+
     var end: ConnectionEnd?
     var closedAt: UInt64?
     var discardedTail = false
@@ -92,6 +110,8 @@ final class ConnectionLedger {
     static let maxKeptMessages = 500
     static let maxKeptMessageBytes = 64 << 10
     static let recentFrames = 64
+    /// How many of the last write's messages a reset leaves uncertain, at most (the ones before are certain).
+    static let maxTailDispatches = 256
 
     init(client: ClientLedger, id: UInt64, clientKey: String, attempt: Int, openedAt: UInt64, wallMs: UInt64, method: String, path: String,
          lastEventIDSent: String?, profile: String, seed: UInt64, startState: SSEClientState) {
@@ -169,8 +189,25 @@ final class ConnectionLedger {
         Prediction(attempt: attempt, dispatched: dispatched, intact: intact, unexpected: unexpected,
                    lastEventID: state.lastEventID, reconnectionTimeMs: state.reconnectionTimeMs,
                    discardedTail: closedAt == nil ? (currentModel?.hasPendingTail ?? false) : discardedTail,
-                   failReason: failReason)
+                   failReason: failReason, possibleLastEventIDs: possibleLastEventIDs)
     }
+
+    /// After a reset: every last event ID the client may hold (the last write's event-boundary prefixes,
+    /// shortest first); empty otherwise.
+    var possibleLastEventIDs: [String] {
+        guard let tail = resetTail, let start = resetTailStart else { return [] }
+        var out = [start.lastEventID]
+        for d in tail where d.lastEventID != out.last { out.append(d.lastEventID) }
+        return out
+    }
+}
+
+/// One message dispatched from a connection's last write, and how it was counted.
+struct TailDispatch {
+    enum Counted { case id(IDTable.Slot), anonIntact, anonDuplicate, unexpected }
+    /// The last event ID after it.
+    var lastEventID: String
+    var counted: Counted
 }
 
 /// What the ledger holds for one client key, across its attempts.

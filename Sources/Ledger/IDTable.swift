@@ -265,12 +265,17 @@ final class IDTable {
 
     /// Counts one intact dispatch of the entry at `slot` by the client's connection `connection` (1-based).
     func received(_ slot: Slot, connection: UInt32) {
-        func update(_ e: inout Counts) {
+        modify(slot) { e in
             e.received &+= 1
             if e.received == 1 { receivedVersions += 1; e.firstConnection = connection }
             if e.received == 2 { duplicatedVersions += 1 }
             e.lastConnection = connection
         }
+    }
+
+    /// Changes the counts of the entry at `slot`.
+    @inline(__always)
+    private func modify(_ slot: Slot, _ update: (inout Counts) -> Void) {
         if slot.version == 0 {
             var c = spans[spanIndex(slot.index)].counts
             update(&c)
@@ -279,6 +284,16 @@ final class IDTable {
             var c = more[slot.index]![slot.version - 1].counts
             update(&c)
             more[slot.index]![slot.version - 1] = Entry(digest: more[slot.index]![slot.version - 1].digest, counts: c)
+        }
+    }
+
+    /// Takes back one intact dispatch counted by `received` (a reset's uncertain tail the client did not get).
+    func unreceive(_ slot: Slot) {
+        modify(slot) { e in
+            guard e.received > 0 else { return }
+            if e.received == 2 { duplicatedVersions -= 1 }
+            if e.received == 1 { receivedVersions -= 1 }
+            e.received -= 1
         }
     }
 

@@ -78,6 +78,9 @@ public struct ConnectionReport: Sendable, Equatable {
     public var faults: [FaultRecord]
     public var faultCount: Int
     public var deliveredBytes: Int
+    /// Frames and events read from the upstream after a cut ended the stream to the client: not expected.
+    public var framesAfterCut: Int = 0
+    public var eventsAfterCut: Int = 0
     /// `.events`: the messages a spec-exact client dispatched, in order (at most 10,000 per connection,
     /// and 4 MiB of text); `.summary`: empty. `prediction.dispatched` is the full count.
     public var messages: [DispatchedMessage]
@@ -209,6 +212,7 @@ extension Ledger {
                          synthetic: c.synthetic, frameCount: c.frameCount, eventCount: c.eventCount,
                          upstreamBytes: c.upstreamBytes, firstID: c.firstID, lastID: c.lastID, frames: c.frames,
                          faults: c.faults, faultCount: c.faultCount, deliveredBytes: c.deliveredBytes,
+                         framesAfterCut: c.framesAfterCut, eventsAfterCut: c.eventsAfterCut,
                          messages: c.messages, end: c.end,
                          prediction: c.prediction, expectedLastEventID: c.expectedLastEventID, waitedNs: c.waitedNs,
                          requiredWaitMs: c.requiredWaitMs, contract: c.contract, notStream: c.notStream)
@@ -321,6 +325,7 @@ extension Prediction {
         w.bool("discarded_tail", discardedTail)
         w.string("next", reconnects ? "reconnect" : "fail")
         w.optString("reason", failReason)
+        if !possibleLastEventIDs.isEmpty { w.strings("possible_last_event_ids", possibleLastEventIDs) }
         return w.finish()
     }
 }
@@ -351,6 +356,10 @@ extension ConnectionReport {
         w.string("last_id", lastID)
         w.int("faults", faultCount)
         w.int("bytes_delivered", deliveredBytes)
+        if framesAfterCut > 0 {
+            w.int("frames_after_cut", framesAfterCut)
+            w.int("events_after_cut", eventsAfterCut)
+        }
         w.string("end", end?.name)
         if let end { w.string("end_summary", end.summary) }
         w.raw("prediction", prediction.json)

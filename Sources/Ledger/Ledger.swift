@@ -41,6 +41,24 @@ import SSE
 /// - Attempt 1 has no prediction to compare to: the `Last-Event-ID` it sends (a client resuming from a
 ///   stored id) seeds the model.
 ///
+/// ## After a cut
+/// When a fault's `cut` (or a live cut, `cut(id:)`) ends the stream to the client, the connection's expected
+/// events are the upstream's frames up to the cut, in the upstream's order: frames Sputter had already read
+/// past the cut (how many depends only on TCP timing) are counted as `events_after_cut`, never as expected or
+/// missing. The client could not get them on that connection; a backend that resumes from `Last-Event-ID`
+/// sends them again on the next one, where they count. So the same profile, seed, key and upstream give the
+/// same expected, received and missing ids on every run. A live cut (`POST /clients/KEY/cut`) is marked when
+/// it is asked (or, with `after_events`, when it lands): frames already read and queued by then stay expected.
+///
+/// ## After a reset
+/// A reset (RST) can overtake bytes the client had not read yet: of the bytes of the connection's last write
+/// (one delivery round; its last `ConnectionLedger.maxTailDispatches` messages at most), the client may have
+/// dispatched any event-boundary prefix. The prediction lists the
+/// last event IDs those outcomes leave (`possibleLastEventIDs`). The next attempt's `Last-Event-ID` picks
+/// the longest outcome it fits: no finding, and the messages past it are taken back (not received there);
+/// a `Last-Event-ID` that fits none is `wrongLastEventID`. A client that never reconnects is credited with
+/// the whole write. The reconnection time is the one at the end of the write.
+///
 /// Not handled: a connection's frames are assumed to be reported (`upstreamFrame`) before the bytes that
 /// carry them are delivered; bytes delivered before `responseStarted` are counted but not parsed.
 public final class Ledger {
@@ -143,6 +161,12 @@ public final class Ledger {
 
     /// `upstreamFrame`'s work, the connection found.
     func record(_ frame: SSEFrame, _ conn: ConnectionLedger, at: UInt64, shaped: Bool) {
+        if conn.cutAt != nil {
+            // Read past a cut: the client could never get it on this connection (see "After a cut").
+            conn.framesAfterCut += 1
+            if frame.kind == .event { conn.eventsAfterCut += 1 }
+            return
+        }
         let client = conn.client
         conn.frameCount += 1
         conn.upstreamBytes += frame.raw.count
@@ -177,6 +201,11 @@ public final class Ledger {
     /// A decision of the connection's fault plan.
     public func fault(id: UInt64, record: FaultRecord) {
         guard let conn = connectionsByID[id] else { return }
+        switch record.effect {
+        case .cut: cut(id: id)
+        case .controlled(let a) where a.verb == .cut && (a.afterEvents == nil || a.landed): cut(id: id)  // a live cut
+        default: break
+        }
         conn.faultCount += 1
         if level == .summary, let index = record.frameIndex, !conn.faulted.contains(index),
            conn.frames.count < ConnectionLedger.maxKeptFrames, let info = conn.recentFrame(index) {
@@ -190,6 +219,13 @@ public final class Ledger {
         emit(id, conn.clientKey, record.at, .fault(frameIndex: record.frameIndex, fault: record.fault, effect: record.effect))
     }
 
+    /// The stream to the client was cut here (a fault's `cut`, or a live cut from the control API): every
+    /// frame reported after this call is read past the cut, and not expected of the client. Idempotent.
+    public func cut(id: UInt64) {
+        guard let conn = connectionsByID[id], conn.cutAt == nil else { return }
+        conn.cutAt = conn.frameCount
+    }
+
     /// Payload bytes written to the client, in order, de-chunked.
     public func delivered(id: UInt64, bytes: UnsafeRawBufferPointer, at: UInt64) {
         guard let conn = connectionsByID[id] else { return }
@@ -198,6 +234,8 @@ public final class Ledger {
         var count = 0
         if var model = conn.model {
             conn.model = nil  // keep the model uniquely referenced while it is fed
+            conn.writeStart = model.state
+            conn.writeDispatches.removeAll(keepingCapacity: true)
             model.feed(bytes) { message in
                 count += 1
                 classify(message, conn, conn.client)
@@ -223,7 +261,16 @@ public final class Ledger {
     /// Strings are built from the message only to be kept (`.events`) or quoted in a finding.
     func classify(_ m: SSEDispatch, _ conn: ConnectionLedger, _ client: ClientLedger) {
         conn.dispatched += 1
-        let intact = match(m, conn, client)
+        let counted = match(m, conn, client)
+        if conn.writeDispatches.count == ConnectionLedger.maxTailDispatches {
+            // A write of many small messages: only its last ones stay uncertain (a reset overtakes the end).
+            let dropped = ConnectionLedger.maxTailDispatches / 2
+            conn.writeStart?.lastEventID = conn.writeDispatches[dropped - 1].lastEventID
+            conn.writeDispatches.removeFirst(dropped)
+        }
+        conn.writeDispatches.append(TailDispatch(lastEventID: m.lastEventId, counted: counted))
+        let intact: Bool
+        if case .unexpected = counted { intact = false } else { intact = true }
         if intact {
             conn.intact += 1
         } else {
@@ -246,8 +293,8 @@ public final class Ledger {
 
     static let clipLength = 40
 
-    /// Counts `m` as received when it matches an event the upstream sent; false when it matches nothing.
-    private func match(_ m: SSEDispatch, _ conn: ConnectionLedger, _ client: ClientLedger) -> Bool {
+    /// Counts `m` as received when it matches an event the upstream sent (how), `.unexpected` when it matches nothing.
+    private func match(_ m: SSEDispatch, _ conn: ConnectionLedger, _ client: ClientLedger) -> TailDispatch.Counted {
         let digest = Digest64.event(m)
         let anon = conn.anonymous.isEmpty ? nil : conn.anonymous[digest]
         if !m.lastEventId.isEmpty,
@@ -256,22 +303,32 @@ public final class Ledger {
             let repeatsHere = client.ids[slot].lastConnection == conn.ordinal
             if !(repeatsHere && anon.map { $0.dispatched < $0.sent } == true) {
                 client.ids.received(slot, connection: conn.ordinal)
-                return true
+                return .id(slot)
             }
         }
         if anon != nil {
             conn.anonymous[digest]!.dispatched += 1
-            return true
+            let a = conn.anonymous[digest]!
+            return a.dispatched <= a.sent ? .anonIntact : .anonDuplicate
         }
-        return false
+        return .unexpected
     }
 
-    /// The connection to the client ended.
-    public func connectionClosed(id: UInt64, end: ConnectionEnd, at: UInt64) {
+    /// The connection to the client ended. `reset`: the client's socket was reset (RST), so the bytes of the
+    /// last write may not all have been read; nil: a reset when a fault's `rst` ended it.
+    public func connectionClosed(id: UInt64, end: ConnectionEnd, at: UInt64, reset: Bool? = nil) {
         guard let conn = connectionsByID[id], conn.isOpen else { return }
         let client = conn.client
         conn.end = end
         conn.closedAt = at
+        var wasReset = false
+        if case .fault(kind: .rst, _) = end { wasReset = true }
+        if reset ?? wasReset, conn.model != nil, !conn.writeDispatches.isEmpty, let start = conn.writeStart {
+            conn.resetTail = conn.writeDispatches
+            conn.resetTailStart = start
+            conn.resetTailFirst = conn.dispatched - conn.writeDispatches.count
+        }
+        conn.writeDispatches = []
         if var model = conn.model {
             if !conn.unparsedTail.isEmpty {  // passthrough: the unfinished block the parser held (dispatches nothing)
                 conn.model = nil
@@ -379,16 +436,65 @@ public final class Ledger {
 
     /// `Last-Event-ID` of reconnect `k` against what a spec-exact client had at the end of `p`.
     func checkLastEventID(_ k: ConnectionLedger, after p: ConnectionLedger, _ client: ClientLedger) {
-        let expected = p.state.lastEventID
+        var expected = p.state.lastEventID
         let sent = k.lastEventIDSent ?? ""
+        var fits = sent == expected
+        if let tail = p.resetTail, let start = p.resetTailStart {
+            // After a reset: the longest event-boundary prefix of the last write whose last event ID was sent.
+            var chosen: Int?
+            for j in stride(from: tail.count, through: 0, by: -1) where (j == 0 ? start.lastEventID : tail[j - 1].lastEventID) == sent {
+                chosen = j
+                break
+            }
+            if let j = chosen {
+                fits = true
+                expected = sent
+                choose(j, of: p, client)
+                if k.model == nil, k.status == nil { k.startState.lastEventID = sent }
+            }
+        }
         k.expectedLastEventID = expected
-        if sent != expected {
+        if !fits {
+            let options = p.possibleLastEventIDs
             let want = expected.isEmpty ? "no Last-Event-ID" : "Last-Event-ID \(JSONWriter.quoted(expected))"
+            let had = options.count > 1
+                ? "one of " + options.map { $0.isEmpty ? "none" : JSONWriter.quoted($0) }.joined(separator: ", ")
+                    + " (the last event IDs a spec-exact client may hold after attempt \(p.attempt): it was reset, and any"
+                    + " event-boundary prefix of its last write may have been read)"
+                : "\(want) (the last event ID a spec-exact client had after attempt \(p.attempt))"
             let got = k.lastEventIDSent.map { $0.isEmpty ? "an empty Last-Event-ID" : "\(JSONWriter.quoted($0))" } ?? "no Last-Event-ID"
             add(Finding(kind: .wrongLastEventID, clientKey: client.key, attempt: k.attempt, connection: k.id,
-                        detail: "expected \(want) (the last event ID a spec-exact client had after attempt \(p.attempt)), sent \(got)",
+                        detail: "expected \(had), sent \(got)",
                         expected: expected, actual: sent),
                 client, at: k.openedAt)
+        }
+    }
+
+    /// The client after a reset dispatched the first `j` messages of `p`'s last write: the others are taken
+    /// back (not received, so missing unless received elsewhere; an unexpected one stays as found).
+    private func choose(_ j: Int, of p: ConnectionLedger, _ client: ClientLedger) {
+        guard p.resetChosen == nil, let tail = p.resetTail else { return }
+        p.resetChosen = j
+        for d in tail[j...] {
+            switch d.counted {
+            case .id(let slot):
+                client.ids.unreceive(slot)
+                p.intact -= 1
+            case .anonIntact:
+                client.anonIntact -= 1
+                client.anonMissing += 1
+                p.intact -= 1
+            case .anonDuplicate:
+                client.anonDuplicated -= 1
+                p.intact -= 1
+            case .unexpected:
+                p.unexpected -= 1
+            }
+            p.dispatched -= 1
+        }
+        if var f = p.finalState, let start = p.resetTailStart {
+            f.lastEventID = j == 0 ? start.lastEventID : tail[j - 1].lastEventID
+            p.finalState = f
         }
     }
 

@@ -77,7 +77,8 @@ extension LedgerRecord {
                                           intact: try r.int("intact"), unexpected: try r.int("unexpected"),
                                           lastEventID: try r.string("last_event_id"),
                                           reconnectionTimeMs: try r.uint("reconnection_ms"),
-                                          discardedTail: try r.bool("discarded_tail"), failReason: r.optString("reason")))
+                                          discardedTail: try r.bool("discarded_tail"), failReason: r.optString("reason"),
+                                          possibleLastEventIDs: r.strings("possible_last_event_ids")))
         case "finding":
             let kindName = try r.string("kind")
             guard let kind = Finding.Kind(rawValue: kindName) else { throw LedgerParseError("unknown finding kind \"\(kindName)\"") }

@@ -167,8 +167,14 @@ public struct Prediction: Sendable, Equatable {
     /// nil: the client reconnects after `reconnectionTimeMs`. Else why it fails and stops for good.
     public var failReason: String?
 
+    /// After a reset (RST): the bytes of the last write may not all have been read, so the client may hold
+    /// any of these last event IDs (an event-boundary prefix of that write; shortest first). Empty when the
+    /// end is certain.
+    public var possibleLastEventIDs: [String] = []
+
     public init(attempt: Int, dispatched: Int, intact: Int, unexpected: Int, lastEventID: String,
-                reconnectionTimeMs: UInt64, discardedTail: Bool, failReason: String?) {
+                reconnectionTimeMs: UInt64, discardedTail: Bool, failReason: String?, possibleLastEventIDs: [String] = []) {
+        self.possibleLastEventIDs = possibleLastEventIDs
         self.attempt = attempt
         self.dispatched = dispatched
         self.intact = intact

@@ -529,7 +529,7 @@ final class ClientSession: ConnectionDelegate {
         }
         guard let id = exchange.ledgerID else { return }
         exchange.shaper?.recordPending()
-        server.ledger.connectionClosed(id: id, end: e.end, at: e.at)
+        server.ledger.connectionClosed(id: id, end: e.end, at: e.at, reset: e.clientReset)
     }
 
     // MARK: - Ends

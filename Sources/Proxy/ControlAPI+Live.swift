@@ -15,6 +15,7 @@ import Session
 /// | `DELETE /profiles/NAME` | removes a runtime profile (a file's profile of the same name is back in force); 404 / 409 for others |
 /// | `POST /clients/KEY/next` `{"faults": [...], "count": 1}` or `{"respond": {...}}` | the client's next `count` attempts take these faults instead of their profile's |
 /// | `DELETE /clients/KEY/next` | forgets what was queued for the client |
+/// | `POST /clients/KEY/observed` `{"messages": [{"type", "data", "id", "connection"}…]}` | the messages the client dispatched, diffed against a spec-exact client's (`ControlAPI+Observed.swift`) |
 /// | `GET /clients/KEY/wait?received=N` / `?reconnected=N` / `?settled` `&timeout_ms=T` | answers as soon as the condition holds (200), or 408 with the client's state after `timeout_ms` |
 /// | `GET /clients/KEY/wait?settled&judge=1` | also waits until a reconnect the client owes is overdue, judges `gaveUp`, answers with the client's report (`report`) |
 /// | `POST /clients/KEY/cut` `{"kind": "rst"\|"fin"\|"clean", "after_events": N}` | ends the client's open streams, now or after N more events |
@@ -45,6 +46,7 @@ extension ControlAPI {
         case ("POST", "next"): return queueNext(key: key, body: request.body)
         case ("DELETE", "next"): return clearNext(key: key)
         case ("GET", "wait"): return wait(key: key, query: request.query)
+        case ("POST", "observed"): return observed(key: key, body: request.body)
         case ("POST", "cut"), ("POST", "stall"), ("POST", "resume"), ("POST", "inject"), ("POST", "faults"):
             return liveAction(String(rest[rest.index(after: slash)...]), key: key, body: request.body, peer: request.peer)
         default: return nil

@@ -59,9 +59,9 @@ final class SharedLedger: @unchecked Sendable {
     }
 
     /// The connection ended: its records are on disk now.
-    func connectionClosed(id: UInt64, end: ConnectionEnd, at: UInt64) {
+    func connectionClosed(id: UInt64, end: ConnectionEnd, at: UInt64, reset: Bool? = nil) {
         with {
-            $0.connectionClosed(id: id, end: end, at: at)
+            $0.connectionClosed(id: id, end: end, at: at, reset: reset)
             file?.flush()
         }
     }

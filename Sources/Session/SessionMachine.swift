@@ -768,7 +768,7 @@ public struct SessionMachine: Sendable {
         for r in records { out.append(.record(.fault(r))) }
     }
 
-    private func endExchange(_ end: ConnectionEnd, now: Nanos, _ out: inout [Act]) {
+    private func endExchange(_ end: ConnectionEnd, clientReset: Bool = false, now: Nanos, _ out: inout [Act]) {
         guard let ex = exchange, let profile = ex.profile else { return }
         var status: Int?
         var isEventStream = false
@@ -780,7 +780,8 @@ public struct SessionMachine: Sendable {
             break
         }
         out.append(.endExchange(ExchangeEnd(end: end, profile: profile, status: status,
-                                             announce: isEventStream || (ex.opened && config.recordLedger), at: now)))
+                                             announce: isEventStream || (ex.opened && config.recordLedger), at: now,
+                                             clientReset: clientReset)))
     }
 
     /// The response is complete: the next request may come (keep-alive), or the connection ends.
@@ -813,7 +814,7 @@ public struct SessionMachine: Sendable {
     /// Closes both sides; `end` is what the ledger records for the exchange in flight.
     private mutating func finish(_ reason: String, _ kind: CloseKind, _ end: ConnectionEnd, now: Nanos, _ out: inout [Act]) {
         guard !isClosed else { return }
-        endExchange(end, now: now, &out)
+        endExchange(end, clientReset: kind == .rst || kind == .rstNow, now: now, &out)
         state = .closed
         out.append(.closeUpstream)
         out.append(.closeClient(kind, reason: reason))

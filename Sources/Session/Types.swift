@@ -212,6 +212,8 @@ public struct ExchangeEnd: Sendable, Equatable {
     /// Log "stream ended" (an event stream, or a recorded exchange).
     public var announce: Bool
     public var at: Nanos
+    /// The client's connection is reset (RST): the ledger treats the last write as possibly unread.
+    public var clientReset = false
 }
 
 /// A resolved upstream address: the machine only carries it from `.resolved` to `.connect`, so it holds

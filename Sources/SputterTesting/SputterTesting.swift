@@ -323,3 +323,13 @@ public final class DemoOriginInstance: @unchecked Sendable {
         if first { thread.stop() }
     }
 }
+
+// MARK: What the client says it got
+
+extension SputterInstance {
+    /// The messages the client under test dispatched, diffed against what a spec-exact client dispatched from
+    /// the bytes delivered (as `POST /clients/KEY/observed`); nil for an unknown key. Needs `--ledger-level events`.
+    public func observed(_ key: String, messages: [ObservedMessage]) -> ObservedDiff? {
+        onLoop { $0.withLedger { $0.observedDiff(key: key, messages: messages) } }
+    }
+}

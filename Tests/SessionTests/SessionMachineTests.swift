@@ -545,7 +545,8 @@ import Testing
         h.respond(responseHead(200, eventStream))
         let end = h.send(.ended(.upstream, .error(104, "Connection reset by peer")))
         #expect(end.closed?.kind == .rst)
-        #expect(end.ended == ExchangeEnd(end: .upstreamError("Connection reset by peer"), profile: "p", status: 200, announce: true, at: 0))
+        #expect(end.ended == ExchangeEnd(end: .upstreamError("Connection reset by peer"), profile: "p", status: 200, announce: true, at: 0,
+                                         clientReset: true))
     }
 
     @Test func cleanEndAfterACompleteBodyKeepsTheClient() {

@@ -340,6 +340,16 @@ class Sputter:
             raise SputterError(f"sputter ledger --html failed ({result.returncode}): {result.stderr.strip()}")
         return out
 
+    # MARK: What the client says it got
+
+    def observed(self, key: str, messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """Diffs the messages the client under test dispatched against what a spec-exact client dispatched
+        from the bytes delivered (`POST /clients/KEY/observed`). Each message: `type` (default "message"),
+        `data`, and optionally `id` (its last event ID) and `connection` (1 for the key's first connection).
+        Returns `{"ok", "matched", "missing", "unexpected", "differs", "uncertain", "complete", "diff": [...]}`."""
+        path = "/clients/" + urllib.parse.quote(key, safe="") + "/observed"
+        _, payload = self._call("POST", path, {"messages": [dict(m) for m in messages]})
+        return payload
 
     def settle(self, key: str, *, quiet_ms: Optional[int] = None, timeout: float = 30.0) -> ClientReport:
         """Waits until the client is settled (no new connection or message for `quiet_ms`, default 250) and
