@@ -40,7 +40,7 @@ struct YAMLValue {
         var entries: [(key: String, keyLine: Int, value: YAMLValue)] = []
         for (k, v) in m {
             guard case .scalar(let ks) = k else {
-                throw ProfileError(file: file, line: k.mark?.line ?? line, field: path, message: "expected a plain key in \(what), found \(YAMLValue(node: k, path: path, file: file).found)")
+                throw ProfileError(file: file, line: k.mark?.line ?? line, field: path.isEmpty ? "(key)" : path, message: "expected a plain key in \(what), found \(YAMLValue(node: k, path: path, file: file).found)")
             }
             if entries.contains(where: { $0.key == ks.string }) {
                 throw ProfileError(file: file, line: k.mark?.line ?? line, field: child(v, ks.string).path, message: "duplicate key '\(ks.string)' in \(what)")
@@ -161,7 +161,7 @@ struct YAMLMap {
     func unknownKeys(allowed: [String]) -> [ProfileError] {
         entries.filter { !allowed.contains($0.key) }.map {
             ProfileError(
-                file: value.file, line: $0.keyLine, field: $0.value.path,
+                file: value.file, line: $0.keyLine, field: $0.key.isEmpty ? "\(value.path.isEmpty ? "" : value.path + ".")(empty key)" : $0.value.path,
                 message: "unknown key '\($0.key)' in \(what); expected one of: \(allowed.joined(separator: ", "))")
         }
     }
