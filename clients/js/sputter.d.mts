@@ -165,6 +165,8 @@ export class Sputter {
   readonly controlUrl: string | null;
   /** The ledger file (JSON Lines), or null without one. */
   readonly ledgerPath: string | null;
+  /** The control token sent with every control-API call, or null. */
+  readonly controlToken: string | null;
 
   streamUrl(path: string, options?: StreamUrlOptions): string;
   request(method: string, path: string, body?: string | object, options?: { accept?: number[] }): Promise<{ status: number; body: any }>;
@@ -207,6 +209,8 @@ export interface StartOptions {
   seed?: number | bigint | string;
   /** true (default): a ledger file in a temporary directory; a path; or false for none. */
   ledger?: boolean | string;
+  /** `--control-token`: every control-API call then carries `Authorization: Bearer TOKEN` (default $SPUTTER_CONTROL_TOKEN). */
+  controlToken?: string;
   /** More `sputter serve` options. */
   args?: string[];
   startTimeoutMs?: number;

@@ -148,7 +148,7 @@ function query(params) {
 
 /** A running `sputter serve`. Create it with `startSputter`. */
 export class Sputter {
-  constructor(child, url, controlUrl, ledgerPath, workDir) {
+  constructor(child, url, controlUrl, ledgerPath, workDir, controlToken = null) {
     this.child = child;
     /** Where clients connect: `http://127.0.0.1:PORT`. */
     this.url = url;
@@ -157,6 +157,8 @@ export class Sputter {
     /** The ledger file (JSON Lines), or null without one. */
     this.ledgerPath = ledgerPath;
     this.workDir = workDir;
+    /** Sent as `Authorization: Bearer` on every control-API call (`--control-token`). */
+    this.controlToken = controlToken;
   }
 
   /** A URL through Sputter with the profile, client key and seed as query parameters (EventSource can't set headers). */
@@ -169,6 +171,7 @@ export class Sputter {
   /** One control-API call: the parsed JSON answer, or a `ControlError`. */
   async request(method, path, body, { accept = [] } = {}) {
     const init = { method, headers: {} };
+    if (this.controlToken) init.headers.Authorization = `Bearer ${this.controlToken}`;
     if (body !== undefined) {
       init.body = typeof body === "string" ? body : JSON.stringify(body);
       init.headers["Content-Type"] = typeof body === "string" ? "application/yaml" : "application/json";
@@ -329,6 +332,7 @@ export async function startSputter({
   profiles,
   seed,
   ledger = true,
+  controlToken = process.env.SPUTTER_CONTROL_TOKEN || undefined,
   args = [],
   startTimeoutMs = START_TIMEOUT_MS,
 } = {}) {
@@ -351,12 +355,13 @@ export async function startSputter({
   if (profile) argv.push("--profile", profile);
   if (seed !== undefined) argv.push("--seed", String(seed));
   if (ledgerPath) argv.push("--ledger", ledgerPath);
+  if (controlToken) argv.push("--control-token", controlToken);
   argv.push(...args);
   const child = new Child("sputter", argv);
   try {
     const listening = await child.waitForLine(/^sputter listening on (http:\/\/\S+)/, startTimeoutMs);
     const control = await child.waitForLine(/^control API (?:on (http:\/\/\S+)|off)/, startTimeoutMs);
-    return new Sputter(child, listening[1], control[1] ?? null, ledgerPath, workDir);
+    return new Sputter(child, listening[1], control[1] ?? null, ledgerPath, workDir, controlToken ?? null);
   } catch (error) {
     await child.stop();
     if (workDir) rmSync(workDir, { recursive: true, force: true });

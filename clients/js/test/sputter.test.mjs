@@ -163,3 +163,17 @@ test("findBinary says what is wrong", () => {
 test("startSputter needs an upstream", async () => {
   await assert.rejects(startSputter({ binary }), /needs \{ upstream/);
 });
+
+test("a control token is sent with every call; without it the control API answers 401", { skip: existsSync(binary) ? false : "no binary" }, async () => {
+  const origin = await startDemoOrigin({ binary });
+  const guarded = await startSputter({ upstream: origin.url, binary, controlToken: "s3cret-token" });
+  try {
+    assert.equal((await guarded.profiles()).some((p) => p.name === "passthrough"), true);
+    const bare = await fetch(`${guarded.controlUrl}/profiles`);
+    assert.equal(bare.status, 401);
+    await bare.arrayBuffer();
+  } finally {
+    assert.equal(await guarded.stop(), 0);
+    await origin.stop();
+  }
+});

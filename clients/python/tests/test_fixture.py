@@ -206,3 +206,14 @@ def test_runtime_profile_next_attempts_and_waits(sputter: Sputter) -> None:
     with pytest.raises(WaitTimeout) as late:
         sputter.wait("nobody", received=1, timeout=0.05)
     assert late.value.result.progress is None and "live" in late.value.result.clients
+
+
+def test_control_token_is_sent_when_given(sputter_demo_origin, tmp_path) -> None:
+    from sputter_testing import SputterProcess, find_binary
+    with SputterProcess(find_binary(), [sputter_demo_origin.url], log_dir=tmp_path,
+                        extra_args=["--control-token", "s3cret-token"]) as process:
+        guarded = Sputter(process.url, process.control_url, token="s3cret-token")
+        assert "passthrough" in [p.name for p in guarded.profiles()]
+        with pytest.raises(ControlAPIError) as refused:
+            Sputter(process.url, process.control_url, token="").profiles()
+        assert refused.value.status == 401

@@ -58,7 +58,7 @@ class Sputter:
 
     def __init__(self, base_url: str, control_url: str, *, upstream: Sequence[str] = (),
                  ledger_path: Optional[Path] = None, binary: Optional[Path] = None,
-                 process: Optional[SputterProcess] = None, timeout: float = 10.0):
+                 process: Optional[SputterProcess] = None, timeout: float = 10.0, token: Optional[str] = None):
         #: Where clients connect, e.g. http://127.0.0.1:40123 (no trailing slash).
         self.base_url = base_url.rstrip("/")
         #: The control API, e.g. http://127.0.0.1:40124.
@@ -69,6 +69,8 @@ class Sputter:
         self.binary = binary
         self.process = process
         self.timeout = timeout
+        #: The control token (`--control-token`), sent as `Authorization: Bearer`; default $SPUTTER_CONTROL_TOKEN.
+        self.token = token if token is not None else os.environ.get("SPUTTER_CONTROL_TOKEN") or None
         #: The profile and seed the fixture selected for the current test (None: passthrough / Sputter's choice).
         self.profile: Optional[str] = None
         self.seed: Optional[int] = None
@@ -135,8 +137,10 @@ class Sputter:
         else:
             data = None if body is None else json.dumps(body).encode()
             content_type = "application/json"
-        request = urllib.request.Request(self.control_url + path, data=data, method=method,
-                                         headers={"Content-Type": content_type} if data is not None else {})
+        headers = {"Content-Type": content_type} if data is not None else {}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        request = urllib.request.Request(self.control_url + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
                 status, raw = response.status, response.read()
