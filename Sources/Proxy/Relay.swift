@@ -11,17 +11,8 @@ import HTTP1
 func relay(_ tracker: inout BodyTracker, from source: Connection, to destination: Buffer,
            sendingDirectlyTo direct: Connection? = nil,
            observe: (UnsafeRawBufferPointer) -> Void = { _ in }) throws(HTTPParseError) -> Int {
-    var consumed = 0
-    var failure: HTTPParseError?
     let input = source.input
-    input.forEachSegment(limit: input.count) { segment in
-        guard failure == nil, !tracker.isDone else { return }
-        do throws(HTTPParseError) {
-            consumed += try tracker.consume(segment, onPayload: observe)
-        } catch {
-            failure = error
-        }
-    }
+    let (consumed, failure) = consumeBody(&tracker, in: input, onPayload: observe)
     if consumed > 0 {
         let sent = direct?.sendDirect(consumed, from: input) ?? 0
         if consumed > sent { input.move(consumed - sent, to: destination) }
@@ -42,18 +33,26 @@ func relay(_ tracker: inout BodyTracker, from source: Connection, to destination
 
 /// Like `relay`, but writes only the payload (a chunked body to an HTTP/1.0 client).
 func relayPayload(_ tracker: inout BodyTracker, from source: Connection, to destination: Buffer) throws(HTTPParseError) -> Int {
+    let input = source.input
+    let (consumed, failure) = consumeBody(&tracker, in: input) { payload in destination.append(payload) }
+    if consumed > 0 { input.drain(consumed) }
+    if let failure { throw failure }
+    return consumed
+}
+
+/// Runs `tracker` over `input`'s segments up to the end of the body or the first framing error, without
+/// draining: the bytes of the body's whole segments before the error, and the error.
+private func consumeBody(_ tracker: inout BodyTracker, in input: Buffer,
+                         onPayload: (UnsafeRawBufferPointer) -> Void) -> (consumed: Int, failure: HTTPParseError?) {
     var consumed = 0
     var failure: HTTPParseError?
-    let input = source.input
     input.forEachSegment(limit: input.count) { segment in
         guard failure == nil, !tracker.isDone else { return }
         do throws(HTTPParseError) {
-            consumed += try tracker.consume(segment) { payload in destination.append(payload) }
+            consumed += try tracker.consume(segment, onPayload: onPayload)
         } catch {
             failure = error
         }
     }
-    if consumed > 0 { input.drain(consumed) }
-    if let failure { throw failure }
-    return consumed
+    return (consumed, failure)
 }
