@@ -123,6 +123,15 @@ public struct ClientReport: Sendable, Equatable {
 extension Ledger {
     // MARK: - Queries
 
+    /// What the id tables of every client hold: distinct ids, and the bytes of their entries (digests,
+    /// spans, runs; `IDTable.entryBytes`). With consecutive integer ids received intact, 8 bytes an id.
+    public var idTableMemory: (ids: Int, bytes: Int) {
+        clientsByKey.values.reduce(into: (ids: 0, bytes: 0)) { total, c in
+            total.ids += c.ids.count
+            total.bytes += c.ids.entryBytes
+        }
+    }
+
     /// Every client key seen, in order of first connection.
     public func clients() -> [ClientSummary] {
         clientOrder.compactMap { clientsByKey[$0].map(summary) }
