@@ -334,8 +334,17 @@ extension Prediction {
         w.bool("discarded_tail", discardedTail)
         w.string("next", reconnects ? "reconnect" : "fail")
         w.optString("reason", failReason)
-        if !possibleLastEventIDs.isEmpty { w.strings("possible_last_event_ids", possibleLastEventIDs) }
+        writeResetFields(&w)
         return w.finish()
+    }
+
+    /// After a reset: the possible last event IDs, and once the next attempt decided it, the outcome.
+    func writeResetFields(_ w: inout JSONWriter) {
+        if !possibleLastEventIDs.isEmpty { w.strings("possible_last_event_ids", possibleLastEventIDs) }
+        if let o = resetOutcome {
+            w.int("reset_read", o.messagesRead)
+            w.int("reset_decided_by", o.decidedByAttempt)
+        }
     }
 }
 
