@@ -28,7 +28,7 @@ import httpx
 import pytest
 from sputter_testing import ClientReport, DemoOriginProcess, Sputter
 
-from fetch_stream import FetchStream, StreamFailed, Transcript
+from fetch_stream import FetchStream, StreamFailed, Transcript, retry_after_seconds
 
 RETRY_MS = 50  # the stream's `retry:` field
 COUNT = 12
@@ -193,3 +193,13 @@ def test_httpx_sse_unfiltered_dispatches_blocks_without_data(sputter: Sputter, h
     assert not diff["ok"] and diff["unexpected"] == 1, diff
     [extra] = diff["diff"]
     assert extra["kind"] == "unexpected" and extra["observed"]["data"] == "", extra
+
+
+def test_retry_after_takes_seconds_or_an_http_date():
+    now = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
+    assert retry_after_seconds("2", now=lambda: now) == 2.0
+    assert retry_after_seconds(" 0 ", now=lambda: now) == 0.0
+    assert retry_after_seconds("Tue, 14 Nov 2023 22:13:30 GMT", now=lambda: now) == 10.0
+    assert retry_after_seconds("Tue, 14 Nov 2023 22:13:00 GMT", now=lambda: now) == 0.0  # in the past: now
+    assert retry_after_seconds("soon", now=lambda: now) is None
+    assert retry_after_seconds(None) is None
