@@ -97,3 +97,17 @@ import Testing
         #expect(ProfileMatch(method: "POST").matches(method: "POST", path: "/", body: nil))
     }
 }
+
+@Suite struct BodyMatchDocsTests {
+    /// docs/FAULTS.md's body-matching example is a valid profile that means what the page says.
+    @Test func documentedExampleDecodes() throws {
+        let page = try String(contentsOfFile: packageRoot + "/docs/FAULTS.md", encoding: .utf8)
+        let start = try #require(page.range(of: "```yaml\nname: mcp-tool-calls\n"))
+        let end = try #require(page.range(of: "```", range: start.upperBound..<page.endIndex))
+        let yaml = "name: mcp-tool-calls\n" + page[start.upperBound..<end.lowerBound]
+        let p = try ProfileLibrary.parse(yaml: yaml, file: "FAULTS.md")
+        let m = try #require(p.match)
+        #expect(m.matches(method: "POST", path: "/mcp", body: Array(#"{"jsonrpc":"2.0","id":1,"method":"tools/call"}"#.utf8)))
+        #expect(!m.matches(method: "POST", path: "/mcp", body: Array(#"{"jsonrpc":"2.0","id":1,"method":"initialize"}"#.utf8)))
+    }
+}
