@@ -155,3 +155,29 @@ final class BodyMatchProxyTests: XCTestCase {
         }
     }
 }
+
+extension BodyMatchProxyTests {
+    /// Two pipelined requests on one keep-alive connection: each body is read for its own selection, and
+    /// the first read stops at its own body's end.
+    func testPipelinedKeepAliveRequestsAreEachMatchedByTheirOwnBody() throws {
+        let origin = try RecordingOrigin()
+        let stack = try stack(origin, profile: "mcp-tools")
+        let first = #"{"jsonrpc":"2.0","id":1,"method":"initialize"}"#
+        let second = #"{"jsonrpc":"2.0","id":2,"method":"tools/call"}"#
+        func request(_ json: String) -> String {
+            "POST /mcp HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nSputter-Client: pipe\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(json.utf8.count)\r\n\r\n" + json
+        }
+        let s = try TestSocket(port: stack.proxyPort)
+        s.send(request(first) + request(second))
+        let a = try s.readResponse(requestMethod: "POST")
+        XCTAssertEqual(String(decoding: a.body, as: UTF8.self), Self.stream, "initialize: untouched")
+        let b = try s.readResponse(requestMethod: "POST")
+        XCTAssertEqual(b.head.status, 200)
+        XCTAssertFalse(String(decoding: b.body, as: UTF8.self).contains("data:"), "tools/call: faulted")
+        XCTAssertEqual(origin.seen.map { String(decoding: $0.body, as: UTF8.self) }, [first, second])
+        eventually("both recorded") { stack.sputter.client("pipe")?.connections.count == 2
+            && stack.sputter.client("pipe")?.connections.allSatisfy { $0.closedAt != nil } == true }
+        XCTAssertEqual(stack.sputter.client("pipe")?.connections.map(\.profile), ["passthrough", "mcp-tools"])
+    }
+}
