@@ -6,12 +6,19 @@ public struct ProfileMatch: Sendable, Equatable {
     public var path: Glob?
     /// Request method, compared case-sensitively (`GET`).
     public var method: String?
+    /// `jsonrpc_method`: glob over the `method` member of a JSON-RPC body (or of any message of a batch).
+    public var jsonrpcMethod: Glob?
+    /// `json`: fields of a JSON object body, each equal to its value (a glob for strings); all must hold.
+    public var json: [JSONFieldMatch]
 
-    public init(path: Glob? = nil, method: String? = nil) {
+    public init(path: Glob? = nil, method: String? = nil, jsonrpcMethod: Glob? = nil, json: [JSONFieldMatch] = []) {
         self.path = path
         self.method = method
+        self.jsonrpcMethod = jsonrpcMethod
+        self.json = json
     }
 
+    /// The head criteria only (`method`, `path`); see `matches(method:path:body:)` for the body's.
     public func matches(method: String, path: String) -> Bool {
         if let m = self.method, m != method { return false }
         if let p = self.path, !p.matches(path) { return false }

@@ -147,10 +147,16 @@ public struct ProfileLibrary: Sendable {
             profile.match = attempt { () throws(ProfileError) in
                 var mm = try match.map("match")
                 mm.what = "match"
-                try mm.check(allowed: ["path", "method"])
+                try mm.check(allowed: ["path", "method", "jsonrpc_method", "json"])
                 return ProfileMatch(
                     path: try mm["path"].map { v throws(ProfileError) in Glob(try v.string("a path pattern such as '/events*'")) },
-                    method: try mm["method"]?.string("a method such as GET"))
+                    method: try mm["method"]?.string("a method such as GET"),
+                    jsonrpcMethod: try mm["jsonrpc_method"].map { v throws(ProfileError) in
+                        let text = try v.string("a JSON-RPC method or glob such as 'tools/call'")
+                        guard !text.isEmpty else { throw v.error("expected a JSON-RPC method or glob such as 'tools/call', found ''") }
+                        return Glob(text)
+                    },
+                    json: try mm["json"].map { v throws(ProfileError) in try decodeJSONMatch(v) } ?? [])
             }
         }
         if let f = m["faults"] { profile.faults = decodeFaults(f, registry, errors: &errors) }
@@ -173,6 +179,23 @@ public struct ProfileLibrary: Sendable {
         // Stable: errors on one line keep the order in which they were found.
         let sorted = errors.enumerated().sorted { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }.map(\.element)
         return (sorted.isEmpty ? profile : nil, nameValue?.line ?? 0, sorted)
+    }
+
+    /// `json: { stream: true, model: "gpt-*", params.name: search }`: dotted paths to scalar values.
+    static func decodeJSONMatch(_ value: YAMLValue) throws(ProfileError) -> [JSONFieldMatch] {
+        var m = try value.map("match.json")
+        m.what = "match.json"
+        var fields: [JSONFieldMatch] = []
+        for e in m.entries {
+            let names = e.key.split(separator: ".", omittingEmptySubsequences: false)
+            guard !names.contains(where: \.isEmpty) else {
+                throw ProfileError(file: value.file, line: e.keyLine, field: e.value.path,
+                                   message: "expected a field name or dotted path such as 'model' or 'params.name', found '\(e.key)'")
+            }
+            fields.append(JSONFieldMatch(path: names.map(String.init), value: try e.value.jsonFieldValue()))
+        }
+        guard !fields.isEmpty else { throw value.error("expected at least one field in match.json, such as '{ stream: true }'") }
+        return fields
     }
 
     static func isValidName(_ s: String) -> Bool {

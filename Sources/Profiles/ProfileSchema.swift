@@ -43,6 +43,16 @@ public enum ProfileSchema {
                     "properties": [
                         "path": ["type": "string", "description": "Glob over the request path."],
                         "method": ["type": "string", "description": "Request method, case-sensitive (GET)."],
+                        "jsonrpc_method": [
+                            "type": "string", "minLength": 1,
+                            "description": "Glob over the JSON-RPC method of the request body (or of any message of a batch): tools/call.",
+                        ],
+                        "json": [
+                            "type": "object", "minProperties": 1,
+                            "description": "Fields of a JSON object body by dotted path (model, params.name): equal, or a glob for strings.",
+                            "propertyNames": ["pattern": "^[^.]+(\\.[^.]+)*$"],
+                            "additionalProperties": ["type": ["string", "number", "boolean", "null"]],
+                        ],
                     ],
                     "additionalProperties": false,
                 ],

@@ -122,6 +122,23 @@ struct YAMLValue {
         throw error("\(example), found \(found)")
     }
 
+    /// A scalar a JSON field is compared with: a string (a glob), true/false, a number or null.
+    /// Quoted scalars are strings (`"true"` is the string).
+    func jsonFieldValue() throws(ProfileError) -> JSONFieldValue {
+        guard case .scalar(let s) = node else {
+            throw error("expected a string, number, true/false or null to compare the field with, found \(found)")
+        }
+        guard s.style == .plain else { return .string(Glob(s.string)) }
+        if isNull { return .null }
+        switch node.tag.rawValue {
+        case Tag.Name.bool.rawValue: if let b = node.bool { return .bool(b) }
+        case Tag.Name.int.rawValue: if let n = node.int { return .number(Double(n)) }
+        case Tag.Name.float.rawValue: if let d = node.float, d.isFinite { return .number(d) }
+        default: break
+        }
+        return .string(Glob(s.string))
+    }
+
     func nanos() throws(ProfileError) -> Nanos { Nanos(try duration().rounded()) }
 
     static func describe(_ r: ClosedRange<Int>) -> String {

@@ -76,6 +76,7 @@ final class ClientSession: ConnectionDelegate {
             case .write(let bytes): client.write(bytes)
             case .readHead: if !client.input.isEmpty { readHead() }
             case .resolve(let host, let port): resolve(host: host, port: port)
+            case .bufferBody(let limit): bufferBody(limit: limit)
             case .select: select()
             case .connect(let address, let lastEventID):
                 guard let address = address.value as? SocketAddress else {
@@ -156,7 +157,7 @@ final class ClientSession: ConnectionDelegate {
     // MARK: - Client side
 
     private func clientReadable() {
-        if machine.isAwaitingHead { readHead() } else { relayRequestBody() }
+        if machine.isAwaitingHead { readHead() } else if machine.isAwaitingBody { bufferBody(limit: nil) } else { relayRequestBody() }
     }
 
     private func readHead() {
@@ -225,8 +226,11 @@ final class ClientSession: ConnectionDelegate {
         let exchange = Exchange(request: head, plan: plan, requestFraming: requestFraming, limits: config.limits)
         exchange.metrics = server.metrics
         self.exchange = exchange
+        let expectsContinue = head.headers.first("Expect")?.lowercased() == "100-continue"
+        let bodyLimit = requestFraming == .none || requestFraming == .contentLength(0) ? nil
+            : server.bodyMatchLimit(controls: plan.controls, method: head.method, path: plan.path, expectsContinue: expectsContinue)
         run(.requestHead(Request(head: head, framing: requestFraming, upstreamHost: plan.upstreamHost,
-                                 upstreamPort: plan.upstreamPort, upstreamLabel: plan.upstreamLabel)))
+                                 upstreamPort: plan.upstreamPort, upstreamLabel: plan.upstreamLabel, bodyMatchLimit: bodyLimit)))
     }
 
     private func resolve(host: String, port: Int) {
@@ -242,13 +246,29 @@ final class ClientSession: ConnectionDelegate {
         }
     }
 
+    /// Reads the request body for body matchers (`limit` starts the read); it stays in the client's input.
+    private func bufferBody(limit: Int?) {
+        guard let exchange else { return }
+        if let limit, exchange.bodyPeek == nil {
+            exchange.bodyPeek = BodyPeek(framing: exchange.requestFraming, limits: config.limits, limit: limit)
+        }
+        guard var peek = exchange.bodyPeek else { return }
+        do {
+            try peek.scan(client.input)
+        } catch {
+            return run(.requestBodyInvalid(ErrorReply(status: error.status, kind: "bad-request", message: "request body: \(error.reason)")))
+        }
+        exchange.bodyPeek = peek
+        run(.requestBodyBuffered(complete: peek.complete))
+    }
+
     private func select() {
         guard let exchange else { return }
         let head = exchange.request, plan = exchange.plan
         let selection: Selection
         do {
             selection = try server.select(controls: plan.controls, method: head.method, path: plan.path, peerHost: client.peer.host,
-                                          traits: RequestTraits(head.headers))
+                                          traits: RequestTraits(head.headers), body: exchange.bodyPeek?.body)
         } catch {
             return run(.selectionRejected(error))
         }

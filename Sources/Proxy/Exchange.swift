@@ -176,6 +176,9 @@ final class Exchange {
     var metrics: ProxyMetrics?
     var wallMs: UInt64 = 0
     var requestBody: BodyTracker
+    let requestFraming: BodyFraming
+    /// The request body read ahead for body matchers (it stays in the client's input for the upstream).
+    var bodyPeek: BodyPeek?
     var responseBody = BodyTracker(.none, limits: HTTPLimits())
     /// How the response body travels (one of them, chosen by the machine with the response head).
     enum Body {
@@ -220,5 +223,41 @@ final class Exchange {
         self.request = request
         self.plan = plan
         self.requestBody = BodyTracker(requestFraming, limits: limits)
+        self.requestFraming = requestFraming
+    }
+}
+
+/// A request body read ahead of selection, without taking it from the client's input: a tracker of its own
+/// follows the framing (so a chunked body is de-chunked for the matchers), and the bytes stay where they are
+/// to be relayed to the upstream unchanged.
+struct BodyPeek {
+    var tracker: BodyTracker
+    /// Bytes of the client's input already scanned (framing included).
+    var scanned = 0
+    var payload: [UInt8] = []
+    let limit: Int
+    /// Over `limit` (or too long by its Content-Length): the matchers get no body.
+    var overLimit = false
+
+    init(framing: BodyFraming, limits: HTTPLimits, limit: Int) {
+        tracker = BodyTracker(framing, limits: limits)
+        self.limit = limit
+        if case .contentLength(let n) = framing, n > UInt64(limit) { overLimit = true }
+    }
+
+    var complete: Bool { overLimit || tracker.isDone }
+    /// What the matchers see: the payload once the whole body is in, else nothing.
+    var body: [UInt8]? { tracker.isDone && !overLimit ? payload : nil }
+
+    /// Scans what arrived since the last call, up to `limit` bytes of the input.
+    mutating func scan(_ input: Buffer) throws(HTTPParseError) {
+        guard !complete else { return }
+        let window = input.contiguous(min(input.count, limit))
+        guard window.count > scanned else { return }
+        let fresh = UnsafeRawBufferPointer(rebasing: window[scanned...])
+        var collected = payload
+        scanned += try tracker.consume(fresh) { collected.append(contentsOf: $0) }
+        payload = collected
+        if !tracker.isDone, scanned >= limit { overLimit = true }
     }
 }

@@ -72,6 +72,9 @@ public struct ProxyConfig: Sendable {
     public var insecure = false
     /// An SSE block larger than this is passed on in pieces, untouched by faults.
     public var maxFrameBytes = 4 << 20
+    /// A profile's body matchers (`match: jsonrpc_method/json`) read at most this many bytes of a request
+    /// body (framing included; also bounded by `highWater`); a longer body does not match. 0: never read.
+    public var maxMatchBodyBytes = 64 * 1024
     /// Listen with SO_REUSEPORT, so that several loops (`--threads N`) share the port.
     public var reusePort = false
     /// Record event streams in the ledger. Off with several loops: a ledger belongs to one loop.

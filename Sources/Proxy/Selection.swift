@@ -58,15 +58,30 @@ extension ProxyServer {
     /// `--contract`, else `ClientContract.defaultRule`. The attempt counter for the client key advances
     /// only for a stream attempt under the contract (`ClientContract.isStreamAttempt`); a request that is
     /// not one keeps the current attempt number, takes no queued or per-attempt faults, only `faults`.
+    /// `body`: the request's payload when it was read for body matchers (`bodyMatchLimit`), else nil.
     func select(controls: SputterControls, method: String, path: String, peerHost: String,
-                traits: RequestTraits = RequestTraits()) throws(ErrorResponse) -> Selection {
+                traits: RequestTraits = RequestTraits(), body: [UInt8]? = nil) throws(ErrorResponse) -> Selection {
         try settings.with { state in Result { () throws(ErrorResponse) in
-            try select(controls: controls, method: method, path: path, peerHost: peerHost, traits: traits, state: &state)
+            try select(controls: controls, method: method, path: path, peerHost: peerHost, traits: traits, body: body, state: &state)
         } }.get()
     }
 
-    private func select(controls: SputterControls, method: String, path: String, peerHost: String, traits: RequestTraits,
-                        state: inout SharedSettings.State) throws(ErrorResponse) -> Selection {
+    /// How many bytes of the request body to read before selecting (`SessionMachine`'s `awaitingBody`): the
+    /// bound when the profile the request would get has body matchers (`jsonrpc_method`, `json`) and its
+    /// method and path match; nil otherwise, and for a request with `Expect: 100-continue` (its client waits
+    /// for the upstream's 100 before sending the body), so every other request takes the unbuffered path.
+    func bodyMatchLimit(controls: SputterControls, method: String, path: String, expectsContinue: Bool) -> Int? {
+        guard !expectsContinue, config.maxMatchBodyBytes > 0 else { return nil }
+        let profile = settings.with { state in (try? chosenProfile(controls: controls, state: state))?.profile }
+        guard let match = profile?.match, match.matchesBody, match.matches(method: method, path: path) else { return nil }
+        // Bounded by the read watermark too: the client's input never holds more than it before reading stops.
+        return min(config.maxMatchBodyBytes, config.highWater)
+    }
+
+    /// The profile a request names (or the runtime default, `--profile`, passthrough) and its seed, before `match`.
+    private func chosenProfile(controls: SputterControls, state: SharedSettings.State) throws(ErrorResponse)
+        -> (profile: Profile, requestSeed: UInt64?)
+    {
         let runtime = state.runtime, profiles = state.profiles
         var name = runtime.profile ?? config.profile
         var requestSeed: UInt64?
@@ -87,7 +102,14 @@ extension ProxyServer {
             }
             profile = found
         }
-        if let match = profile.match, !match.matches(method: method, path: path) { profile = .passthrough }
+        return (profile, requestSeed)
+    }
+
+    private func select(controls: SputterControls, method: String, path: String, peerHost: String, traits: RequestTraits,
+                        body: [UInt8]?, state: inout SharedSettings.State) throws(ErrorResponse) -> Selection {
+        let runtime = state.runtime
+        var (profile, requestSeed) = try chosenProfile(controls: controls, state: state)
+        if let match = profile.match, !match.matches(method: method, path: path, body: body) { profile = .passthrough }
         var contract = profile.client ?? config.contract
             ?? ClientContract.defaultRule(method: method, accept: traits.accept, lastEventID: traits.lastEventID,
                                        mcpSessionID: traits.mcpSessionID)

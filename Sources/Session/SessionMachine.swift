@@ -65,6 +65,8 @@ public struct SessionMachine: Sendable {
         /// Between requests; `partial` once bytes of the next head have arrived.
         case awaitingHead(partial: Bool)
         case resolving(Exchange)
+        /// The body is read (bounded, timed by `requestBody`) for a profile's body matchers; nothing is sent yet.
+        case awaitingBody(Exchange, Address)
         case selecting(Exchange, Address)
         /// A fault delays the connection.
         case connectDelay(Exchange, Address, lastEventID: HeaderEdit)
@@ -115,6 +117,8 @@ public struct SessionMachine: Sendable {
     }
 
     public var isAwaitingHead: Bool { if case .awaitingHead = state { return true } else { return false } }
+    /// Reading a request body for body matchers (before selection).
+    public var isAwaitingBody: Bool { if case .awaitingBody = state { return true } else { return false } }
     public var isClosed: Bool { if case .closed = state { return true } else { return false } }
 
     /// Whether the control API's live actions apply now: an event stream on its way to the client.
@@ -138,6 +142,7 @@ public struct SessionMachine: Sendable {
         switch state {
         case .awaitingHead(let partial): return partial ? "awaitingHead(partial)" : "awaitingHead"
         case .resolving: return "resolving"
+        case .awaitingBody: return "awaitingBody"
         case .selecting: return "selecting"
         case .connectDelay: return "connectDelay"
         case .synthetic(_, .delayed): return "synthetic(delayed)"
@@ -195,6 +200,14 @@ public struct SessionMachine: Sendable {
             requestBodyRelayed(done: done, backlog: backlog, now: now, &out)
         case .requestBodyInvalid(let reply):
             replyAndClose(reply, headOnly: false, now: now, &out)
+        case .requestBodyBuffered(let complete):
+            guard case .awaitingBody(let ex, let address) = state else { break }
+            lastClientActivity = now
+            guard complete else { break }
+            // Selection next; `connect` arms the body timer again for what is left to relay.
+            state = .selecting(ex, address)
+            out.append(.cancel(.requestBody))
+            out.append(.select)
         case .connected:
             guard case .connecting(let ex) = state else { break }
             state = .awaitingResponse(ex)
@@ -255,8 +268,16 @@ public struct SessionMachine: Sendable {
         let label = ex.request.upstreamLabel
         switch result {
         case .success(let address):
-            state = .selecting(ex, address)
-            out.append(.select)
+            if let limit = ex.request.bodyMatchLimit, !ex.request.bodyless {
+                // A profile selects by body: read it first (the client's input keeps it for the upstream).
+                state = .awaitingBody(ex, address)
+                lastClientActivity = now
+                if let timeout = config.requestBodyTimeout { out.append(.arm(.requestBody, after: timeout)) }
+                out.append(.bufferBody(limit: limit))
+            } else {
+                state = .selecting(ex, address)
+                out.append(.select)
+            }
         case .failure(.failed(let reason)):
             replyAndClose(ErrorReply(status: 502, kind: "upstream-unresolvable", message: "upstream \(label) could not be resolved (\(reason))"),
                           headOnly: false, now: now, &out)
@@ -738,7 +759,7 @@ public struct SessionMachine: Sendable {
     /// The exchange in flight, if any.
     private var exchange: Exchange? {
         switch state {
-        case .resolving(let ex), .selecting(let ex, _), .connectDelay(let ex, _, _), .synthetic(let ex, _), .connecting(let ex),
+        case .resolving(let ex), .awaitingBody(let ex, _), .selecting(let ex, _), .connectDelay(let ex, _, _), .synthetic(let ex, _), .connecting(let ex),
              .awaitingResponse(let ex), .holdingHead(let ex, _, _, _), .relaying(let ex, _), .shaping(let ex, _):
             return ex
         case .awaitingHead, .closed:

@@ -123,8 +123,12 @@ public struct Request: Sendable, Equatable {
     public var upstreamPort: Int
     /// For messages: "http://127.0.0.1:5000".
     public var upstreamLabel: String
+    /// Read the body (up to this many bytes, framing included) before selecting, for a profile's body
+    /// matchers (`awaitingBody`); nil: select at once, as for any request without body matchers in play.
+    public var bodyMatchLimit: Int?
 
-    public init(head: RequestHead, framing: BodyFraming, upstreamHost: String, upstreamPort: Int, upstreamLabel: String) {
+    public init(head: RequestHead, framing: BodyFraming, upstreamHost: String, upstreamPort: Int, upstreamLabel: String,
+                bodyMatchLimit: Int? = nil) {
         method = head.method
         version = head.version
         keepAlive = head.keepAlive
@@ -133,6 +137,7 @@ public struct Request: Sendable, Equatable {
         self.upstreamHost = upstreamHost
         self.upstreamPort = upstreamPort
         self.upstreamLabel = upstreamLabel
+        self.bodyMatchLimit = bodyMatchLimit
     }
 }
 
@@ -236,6 +241,9 @@ public enum Action: Sendable {
     case readHead
     /// Resolve the upstream; answer with `.resolved`.
     case resolve(host: String, port: Int)
+    /// Read the request body into a buffer, up to `limit` bytes (framing included), leaving it in the client's
+    /// input for the upstream; answer with `.requestBodyBuffered` (again as more arrives).
+    case bufferBody(limit: Int)
     /// Choose profile and seed (advancing the attempt counter); answer with `.selected` or `.selectionRejected`.
     case select
     /// Open the upstream connection, send the request head with this `Last-Event-ID` edit, relay the request body.
@@ -284,6 +292,9 @@ public enum Input: Sendable {
     /// Request body bytes moved; `upstreamBacklog` is what waits in the upstream's output.
     case requestBodyRelayed(done: Bool, upstreamBacklog: Int)
     case requestBodyInvalid(ErrorReply)
+    /// Bytes of a body read for body matchers arrived; `complete` once the whole body, or all the bound
+    /// allows, is in (the driver then selects with the body, or with none when it was over the bound).
+    case requestBodyBuffered(complete: Bool)
     /// The upstream accepted the connection.
     case connected
     /// A response head; `clientBacklog` is what waits in the client's output (1xx heads are paced by it).

@@ -61,6 +61,8 @@ func describe(_ match: ProfileMatch?) -> String {
     var parts: [String] = []
     if let method = match?.method { parts.append("method \(method)") }
     if let path = match?.path { parts.append("path \(path)") }
+    if let rpc = match?.jsonrpcMethod { parts.append("JSON-RPC method \(rpc)") }
+    for field in match?.json ?? [] { parts.append("JSON \(field.path.joined(separator: ".")) \(field.value)") }
     return parts.isEmpty ? "any request" : parts.joined(separator: ", ")
 }
 

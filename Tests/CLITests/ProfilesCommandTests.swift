@@ -201,6 +201,19 @@ final class ProfilesCommandTests: XCTestCase {
             """)
     }
 
+    func testShowBodyMatch() throws {
+        try write("mcp.yaml", """
+            name: mcp
+            description: Tool calls only.
+            match: { method: POST, jsonrpc_method: "tools/*", json: { params.name: search, stream: true } }
+            faults: []
+            """)
+        let result = try CLI.run(["profiles", "show", "mcp", "--profiles", "."], in: temp)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("match:  method POST, JSON-RPC method tools/*, JSON params.name \"search\", JSON stream true\n"),
+                      result.stdout)
+    }
+
     func testShowSelectorProbabilityAndMatch() throws {
         try write("picky.yaml", """
             name: picky

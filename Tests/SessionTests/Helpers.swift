@@ -16,7 +16,7 @@ let testConfig = SessionConfig(headTimeout: 30_000 * ms, keepAliveTimeout: 75_00
 
 /// The kind of an action, without its payload: for order assertions.
 enum Kind: Equatable {
-    case write, readHead, resolve, select, connect, startBody, readUpstream, readClient, pumpShaper, finishShaper
+    case write, readHead, resolve, bufferBody, select, connect, startBody, readUpstream, readClient, pumpShaper, finishShaper
     case arm(TimerName), cancel(TimerName), pause(Side), resume(Side)
     case closeUpstream, closeClient, record, count, log, endExchange
     case live, becomeShaped
@@ -28,6 +28,7 @@ extension Action {
         case .write: .write
         case .readHead: .readHead
         case .resolve: .resolve
+        case .bufferBody: .bufferBody
         case .select: .select
         case .connect: .connect
         case .startBody: .startBody
