@@ -98,6 +98,8 @@ final class ConnectionLedger {
     var terminated = false
     /// `resume`: the answer was not an event stream (JSON, 202): not a stream attempt, never judged.
     var notStream = false
+    /// `resume`: a stream of its own (no `Last-Event-ID`, and no reconnect was owed), not a reconnect.
+    var newStream = false
 
     static let maxKeptFrames = 256
     static let maxKeptFaults = 256
