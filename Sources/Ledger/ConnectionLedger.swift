@@ -100,6 +100,8 @@ final class ConnectionLedger {
     var notStream = false
     /// `resume`: a stream of its own (no `Last-Event-ID`, and no reconnect was owed), not a reconnect.
     var newStream = false
+    /// `resume`: a later connection was checked as this stream's reconnect: its `Last-Event-ID` no longer names it.
+    var resumed = false
 
     static let maxKeptFrames = 256
     static let maxKeptFaults = 256

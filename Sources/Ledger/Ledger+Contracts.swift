@@ -33,7 +33,7 @@ extension Ledger {
         }
         guard !conn.checked else { return }
         let client = conn.client
-        guard let p = previousStream(before: conn, client) else {
+        guard let p = resumedStream(by: conn, client) ?? previousStream(before: conn, client) else {
             conn.checked = true
             return
         }
@@ -45,6 +45,17 @@ extension Ledger {
             return
         }
         if !p.isOpen { checkReconnect(conn, after: p, client) }
+    }
+
+    /// `resume`: the stream `conn`'s `Last-Event-ID` names: the latest earlier stream owed a reconnect, not
+    /// yet resumed, whose client may hold that id. Streams run side by side (an MCP session's GET stream beside its POST
+    /// streams), so the stream opened last before a resume need not be the one it continues.
+    func resumedStream(by conn: ConnectionLedger, _ client: ClientLedger) -> ConnectionLedger? {
+        guard let sent = conn.lastEventIDSent, let i = client.connections.firstIndex(where: { $0 === conn }) else { return nil }
+        return client.connections[..<i].last { p in
+            !p.notStream && p.contract != .once && !p.resumed && owesReconnect(p)
+                && (p.state.lastEventID == sent || p.possibleLastEventIDs.contains(sent))
+        }
     }
 
     /// `resume`: whether stream `p` is owed a reconnect: it ended, and by a cut (a fault, an upstream
@@ -77,6 +88,7 @@ extension Ledger {
 
     /// `resume`: reconnect `k` after `p` (a stream, or a failed answer).
     func checkResume(_ k: ConnectionLedger, after p: ConnectionLedger, _ client: ClientLedger, waited: Int64) {
+        p.resumed = true
         checkLastEventID(k, after: p, client)
         let requiredMs: UInt64
         let why: String

@@ -222,6 +222,27 @@ final class ContractTests: XCTestCase {
         XCTAssertEqual(summary.missingIDs, [])
     }
 
+    func testResumeContinuesTheStreamItsLastEventIDNames() {
+        // The session's GET stream opens after the tool call's POST stream (the SDK starts it in a task) and
+        // is still open when the POST stream's resume comes: the resume continues the POST stream.
+        let h = Harness()
+        let call = h.open(at: 0, method: "POST", contract: .resume)
+        h.respond(call, at: 1)
+        let get = h.open(at: 2, contract: .resume)
+        h.respond(get, at: 3)
+        h.relay(call, events(1...3), at: 4)
+        h.close(call, .fault(kind: .rst, atByte: 0), at: 5)
+        let resume = h.open(at: 10, lastEventID: "3", contract: .resume)
+        h.respond(resume, at: 11)
+        h.relay(resume, events(4...5), at: 12)
+        h.close(resume, .clientClose, at: 13)
+        h.close(get, .upstreamEnd, at: 14)
+        XCTAssertEqual(h.findings(), [])
+        XCTAssertEqual(h.ledger.connection(resume)?.expectedLastEventID, "3")
+        XCTAssertEqual(h.ledger.connection(get)?.newStream, true)
+        XCTAssertEqual(h.ledger.judge(key: "c", at: Harness.ns(60_000))!.summary.reconnects, 1)
+    }
+
     func testResumeStreamAfterACutStillOwesTheLastEventID() {
         // A stream without Last-Event-ID right after a cut is judged as the reconnect, not a new stream.
         let h = cutAndWait(.resume)
