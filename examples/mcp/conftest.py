@@ -2,7 +2,7 @@
 Streamable HTTP transport at `/mcp` on a free loopback port, with resumability (an in-memory `EventStore`,
 so every SSE message gets an event id and a `GET` with `Last-Event-ID` replays what followed it) and one
 streaming tool, `countdown(n)`, which sends `n` progress notifications on the `tools/call` POST's SSE
-response before its result. Sputter (the `sputter` fixture) proxies it.
+response before its result (and, with `hold_after=k`, waits after the k-th until the test opens `tool_gate`). Sputter (the `sputter` fixture) proxies it.
 """
 
 from __future__ import annotations
@@ -46,14 +46,21 @@ class MemoryEventStore(EventStore):
         return stream_id
 
 
+# `countdown(n, hold_after=k)` waits here after its k-th notification until the test releases it: a test can
+# act on the open stream (`sputter.cut`) at a known point, without sleeping.
+GATE = threading.Event()
+
+
 def make_server() -> MCPServer:
     server = MCPServer("countdown")
 
     @server.tool()
-    async def countdown(n: int, ctx: Context) -> str:
+    async def countdown(n: int, ctx: Context, hold_after: int = 0) -> str:
         """Counts down from n, one progress notification per step, then answers "liftoff"."""
         for step in range(1, n + 1):
             await ctx.report_progress(step, n, f"{n - step + 1}")
+            if step == hold_after:
+                await anyio.to_thread.run_sync(GATE.wait, 30)
         return "liftoff"
 
     return server
@@ -81,3 +88,11 @@ def mcp_server() -> Iterator[str]:
 @pytest.fixture
 def sputter_upstream(mcp_server: str) -> str:
     return mcp_server.removesuffix("/mcp")
+
+
+@pytest.fixture
+def tool_gate() -> Iterator[threading.Event]:
+    """Set it to let a `countdown(…, hold_after=k)` go on; it is set after the test whatever happened."""
+    GATE.clear()
+    yield GATE
+    GATE.set()

@@ -163,3 +163,41 @@ def test_a_profile_cuts_the_tool_call_stream_not_initialize_and_the_sdk_resumes(
     replayed = messages(sputter, resume)
     assert [m.get("method") for m in replayed[:STEPS - 2]] == ["notifications/progress"] * (STEPS - 2)
     assert replayed[STEPS - 2]["result"]["content"][0]["text"] == "liftoff"
+
+
+def test_a_live_cut_mid_tool_call_is_resumed(sputter: Sputter, key: str, tool_gate) -> None:
+    """`sputter.cut` while the tool waits after its second notification: every open stream of the client is
+    reset (the tool call's, and the session's GET stream when it is open by then); the SDK resumes the tool
+    call's stream from the last id it got. The session's GET stream it would reopen after 1 s (it carried no
+    `retry`), by when the session is over; the ledger judges `gaveUp` on a client's last stream only (here the
+    resume), so that cut stream goes unjudged."""
+    progress: list[float] = []
+    cuts: list[dict[str, Any]] = []
+
+    async def session() -> str:
+        async def on_progress(p: float, total: float | None, message: str | None) -> None:
+            progress.append(p)
+            if p == 2:  # the tool now waits on the gate: the stream is open and quiet
+                cuts.append(await anyio.to_thread.run_sync(lambda: sputter.cut(key, kind="rst")))
+                tool_gate.set()
+
+        headers = Sputter.headers(client=key, event_stream=False)
+        async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=60)) as http:
+            async with streamable_http_client(sputter.base_url + "/mcp", http_client=http) as (read, write):
+                async with ClientSession(read, write) as s:
+                    await s.initialize()
+                    result = await s.call_tool("countdown", {"n": STEPS, "hold_after": 2}, progress_callback=on_progress)
+                    return "".join(c.text for c in result.content if c.type == "text")
+
+    assert anyio.run(session) == "liftoff"
+    assert progress == [float(n) for n in range(1, STEPS + 1)]
+    assert len(cuts) == 1 and cuts[0]["kind"] == "rst"
+
+    report = sputter.settle(key)
+    assert report.findings == (), report.summary.verdict
+    assert report.summary.missing_ids == () and report.summary.duplicated_ids == ()
+    call = next(c for c in report.connections if role(sputter, c) == "tools/call" and c.method == "POST")
+    assert call.conn in cuts[0]["connections"] and call.end == "fault"
+    resume = next(c for c in report.connections if c.last_event_id_sent is not None)
+    assert resume.last_event_id_sent == call.last_id == resume.expected_last_event_id
+    assert [m.get("method") for m in messages(sputter, resume)][:STEPS - 2] == ["notifications/progress"] * (STEPS - 2)
