@@ -185,14 +185,21 @@ final class ContractTests: XCTestCase {
             h.close(get, .upstreamEnd, at: 17)
             return (h, get, call, nil)
         }
-        h.relay(call, events(5...7), at: 15)
-        h.close(call, .fault(kind: .rst, atByte: 0), at: 16)
-        let resume = h.open(at: 120, lastEventID: "7", contract: .resume)
-        h.respond(resume, at: 121)
-        h.relay(resume, events(8...11), at: 122)
-        h.close(resume, .clientClose, at: 123)
-        h.close(get, .upstreamEnd, at: 124)
-        return (h, get, call, resume)
+        return (h, get, call, resetAndResume(h, call, sent: 5...7, rest: 8...11, get: get, at: 15))
+    }
+
+    /// `resume`: `call` relays `sent` at `ms` and is reset; 105 ms later a GET with the last id resumes it with
+    /// `rest` and the client closes it; then the session's `get` stream ends. Returns the resume.
+    private func resetAndResume(_ h: Harness, _ call: UInt64, sent: ClosedRange<Int>, rest: ClosedRange<Int>,
+                                get: UInt64, at ms: UInt64) -> UInt64 {
+        h.relay(call, events(sent), at: ms)
+        h.close(call, .fault(kind: .rst, atByte: 0), at: ms + 1)
+        let resume = h.open(at: ms + 106, lastEventID: String(sent.upperBound), contract: .resume)
+        h.respond(resume, at: ms + 107)
+        h.relay(resume, events(rest), at: ms + 108)
+        h.close(resume, .clientClose, at: ms + 109)
+        h.close(get, .upstreamEnd, at: ms + 110)
+        return resume
     }
 
     func testResumeMCPSessionUnderPassthroughHasNoFindings() {
@@ -230,13 +237,7 @@ final class ContractTests: XCTestCase {
         h.respond(call, at: 1)
         let get = h.open(at: 2, contract: .resume)
         h.respond(get, at: 3)
-        h.relay(call, events(1...3), at: 4)
-        h.close(call, .fault(kind: .rst, atByte: 0), at: 5)
-        let resume = h.open(at: 10, lastEventID: "3", contract: .resume)
-        h.respond(resume, at: 11)
-        h.relay(resume, events(4...5), at: 12)
-        h.close(resume, .clientClose, at: 13)
-        h.close(get, .upstreamEnd, at: 14)
+        let resume = resetAndResume(h, call, sent: 1...3, rest: 4...5, get: get, at: 4)
         XCTAssertEqual(h.findings(), [])
         XCTAssertEqual(h.ledger.connection(resume)?.expectedLastEventID, "3")
         XCTAssertEqual(h.ledger.connection(get)?.newStream, true)
