@@ -16,10 +16,15 @@ client exposes them), the `Last-Event-ID` it sent (when known), and every messag
 - requests-sse: `EventSource`, reconnects with Last-Event-ID, stops on a non-200 or wrong content type.
 - httpx-sse: `connect_sse` + `iter_sse`; one connection, no reconnect.
 - sseclient-py: `SSEClient(requests response).events()`; one connection, no reconnect.
+- node-eventsource: Debian's package of the npm `eventsource` (an EventSource for Node), driven by
+  node_eventsource.js; reconnects with Last-Event-ID.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -394,5 +399,60 @@ def run_sseclient(url: str, ends: int, deadline: float = DEADLINE) -> Transcript
     return transcript
 
 
-RECONNECTING = {"chromium", "launchdarkly-eventsource", "requests-sse"}
-CLIENTS = ["chromium", "launchdarkly-eventsource", "requests-sse", "httpx-sse", "sseclient-py"]
+# ---------------------------------------------------------------------------------------------------
+# node-eventsource (Debian's package of the npm `eventsource` EventSource for Node)
+
+NODE_SCRIPT = Path(__file__).parent / "node_eventsource.js"
+NODE_PATH = os.environ.get("NODE_EVENTSOURCE_PATH", "/usr/share/nodejs")  # where Debian installs Node packages
+
+
+def run_node_eventsource(url: str, ends: int, deadline: float = DEADLINE) -> Transcript:
+    """`new EventSource(url)` in Node (node_eventsource.js), listening for every type the origin sends;
+    it reconnects by itself (after the stream's `retry:`, default 1 s) with Last-Event-ID. The script
+    reports each request (with the Last-Event-ID it sent), open, message and error (a status comes with
+    an error); the content type is not exposed."""
+    transcript = Transcript("node-eventsource")
+    env = dict(os.environ, NODE_PATH=NODE_PATH + (os.pathsep + os.environ["NODE_PATH"] if os.environ.get("NODE_PATH") else ""))
+    try:
+        result = subprocess.run(["node", str(NODE_SCRIPT), url, str(ends), json.dumps(EVENT_TYPES)],
+                                capture_output=True, text=True, timeout=deadline, env=env)
+    except subprocess.TimeoutExpired as error:
+        transcript.stopped_by, transcript.stop_reason = "deadline", f"not done after {deadline:g}s"
+        transcript.extra["stderr"] = (error.stderr or b"")[-2000:]
+        return transcript
+    log = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    transcript.extra["log"] = log
+    current: Optional[Attempt] = None  # the latest attempt
+    for entry in log:
+        kind = entry["kind"]
+        if kind == "request":
+            current = Attempt(status=None, content_type=UNKNOWN, sent_last_event_id=entry["lastEventId"])
+            transcript.attempts.append(current)
+        elif kind == "open":
+            assert current is not None, f"open without a request: {entry}"
+            current.status = 200
+        elif kind == "message":
+            assert current is not None and current.ended is None, f"message outside a connection: {entry}"
+            current.messages.append(Message(entry["type"], entry["data"], entry["lastEventId"]))
+        elif kind == "error":
+            assert current is not None, f"error without a request: {entry}"
+            if entry["status"] is not None:  # an answer it does not read as a stream
+                current.status = entry["status"]
+            if current.ended is None:  # one attempt may report several errors (a reset: request and response)
+                current.ended = f"error {entry['status'] or ''} {entry['message'] or ''}".replace("  ", " ").strip()
+        elif kind == "done":
+            by = entry["by"]
+            transcript.stopped_by = by
+            transcript.stop_reason = (f"after {ends} connection end(s)" if by == "test"
+                                      else "the library closed the EventSource: it does not reconnect")
+    if transcript.stopped_by is None:
+        transcript.stopped_by = "crash"
+        transcript.stop_reason = f"node exited {result.returncode}: {result.stderr.strip()[-300:]}"
+    return transcript
+
+
+RECONNECTING = {"chromium", "launchdarkly-eventsource", "requests-sse", "node-eventsource"}
+CLIENTS = ["chromium", "launchdarkly-eventsource", "requests-sse", "httpx-sse", "sseclient-py", "node-eventsource"]
+# The client contract each is judged under (docs/LEDGER.md). All of them open the stream with a GET and
+# name no contract, so the default rule applies: GET -> eventsource (e2e/README.md says why that is right).
+CONTRACTS = {client: "eventsource" for client in CLIENTS}

@@ -110,13 +110,13 @@ def results() -> list[dict]:
 
 
 def _table(rows: list[dict]) -> list[str]:
-    header = ["profile", "client", "conns", "dispatched", "reconnects", "messages = ledger", "Last-Event-ID = ledger",
+    header = ["profile", "client", "contract", "conns", "dispatched", "reconnects", "messages = ledger", "Last-Event-ID = ledger",
               "deviations found (expected findings)", "result"]
     body = []
     for r in rows:
         body.append([
-            r["profile"], r["client"], str(r["connections"]), str(r["dispatched"]), str(r["reconnects"]),
-            f"{r['messages_agreed']}/{r['messages_checked']} conns",
+            r["profile"], r["client"], r.get("contract") or "?", str(r["connections"]), str(r["dispatched"]), str(r["reconnects"]),
+            f"{r['messages_agreed']}/{r['messages_checked']} conns" if r["messages_checked"] else "-",
             f"{r['ids_agreed']}/{r['ids_checked']}" if r["ids_checked"] else "-",
             ", ".join(sorted(r["deviations"])) or "none",
             r.get("result", "?"),
@@ -136,6 +136,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for line in _table(RESULTS):
         tr.write_line(line)
     tr.write_line("")
+    tr.write_line("contract: how the ledger judged the client (docs/LEDGER.md): the GET clients name none (the default "
+                  "rule: eventsource), openai names once (test_contracts.py); e2e/README.md says why for each client")
     tr.write_line("messages = ledger: connections whose dispatched messages equal the ledger's spec-exact prediction, "
                   "message by message (type, data, last event ID)")
     tr.write_line("Last-Event-ID = ledger: reconnects that carried (as the origin saw it) the Last-Event-ID the ledger "

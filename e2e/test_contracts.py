@@ -66,40 +66,61 @@ def llm_sputter(sputter_binary, profiles_dir, tmp_path_factory):
         backend.shutdown()
 
 
-def complete(sputter: sputter_testing.Sputter, key: str, profile: str) -> tuple[str, str | None]:
-    """One streamed completion as an application makes it; returns the text and the error it raised."""
+def complete(sputter: sputter_testing.Sputter, key: str, profile: str) -> tuple[str, str | None, int]:
+    """One streamed completion as an application makes it; returns the text, the error it raised and how
+    many chunks it got."""
     client = openai.OpenAI(base_url=sputter.base_url + "/v1", api_key="test", max_retries=2, timeout=60,
                            default_headers={"Sputter-Client": key, "Sputter-Profile": profile, "Sputter-Contract": "once"})
-    text, error = "", None
+    text, error, chunks = "", None, 0
     try:
         stream = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}], stream=True)
         for chunk in stream:
             text += chunk.choices[0].delta.content or ""
+            chunks += 1
     except Exception as e:  # openai.APIConnectionError, httpx.RemoteProtocolError …
         error = type(e).__name__
-    return text, error
+    return text, error, chunks
 
 
-def test_a_reset_completion_is_truncated_and_no_reconnect_is_expected(llm_sputter):
+def table_row(results: list[dict], profile: str, report: sputter_testing.ClientReport, chunks: int,
+              expected_findings: tuple[str, ...]) -> dict:
+    """A row of the results table (conftest.py) for this client: its contract, and the findings expected of
+    it under that contract (listed as found only when the ledger made them). `result` is "ok" once the
+    test's assertions passed."""
+    found = {f.kind: [f"attempt {f.attempt}: {f.detail}"] for f in report.findings if f.kind in expected_findings}
+    row = {"profile": profile, "client": "openai", "contract": report.summary.contract,
+           "connections": len(report.connections), "dispatched": chunks, "reconnects": report.summary.reconnects,
+           "messages_agreed": 0, "messages_checked": 0, "ids_agreed": 0, "ids_checked": 0,
+           "deviations": found, "expected_deviations": list(expected_findings), "result": "FAIL"}
+    results.append(row)
+    return row
+
+
+def test_a_reset_completion_is_truncated_and_no_reconnect_is_expected(llm_sputter, results):
     llm_sputter.reset()
-    text, error = complete(llm_sputter, "llm-cut", "abrupt-disconnects")
+    text, error, chunks = complete(llm_sputter, "llm-cut", "abrupt-disconnects")
     assert error is not None, f"the stream was reset after 5 chunks, yet the client finished: {text!r}"
     report = llm_sputter.settle("llm-cut")
+    row = table_row(results, "abrupt-disconnects", report, chunks, ("truncated",))
     assert report.summary.contract == "once"
     kinds = report.finding_kinds
     assert "truncated" in kinds, report.summary.verdict
     assert not {"gaveUp", "reconnectTooEarly", "reconnectAfterFailure", "wrongLastEventID", "duplicated"} & set(kinds), kinds
     truncated = report.findings_of("truncated")
     assert len(truncated) == len(report.connections), [f.detail for f in truncated]
+    row["result"] = "ok"
 
 
-def test_a_retry_after_a_refused_connection_is_a_new_stream(llm_sputter):
+def test_a_retry_after_a_refused_connection_is_a_new_stream(llm_sputter, results):
     llm_sputter.reset()
     llm_sputter.define_profile({"name": "refuse-first", "description": "the first attempt is refused",
                                 "attempts": {"1": ["refuse"], "default": []}})
-    text, error = complete(llm_sputter, "llm-retry", "refuse-first")
+    text, error, chunks = complete(llm_sputter, "llm-retry", "refuse-first")
     assert error is None, error
     assert text == "".join(f"w{i} " for i in range(CHUNKS))
     report = llm_sputter.settle("llm-retry")
+    row = table_row(results, "refuse-first", report, chunks, ())
+    assert report.summary.contract == "once"
     assert len(report.connections) == 2, report.summary.verdict  # the refused attempt, then the retry
     assert report.findings == (), [f.detail for f in report.findings]
+    row["result"] = "ok"

@@ -39,7 +39,8 @@ def run_client(client: str, sputter: Sputter, browser_factory, scenario: Scenari
     if client == "chromium":
         return clients.run_chromium(browser_factory(), sputter.url, path, scenario.ends)
     runner = {"launchdarkly-eventsource": clients.run_launchdarkly, "requests-sse": clients.run_requests_sse,
-              "httpx-sse": clients.run_httpx_sse, "sseclient-py": clients.run_sseclient}[client]
+              "httpx-sse": clients.run_httpx_sse, "sseclient-py": clients.run_sseclient,
+              "node-eventsource": clients.run_node_eventsource}[client]
     return runner(sputter.url + path, scenario.ends)
 
 
@@ -62,6 +63,9 @@ def test_client_agrees_with_the_ledger(sputter: Sputter, browser_factory, result
 
     connections = [sputter.control.connection(c.conn) for c in report.connections]
     outcome = compare(scenario, transcript, report, connections, sputter.origin.requests())
+    if outcome.contract != clients.CONTRACTS[client]:
+        outcome.problem(f"the ledger judged {client} under the {outcome.contract!r} contract, "
+                        f"expected {clients.CONTRACTS[client]!r} (e2e/README.md)")
     expected = expected_deviations(client, scenario)
     row = outcome.as_dict()
     row["expected_deviations"] = sorted(expected)

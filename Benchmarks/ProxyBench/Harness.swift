@@ -187,9 +187,9 @@ final class Harness {
             let o = try open(1, port: port, rate: 0)
             guard o.opened == 1 else { throw BenchError(description: "scenario 2 via \(peer.label): stream failed: \(o.error ?? "?")") }
             sleep(plan.s2Warmup)
-            let before = proxy?.sample()
+            let before = proxy?.sample(), ledgerBefore = proxy?.ledgerMemory()
             let w = window(plan.s2Window)
-            let after = proxy?.sample()
+            let after = proxy?.sample(), ledgerAfter = proxy?.ledgerMemory()
             guard w.events > 0 else { throw BenchError(description: "scenario 2 via \(peer.label): no events arrived") }
             var f: Figures = ["s2.eps": w.eventsPerSecond, "s2.mbps": w.megabytesPerSecond]
             if let before, let after {
@@ -199,6 +199,10 @@ final class Harness {
                 f["s2.rssMiB"] = Double(after.rssKiB) / 1024
                 // What the proxy keeps per event relayed (the ledger's id table; buffers are steady by now).
                 f["s2.rssPerEvent"] = Double(after.rssKiB - before.rssKiB) * 1024 / Double(w.events)
+            }
+            if let ledgerBefore, let ledgerAfter, ledgerAfter.ids > ledgerBefore.ids {
+                // The ledger's own accounting of the same window: bytes its id tables grew by, per id filed.
+                f["s2.ledgerPerEvent"] = (ledgerAfter.bytes - ledgerBefore.bytes) / (ledgerAfter.ids - ledgerBefore.ids)
             }
             return f
         }

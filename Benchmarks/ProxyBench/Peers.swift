@@ -64,6 +64,22 @@ struct RunningProxy {
     let child: Child
     /// nginx: the master and its worker; Sputter: itself.
     let pids: () -> [Int32]
+    /// Sputter's control API (loopback), for `/metrics`; nil for nginx.
+    var controlPort: Int? = nil
+
+    /// Sputter's ledger: distinct ids remembered and the bytes of their id tables (`/metrics`), or nil.
+    func ledgerMemory() -> (ids: Double, bytes: Double)? {
+        guard let controlPort, let text = httpGet(port: controlPort, path: "/metrics") else { return nil }
+        var ids: Double?, bytes: Double?
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 2, let value = Double(parts[1]) else { continue }
+            if parts[0] == "sputter_ledger_ids" { ids = value }
+            if parts[0] == "sputter_ledger_id_table_bytes" { bytes = value }
+        }
+        guard let ids, let bytes else { return nil }
+        return (ids, bytes)
+    }
 
     func sample() -> ProcSample? {
         var total = ProcSample(cpuSeconds: 0, rssKiB: 0)
@@ -91,7 +107,7 @@ enum Launch {
     static func sputter(path: String, profile: String, originPort: Int, work: WorkDir, threads: Int?, ledger: String) throws -> RunningProxy {
         var args = ["serve", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:\(originPort)",
                     "--profiles", work.profiles, "--profile", profile, "--seed", "1",
-                    "--control", "off", "--log-level", "warning"]
+                    "--control", "127.0.0.1:0", "--log-level", "warning"]
         if let threads { args += ["--threads", String(threads)] }
         args += ["--ledger-level", ledger]
         if ledger != "off" { args += ["--ledger", work.path + "/ledger.jsonl"] }
@@ -102,7 +118,12 @@ enum Launch {
             let address = line.split(separator: " ")[3]
             return Int(address[address.index(after: colon)...])
         }
-        return RunningProxy(port: port, child: child, pids: { [child.pid] })
+        let controlPort = try child.waitForLine { line -> Int? in
+            guard line.hasPrefix("control API on http://"), let colon = line.split(separator: " ")[3].lastIndex(of: ":") else { return nil }
+            let address = line.split(separator: " ")[3]
+            return Int(address[address.index(after: colon)...])
+        }
+        return RunningProxy(port: port, child: child, pids: { [child.pid] }, controlPort: controlPort)
     }
 
     /// nginx configured for SSE: HTTP/1.1 upstream without `Connection: close`, no buffering, one worker.
@@ -170,4 +191,34 @@ func canConnect(port: Int) -> Bool {
     return withUnsafePointer(to: &addr) { p in
         p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     } == 0
+}
+
+/// A blocking `GET` on 127.0.0.1 with `Connection: close`: the response body, or nil. For the few control-API
+/// reads around a measuring window (never on the load client's loop).
+func httpGet(port: Int, path: String) -> String? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var tv = timeval(tv_sec: 10, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { return nil }
+    let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+    guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else { return nil }
+    var response: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let n = recv(fd, &buf, buf.count, 0)
+        if n <= 0 { break }
+        response.append(contentsOf: buf[..<n])
+    }
+    let text = String(decoding: response, as: UTF8.self)
+    guard text.hasPrefix("HTTP/1.1 200"), let body = text.range(of: "\r\n\r\n") else { return nil }
+    return String(text[body.upperBound...])
 }

@@ -78,6 +78,8 @@ final class ConnectionLedger {
     var resetTailFirst: Int?
     /// The outcome the next attempt's `Last-Event-ID` fits: how many of `resetTail` the client dispatched.
     var resetChosen: Int?
+    /// The attempt whose `Last-Event-ID` chose `resetChosen`.
+    var resetDecidedBy = 0
 
     var end: ConnectionEnd?
     var closedAt: UInt64?
@@ -193,7 +195,8 @@ final class ConnectionLedger {
         Prediction(attempt: attempt, dispatched: dispatched, intact: intact, unexpected: unexpected,
                    lastEventID: state.lastEventID, reconnectionTimeMs: state.reconnectionTimeMs,
                    discardedTail: closedAt == nil ? (currentModel?.hasPendingTail ?? false) : discardedTail,
-                   failReason: failReason, possibleLastEventIDs: possibleLastEventIDs)
+                   failReason: failReason, possibleLastEventIDs: possibleLastEventIDs,
+                   resetOutcome: resetChosen.map { Prediction.ResetOutcome(messagesRead: $0, decidedByAttempt: resetDecidedBy) })
     }
 
     /// After a reset: every last event ID the client may hold (the last write's event-boundary prefixes,

@@ -126,6 +126,15 @@ public struct ClientReport: Sendable, Equatable {
 extension Ledger {
     // MARK: - Queries
 
+    /// What the id tables of every client hold: distinct ids, and the bytes of their entries (digests,
+    /// spans, runs; `IDTable.entryBytes`). With consecutive integer ids received intact, 8 bytes an id.
+    public var idTableMemory: (ids: Int, bytes: Int) {
+        clientsByKey.values.reduce(into: (ids: 0, bytes: 0)) { total, c in
+            total.ids += c.ids.count
+            total.bytes += c.ids.entryBytes
+        }
+    }
+
     /// Every client key seen, in order of first connection.
     public func clients() -> [ClientSummary] {
         clientOrder.compactMap { clientsByKey[$0].map(summary) }
@@ -330,8 +339,17 @@ extension Prediction {
         w.bool("discarded_tail", discardedTail)
         w.string("next", reconnects ? "reconnect" : "fail")
         w.optString("reason", failReason)
-        if !possibleLastEventIDs.isEmpty { w.strings("possible_last_event_ids", possibleLastEventIDs) }
+        writeResetFields(&w)
         return w.finish()
+    }
+
+    /// After a reset: the possible last event IDs, and once the next attempt decided it, the outcome.
+    func writeResetFields(_ w: inout JSONWriter) {
+        if !possibleLastEventIDs.isEmpty { w.strings("possible_last_event_ids", possibleLastEventIDs) }
+        if let o = resetOutcome {
+            w.int("reset_read", o.messagesRead)
+            w.int("reset_decided_by", o.decidedByAttempt)
+        }
     }
 }
 

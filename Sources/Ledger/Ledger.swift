@@ -449,7 +449,7 @@ public final class Ledger {
             if let j = chosen {
                 fits = true
                 expected = sent
-                choose(j, of: p, client)
+                choose(j, of: p, client, decidedBy: k)
                 if k.model == nil, k.status == nil { k.startState.lastEventID = sent }
             }
         }
@@ -472,9 +472,13 @@ public final class Ledger {
 
     /// The client after a reset dispatched the first `j` messages of `p`'s last write: the others are taken
     /// back (not received, so missing unless received elsewhere; an unexpected one stays as found).
-    private func choose(_ j: Int, of p: ConnectionLedger, _ client: ClientLedger) {
+    /// The ledger file gets the prediction again, with the outcome (`reset_read`), so a report read from the file
+    /// counts what the live one does.
+    private func choose(_ j: Int, of p: ConnectionLedger, _ client: ClientLedger, decidedBy k: ConnectionLedger) {
         guard p.resetChosen == nil, let tail = p.resetTail else { return }
         p.resetChosen = j
+        p.resetDecidedBy = k.attempt
+        defer { emit(p.id, client.key, k.openedAt, .prediction(p.prediction)) }
         for d in tail[j...] {
             switch d.counted {
             case .id(let slot):

@@ -78,7 +78,10 @@ extension LedgerRecord {
                                           lastEventID: try r.string("last_event_id"),
                                           reconnectionTimeMs: try r.uint("reconnection_ms"),
                                           discardedTail: try r.bool("discarded_tail"), failReason: r.optString("reason"),
-                                          possibleLastEventIDs: r.strings("possible_last_event_ids")))
+                                          possibleLastEventIDs: r.strings("possible_last_event_ids"),
+                                          resetOutcome: try r.optInt("reset_read").map {
+                                              Prediction.ResetOutcome(messagesRead: $0, decidedByAttempt: try r.int("reset_decided_by"))
+                                          }))
         case "finding":
             let kindName = try r.string("kind")
             guard let kind = Finding.Kind(rawValue: kindName) else { throw LedgerParseError("unknown finding kind \"\(kindName)\"") }

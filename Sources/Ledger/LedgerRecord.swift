@@ -196,7 +196,7 @@ public struct LedgerRecord: Sendable, Equatable {
             w.bool("discarded_tail", p.discardedTail)
             w.string("next", p.reconnects ? "reconnect" : "fail")
             w.optString("reason", p.failReason)
-            if !p.possibleLastEventIDs.isEmpty { w.strings("possible_last_event_ids", p.possibleLastEventIDs) }
+            p.writeResetFields(&w)
         case .finding(let f):
             w.string("kind", f.kind.rawValue)
             w.int("attempt", f.attempt)

@@ -134,7 +134,7 @@ extension LedgerReplay.Connection {
             pw.bool("discarded_tail", p.discardedTail)
             pw.bool("reconnects", p.reconnects)
             pw.string("next", p.next)
-            if !p.possibleLastEventIDs.isEmpty { pw.strings("possible_last_event_ids", p.possibleLastEventIDs) }
+            p.writeResetFields(&pw)
             return pw.finish()
         })
         w.int("delivered_total", deliveredTotal)

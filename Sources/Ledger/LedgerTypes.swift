@@ -171,10 +171,28 @@ public struct Prediction: Sendable, Equatable {
     /// any of these last event IDs (an event-boundary prefix of that write; shortest first). Empty when the
     /// end is certain.
     public var possibleLastEventIDs: [String] = []
+    /// After a reset, once the next attempt's `Last-Event-ID` showed which prefix the client read: that
+    /// outcome. The ledger writes the prediction again then, with the counts and last event ID of that outcome.
+    public var resetOutcome: ResetOutcome?
+
+    /// Which event-boundary prefix of a reset connection's last write the client dispatched, as its next attempt showed.
+    public struct ResetOutcome: Sendable, Equatable {
+        /// Messages of the last write the client dispatched (0 … the write's messages).
+        public var messagesRead: Int
+        /// The attempt whose `Last-Event-ID` decided it.
+        public var decidedByAttempt: Int
+
+        public init(messagesRead: Int, decidedByAttempt: Int) {
+            self.messagesRead = messagesRead
+            self.decidedByAttempt = decidedByAttempt
+        }
+    }
 
     public init(attempt: Int, dispatched: Int, intact: Int, unexpected: Int, lastEventID: String,
-                reconnectionTimeMs: UInt64, discardedTail: Bool, failReason: String?, possibleLastEventIDs: [String] = []) {
+                reconnectionTimeMs: UInt64, discardedTail: Bool, failReason: String?, possibleLastEventIDs: [String] = [],
+                resetOutcome: ResetOutcome? = nil) {
         self.possibleLastEventIDs = possibleLastEventIDs
+        self.resetOutcome = resetOutcome
         self.attempt = attempt
         self.dispatched = dispatched
         self.intact = intact

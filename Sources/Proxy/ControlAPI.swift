@@ -14,7 +14,7 @@ import Profiles
 /// | `GET /settings` | the runtime default profile and seed, and what is in force |
 /// | `PUT /settings` `{"profile": "lossy", "seed": 7}` | sets the runtime defaults (`null` clears one) |
 /// | `POST /reset` | forgets attempt counters and the ledger |
-/// | `GET /metrics` | Prometheus text: connections by profile, events, faults by kind, bytes, upstream errors, ledger records |
+/// | `GET /metrics` | Prometheus text: connections by profile, events, faults by kind, bytes, upstream errors, ledger records, the ledger's ids and id-table bytes |
 /// | `GET /clients` | the ledger's summary of every client |
 /// | `GET /clients/KEY` | one client (percent-encoded key): connections, predictions, findings, verdict |
 /// | `GET /connections/ID` | one connection's records |
@@ -126,6 +126,10 @@ final class ControlAPI {
         case ("PUT", "/settings"), ("POST", "/settings"):
             return updateSettings(request.body)
         case ("GET", "/metrics"):
+            if proxy.config.recordLedger {
+                let memory = proxy.ledger.with { $0.idTableMemory }
+                proxy.metrics.ledgerMemory(ids: memory.ids, bytes: memory.bytes)
+            }
             return .response(status: 200, contentType: "text/plain; version=0.0.4", body: proxy.metrics.text())
         case ("GET", let path) where !proxy.config.recordLedger && (path == "/clients" || path.hasPrefix("/clients/") || path.hasPrefix("/connections/")):
             return json(["error": "the ledger is off (--ledger-level off): nothing is recorded"], status: 409)

@@ -11,6 +11,8 @@ final class ProxyMetrics {
     private var upstreamErrors: [String: Counter] = [:]
     let events: Counter
     let bytesToClients: Counter
+    let ledgerIDs: Gauge
+    let ledgerIDTableBytes: Gauge
 
     static let ledgerRecordsDescriptor = MetricNameDescriptor(namespace: "sputter", metricName: "ledger_records", unitName: "total",
                                                               helpText: "Ledger records written")
@@ -21,6 +23,16 @@ final class ProxyMetrics {
                                                         helpText: "Upstream SSE events (frames with data) that passed through"))
         bytesToClients = registry.makeCounter(descriptor: .init(namespace: "sputter", metricName: "response_body", unitName: "bytes_total",
                                                                 helpText: "Response body bytes written to clients"))
+        ledgerIDs = registry.makeGauge(descriptor: .init(namespace: "sputter", metricName: "ledger_ids", unitName: "",
+                                                         helpText: "Distinct event ids the ledger remembers, over all clients (set when scraped)"))
+        ledgerIDTableBytes = registry.makeGauge(descriptor: .init(namespace: "sputter", metricName: "ledger_id_table", unitName: "bytes",
+                                                                  helpText: "Bytes of the ledger's id tables: digests, spans, runs (set when scraped)"))
+    }
+
+    /// Sets the ledger gauges before a scrape.
+    func ledgerMemory(ids: Int, bytes: Int) {
+        ledgerIDs.set(Int64(ids))
+        ledgerIDTableBytes.set(Int64(bytes))
     }
 
     /// An exchange began under `profile`.

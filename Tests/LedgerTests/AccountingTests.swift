@@ -125,6 +125,25 @@ final class AccountingTests: XCTestCase {
         }
     }
 
+    func testTheLedgerFileGetsThePredictionAgainOnceTheOutcomeIsKnown() {
+        let h = resetRun(resume: "3")
+        let predictions = h.box.records.compactMap { r -> Prediction? in
+            if case .prediction(let p) = r.body, r.connection == 1 { return p } else { return nil }
+        }
+        XCTAssertEqual(predictions.count, 2, "at the close, and when attempt 2's Last-Event-ID chose the outcome")
+        XCTAssertEqual(predictions[0].dispatched, 5)
+        XCTAssertNil(predictions[0].resetOutcome)
+        XCTAssertEqual(predictions[1].dispatched, 3)
+        XCTAssertEqual(predictions[1].lastEventID, "3")
+        XCTAssertEqual(predictions[1].resetOutcome, Prediction.ResetOutcome(messagesRead: 1, decidedByAttempt: 2))
+        // Written and read back: a report from the file counts what the live ledger does.
+        let line = h.box.records.filter { if case .prediction = $0.body { return $0.connection == 1 } else { return false } }.last!.jsonLine()
+        XCTAssertTrue(line.contains("\"reset_read\":1,\"reset_decided_by\":2"), line)
+        let replay = LedgerReplay(jsonLines: h.box.records.map { $0.jsonLine() }.joined(separator: "\n"))
+        XCTAssertEqual(replay.clients.first?.connections.first?.prediction, predictions[1])
+        XCTAssertEqual(h.findings(), [])
+    }
+
     func testALastEventIDThatFitsNoOutcomeIsAFinding() {
         let h = resetRun(resume: "1")
         let wrong = h.findings().filter { $0.kind == .wrongLastEventID }

@@ -27,8 +27,8 @@ final class MetricsTests: XCTestCase {
             config.profiles = ProfileLibrary(profiles: [.passthrough, Profile(name: "drop-2nd", faults: [FaultSpec(.drop(DropFault(everyNth: 2)))])])
             config.routes = [try! .init(parsing: "http://127.0.0.1:\(originPort)"), try! .init(parsing: "/dead=http://127.0.0.1:\(dead)")]
         }
-        XCTAssertEqual(try http(port: stack.proxyPort, "GET", "/events?interval_ms=1&heartbeat_ms=0&count=6&sputter_profile=drop-2nd").status, 200)
-        XCTAssertEqual(try http(port: stack.proxyPort, "GET", "/events?interval_ms=1&heartbeat_ms=0&count=4").status, 200)
+        XCTAssertEqual(try http(port: stack.proxyPort, "GET", "/events?interval_ms=1&heartbeat_ms=0&count=6&sputter_profile=drop-2nd&sputter_client=m1").status, 200)
+        XCTAssertEqual(try http(port: stack.proxyPort, "GET", "/events?interval_ms=1&heartbeat_ms=0&count=4&sputter_client=m2").status, 200)
         XCTAssertEqual(try http(port: stack.proxyPort, "GET", "/dead").status, 502)
         var m: [String: Double] = [:]
         eventually("exchanges closed") {
@@ -41,5 +41,10 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(m["sputter_faults_total{fault=\"drop\"}"], 3)
         XCTAssertEqual(m["sputter_upstream_errors_total{kind=\"upstream-unreachable\"}"], 1)
         XCTAssertGreaterThan(m["sputter_response_body_bytes_total"] ?? 0, 300)
+        // The ledger's id tables: 6 + 4 distinct ids (the dropped ones were sent, so remembered), 8 bytes a digest
+        // plus a few spans and runs.
+        XCTAssertEqual(m["sputter_ledger_ids"], 10)
+        XCTAssertGreaterThanOrEqual(m["sputter_ledger_id_table_bytes"] ?? 0, 80)
+        XCTAssertLessThan(m["sputter_ledger_id_table_bytes"] ?? 0, 80 + 32 * 12)
     }
 }
