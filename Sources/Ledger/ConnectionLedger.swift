@@ -100,6 +100,10 @@ final class ConnectionLedger {
     var terminated = false
     /// `resume`: the answer was not an event stream (JSON, 202): not a stream attempt, never judged.
     var notStream = false
+    /// `resume`: a stream of its own (no `Last-Event-ID`, and no reconnect was owed), not a reconnect.
+    var newStream = false
+    /// `resume`: a later connection was checked as this stream's reconnect: its `Last-Event-ID` no longer names it.
+    var resumed = false
 
     static let maxKeptFrames = 256
     static let maxKeptFaults = 256

@@ -5,7 +5,9 @@ import SSE
 /// an example):
 /// - `eventsource`: the WHATWG rules on `Ledger`.
 /// - `resume`: a 2xx answer that is not an event stream (JSON, 202) is not a stream attempt: never judged
-///   and skipped when finding the stream a reconnect continues. A reconnect after a stream must send the
+///   and skipped when finding the stream a reconnect continues. A stream without `Last-Event-ID` when the
+///   stream before it is owed no reconnect (still open, or ended by the upstream or the client) is a new
+///   stream (MCP: each POST's own stream, the session's GET stream): not a reconnect, not judged as one. A reconnect after a stream must send the
 ///   right `Last-Event-ID` (on any method) and wait the reconnection time only when a `retry` field
 ///   reached the client; after a failed response (503 …) it may retry, waiting the `Retry-After` of a fault's
 ///   answer when there was one.
@@ -31,10 +33,40 @@ extension Ledger {
         }
         guard !conn.checked else { return }
         let client = conn.client
-        if let p = previousStream(before: conn, client) {
-            if !p.isOpen { checkReconnect(conn, after: p, client) }
-        } else {
+        guard let p = resumedStream(by: conn, client) ?? previousStream(before: conn, client) else {
             conn.checked = true
+            return
+        }
+        // A stream without `Last-Event-ID` while no reconnect is owed is a stream of its own (MCP: each
+        // request's POST stream, the session's GET stream), not a reconnect of the one before it.
+        if conn.lastEventIDSent == nil, !owesReconnect(p) {
+            conn.checked = true
+            conn.newStream = true
+            return
+        }
+        if !p.isOpen { checkReconnect(conn, after: p, client) }
+    }
+
+    /// `resume`: the stream `conn`'s `Last-Event-ID` names: the latest earlier stream owed a reconnect, not
+    /// yet resumed, whose client may hold that id. Streams run side by side (an MCP session's GET stream beside its POST
+    /// streams), so the stream opened last before a resume need not be the one it continues.
+    func resumedStream(by conn: ConnectionLedger, _ client: ClientLedger) -> ConnectionLedger? {
+        guard let sent = conn.lastEventIDSent, let i = client.connections.firstIndex(where: { $0 === conn }) else { return nil }
+        return client.connections[..<i].last { p in
+            !p.notStream && p.contract != .once && !p.resumed && owesReconnect(p)
+                && (p.state.lastEventID == sent || p.possibleLastEventIDs.contains(sent))
+        }
+    }
+
+    /// `resume`: whether stream `p` is owed a reconnect: it ended, and by a cut (a fault, an upstream
+    /// error, a refusal) or with a failed answer. A stream still open, or ended by the upstream, the client
+    /// or a shutdown, is owed none.
+    func owesReconnect(_ p: ConnectionLedger) -> Bool {
+        guard !p.isOpen, let end = p.end else { return false }
+        if p.failReason != nil { return true }
+        switch end {
+        case .upstreamEnd, .clientClose, .shutdown: return false
+        case .fault, .upstreamError, .refused: return true
         }
     }
 
@@ -56,6 +88,7 @@ extension Ledger {
 
     /// `resume`: reconnect `k` after `p` (a stream, or a failed answer).
     func checkResume(_ k: ConnectionLedger, after p: ConnectionLedger, _ client: ClientLedger, waited: Int64) {
+        p.resumed = true
         checkLastEventID(k, after: p, client)
         let requiredMs: UInt64
         let why: String

@@ -96,6 +96,9 @@ public struct ConnectionReport: Sendable, Equatable {
     public var contract: ClientContract = .eventsource
     /// `resume`: a 2xx answer that was not an event stream (JSON, 202): not a stream attempt, not judged.
     public var notStream = false
+    /// `resume`: a stream of its own (no `Last-Event-ID` while no reconnect was owed: MCP's per-request POST
+    /// streams, the session's GET stream), not a reconnect.
+    public var newStream = false
 }
 
 /// One event with an id that the upstream sent to a client, and what became of it.
@@ -174,8 +177,9 @@ extension Ledger {
         let contract = c.connections.last?.contract ?? .eventsource
         let lastStream = c.connections.last { !$0.notStream }
         let failedAttempt = contract == .eventsource ? lastStream.flatMap { $0.failReason == nil ? nil : $0.attempt } : nil
-        // Stream attempts only: a `once` request is a new stream, a JSON answer under `resume` is none.
-        let reconnects = max(0, c.connections.filter { !$0.notStream && $0.contract != .once }.count - 1)
+        // Stream attempts only: a `once` request is a new stream, a JSON answer under `resume` is none, nor a
+        // `resume` stream of its own (`newStream`).
+        let reconnects = max(0, c.connections.filter { !$0.notStream && !$0.newStream && $0.contract != .once }.count - 1)
         var verdict: String
         if all.isEmpty {
             let plural = reconnects == 1 ? "" : "s"
@@ -224,7 +228,8 @@ extension Ledger {
                          framesAfterCut: c.framesAfterCut, eventsAfterCut: c.eventsAfterCut,
                          messages: c.messages, end: c.end,
                          prediction: c.prediction, expectedLastEventID: c.expectedLastEventID, waitedNs: c.waitedNs,
-                         requiredWaitMs: c.requiredWaitMs, contract: c.contract, notStream: c.notStream)
+                         requiredWaitMs: c.requiredWaitMs, contract: c.contract, notStream: c.notStream,
+                         newStream: c.newStream)
     }
 
     // MARK: - JSON for the control API
@@ -363,6 +368,7 @@ extension ConnectionReport {
         w.string("profile", profile)
         w.string("contract", contract.rawValue)
         if notStream { w.bool("not_stream", true) }
+        if newStream { w.bool("new_stream", true) }
         w.uint("seed", seed)
         w.int("status", status)
         w.string("content_type", contentType)

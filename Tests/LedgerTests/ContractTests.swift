@@ -157,6 +157,102 @@ final class ContractTests: XCTestCase {
         XCTAssertEqual(e.findings().map(\.kind), [.reconnectAfterFailure])
     }
 
+    /// An MCP session as the `mcp` SDK (2.3.0) makes it through Sputter (examples/mcp): `initialize` answered
+    /// with an SSE stream the client closes after the answer, a 202 notification, the session's GET stream
+    /// (open throughout; the SDK's GET accepts JSON too), `tools/list` and `tools/call` each on a POST stream
+    /// of its own, none with `Last-Event-ID`. `cut`: the tool call's stream is reset after event 7 and the
+    /// client resumes it with a GET carrying `Last-Event-ID: 7` after the stream's `retry`.
+    private func mcpSession(cut: Bool) -> (Harness, get: UInt64, call: UInt64, resume: UInt64?) {
+        let h = Harness()
+        let initialize = h.open(at: 0, method: "POST", contract: .resume)
+        h.respond(initialize, at: 1)
+        h.relay(initialize, "id: 1\nretry: 100\ndata: \n\n" + events(2...2), at: 2)
+        h.close(initialize, .clientClose, at: 3)
+        let note = h.open(at: 4, method: "POST", contract: .resume)
+        h.respond(note, status: 202, contentType: "application/json", at: 5)
+        h.close(note, .upstreamEnd, at: 6)
+        let get = h.open(at: 7, contract: .resume)
+        h.respond(get, at: 8)
+        let list = h.open(at: 9, method: "POST", contract: .resume)
+        h.respond(list, at: 10)
+        h.relay(list, events(3...4), at: 11)
+        h.close(list, .upstreamEnd, at: 12)
+        let call = h.open(at: 13, method: "POST", contract: .resume)
+        h.respond(call, at: 14)
+        guard cut else {
+            h.relay(call, events(5...11), at: 15)
+            h.close(call, .upstreamEnd, at: 16)
+            h.close(get, .upstreamEnd, at: 17)
+            return (h, get, call, nil)
+        }
+        return (h, get, call, resetAndResume(h, call, sent: 5...7, rest: 8...11, get: get, at: 15))
+    }
+
+    /// `resume`: `call` relays `sent` at `ms` and is reset; 105 ms later a GET with the last id resumes it with
+    /// `rest` and the client closes it; then the session's `get` stream ends. Returns the resume.
+    private func resetAndResume(_ h: Harness, _ call: UInt64, sent: ClosedRange<Int>, rest: ClosedRange<Int>,
+                                get: UInt64, at ms: UInt64) -> UInt64 {
+        h.relay(call, events(sent), at: ms)
+        h.close(call, .fault(kind: .rst, atByte: 0), at: ms + 1)
+        let resume = h.open(at: ms + 106, lastEventID: String(sent.upperBound), contract: .resume)
+        h.respond(resume, at: ms + 107)
+        h.relay(resume, events(rest), at: ms + 108)
+        h.close(resume, .clientClose, at: ms + 109)
+        h.close(get, .upstreamEnd, at: ms + 110)
+        return resume
+    }
+
+    func testResumeMCPSessionUnderPassthroughHasNoFindings() {
+        // Before: each POST stream and the GET stream were judged as reconnects of the stream before them
+        // (wrongLastEventID "sent no Last-Event-ID", reconnectTooEarly, even a negative wait).
+        let (h, get, call, _) = mcpSession(cut: false)
+        XCTAssertEqual(h.findings(), [])
+        XCTAssertEqual(h.ledger.connection(get)?.newStream, true)
+        XCTAssertEqual(h.ledger.connection(call)?.newStream, true)
+        XCTAssertNil(h.ledger.connection(call)?.expectedLastEventID)
+        let summary = h.ledger.judge(key: "c", at: Harness.ns(60_000))!.summary
+        XCTAssertEqual(summary.findings, 0)
+        XCTAssertEqual(summary.reconnects, 0)
+        XCTAssertEqual(summary.received, 11)
+    }
+
+    func testResumeMCPToolCallStreamCutAndResumedHasNoFindings() {
+        let (h, _, call, resume) = mcpSession(cut: true)
+        XCTAssertEqual(h.findings(), [])
+        let r = h.ledger.connection(resume!)!
+        XCTAssertEqual(r.expectedLastEventID, "7", "the resume continues the tool call's stream")
+        XCTAssertFalse(r.newStream)
+        XCTAssertEqual(r.requiredWaitMs, 100)
+        XCTAssertEqual(h.ledger.connection(call)?.newStream, true)
+        let summary = h.ledger.judge(key: "c", at: Harness.ns(60_000))!.summary
+        XCTAssertEqual(summary.reconnects, 1)
+        XCTAssertEqual(summary.missingIDs, [])
+    }
+
+    func testResumeContinuesTheStreamItsLastEventIDNames() {
+        // The session's GET stream opens after the tool call's POST stream (the SDK starts it in a task) and
+        // is still open when the POST stream's resume comes: the resume continues the POST stream.
+        let h = Harness()
+        let call = h.open(at: 0, method: "POST", contract: .resume)
+        h.respond(call, at: 1)
+        let get = h.open(at: 2, contract: .resume)
+        h.respond(get, at: 3)
+        let resume = resetAndResume(h, call, sent: 1...3, rest: 4...5, get: get, at: 4)
+        XCTAssertEqual(h.findings(), [])
+        XCTAssertEqual(h.ledger.connection(resume)?.expectedLastEventID, "3")
+        XCTAssertEqual(h.ledger.connection(get)?.newStream, true)
+        XCTAssertEqual(h.ledger.judge(key: "c", at: Harness.ns(60_000))!.summary.reconnects, 1)
+    }
+
+    func testResumeStreamAfterACutStillOwesTheLastEventID() {
+        // A stream without Last-Event-ID right after a cut is judged as the reconnect, not a new stream.
+        let h = cutAndWait(.resume)
+        let b = h.open(at: 300, method: "POST", contract: .resume)
+        h.respond(b, at: 301)
+        XCTAssertEqual(h.findings().map(\.kind), [.wrongLastEventID])
+        XCTAssertEqual(h.ledger.connection(b)?.newStream, false)
+    }
+
     /// A `once` POST stream: opened at `ms`, `body` relayed, ended by `end`.
     @discardableResult
     private func onceStream(_ h: Harness, at ms: UInt64, _ body: String, end: ConnectionEnd) -> UInt64 {

@@ -260,6 +260,12 @@ class Connection:
     message_list: tuple[DispatchedMessage, ...] = ()
     #: `message_list` holds every dispatched message (False when the ledger level keeps only a summary).
     message_list_complete: bool = False
+    #: The client contract the connection was judged by (eventsource, resume, once).
+    contract: str = "eventsource"
+    #: `resume`: a 2xx answer that was not an event stream (JSON, 202): not a stream attempt, not judged.
+    not_stream: bool = False
+    #: `resume`: a stream of its own (no Last-Event-ID while no reconnect was owed), not a reconnect.
+    new_stream: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -298,6 +304,9 @@ class Connection:
             frame_list=tuple(Frame.from_json(f) for f in o.get("frame_list") or ()),
             fault_list=tuple(FaultAction.from_json(f) for f in o.get("fault_list") or ()),
             message_list=tuple(DispatchedMessage.from_json(m) for m in o.get("message_list") or ()),
+            contract=str(o.get("contract") or "eventsource"),
+            not_stream=bool(o.get("not_stream", False)),
+            new_stream=bool(o.get("new_stream", False)),
             message_list_complete=bool(o.get("message_list_complete", False)),
         )
 
