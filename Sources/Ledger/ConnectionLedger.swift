@@ -151,6 +151,14 @@ final class ConnectionLedger {
 
     var isOpen: Bool { closedAt == nil }
 
+    /// What this connection holds that depends on its stream's content: the client model's buffers (at most
+    /// `maxHeldEventBytes` of a line or message), the kept messages' text and the kept frames. Not
+    /// `unparsedTail`: it shares the stream's parser's storage, which the proxy counts as the parser's.
+    var heldBytes: Int {
+        (model?.heldBytes ?? 0) + messageBytes
+            + (frames.count + recent.count) * MemoryLayout<FrameInfo>.stride
+    }
+
     /// Keeps a dispatched message while under both limits (`.events` only; the caller checks the level).
     /// The limits are checked on the received bytes first: a message over them is never made into Strings.
     func keep(_ d: SSEDispatch, intact: Bool) {
