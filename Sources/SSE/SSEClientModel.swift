@@ -354,7 +354,10 @@ public struct SSEClientModel: Sendable {
         blockOpen = true
         let c = SSELines.findColon(base, from, end)
         let v = SSELines.valueStart(base, colonAt: c, end)
-        switch SSELines.field(base, from, c) {
+        let field = SSELines.field(base, from, c)
+        // A line over the limit that is not data: not applied, however it arrived (as `discardLine`).
+        if let limit = maxHeldBytes, end - from > limit, field != .data { return }
+        switch field {
         case .data:
             beginDataLine()
             appendData(UnsafeBufferPointer(start: base + v, count: end - v))

@@ -60,6 +60,17 @@ final class BoundedModelTests: XCTestCase {
         }
     }
 
+    func testALongFieldLineIsIgnoredWhetherItArrivesWholeOrInPieces() {
+        let long = String(repeating: "9", count: 100_000)
+        let text = Array("id: 1\nid: \(long)\nevent: \(long)\nretry: \(long)\ndata: x\n\n".utf8)
+        for piece in [text.count, 1000, 70_000] {
+            let r = run(text, piece: piece, limit: 65_536)
+            XCTAssertEqual(r.seen.map(\.lastEventId), ["1"], "pieces of \(piece)")
+            XCTAssertEqual(r.seen.map(\.digest), [Digest64.event(type: "message", data: "x")])
+            XCTAssertEqual(r.state.reconnectionTimeMs, SSEClientState.defaultReconnectionTimeMs)
+        }
+    }
+
     /// Small data lines and large, several per message, ASCII, multibyte and invalid UTF-8, every line end,
     /// any split: the bounded model (at its smallest limit) dispatches the same digests, lengths and ids.
     func testSameDispatchesAsTheUnboundedModelWhateverTheSplit() {
