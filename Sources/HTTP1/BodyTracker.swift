@@ -30,29 +30,39 @@ public struct BodyTracker: Sendable {
     /// Consumes from `bytes` what belongs to this message; `onPayload` sees the payload slices.
     /// Returns the number of bytes consumed (the rest, if any, follows the message).
     public mutating func consume(_ bytes: UnsafeRawBufferPointer, onPayload: (UnsafeRawBufferPointer) -> Void) throws(HTTPParseError) -> Int {
+        let result = consumeUntilError(bytes, onPayload: onPayload)
+        if let failure = result.failure { throw failure }
+        return result.consumed
+    }
+
+    /// As `consume`, without throwing: on a framing error (chunked bodies only), `consumed` counts the bytes
+    /// that belong to the message before the byte that broke its framing (their payload was passed to
+    /// `onPayload`, so a relay can pass them on before acting on the error), and `failure` is the error.
+    public mutating func consumeUntilError(_ bytes: UnsafeRawBufferPointer,
+                                           onPayload: (UnsafeRawBufferPointer) -> Void) -> (consumed: Int, failure: HTTPParseError?) {
         switch mode {
         case .done:
-            return 0
+            return (0, nil)
         case .untilClose:
             payloadBytes &+= UInt64(bytes.count)
             onPayload(bytes)
-            return bytes.count
+            return (bytes.count, nil)
         case .length(let left):
             let take = Int(min(UInt64(bytes.count), left))
             let slice = UnsafeRawBufferPointer(rebasing: bytes[0..<take])
             payloadBytes &+= UInt64(take)
             onPayload(slice)
             mode = left == UInt64(take) ? .done : .length(left - UInt64(take))
-            return take
+            return (take, nil)
         case .chunked(var decoder):
             var seen: UInt64 = 0
-            let (consumed, finished) = try decoder.feed(bytes) { slice in
+            let (consumed, finished, failure) = decoder.feedUntilError(bytes) { slice in
                 seen &+= UInt64(slice.count)
                 onPayload(slice)
             }
             payloadBytes &+= seen
             mode = finished ? .done : .chunked(decoder)
-            return consumed
+            return (consumed, failure)
         }
     }
 }

@@ -59,11 +59,25 @@ public struct ChunkedDecoder: Sendable {
     public mutating func feed(
         _ bytes: UnsafeRawBufferPointer, onData: (UnsafeRawBufferPointer) -> Void
     ) throws(HTTPParseError) -> (consumed: Int, done: Bool) {
+        let result = feedUntilError(bytes, onData: onData)
+        if let failure = result.failure { throw failure }
+        return (result.consumed, result.done)
+    }
+
+    /// As `feed(_:onData:)`, without throwing: on a framing error, `consumed` counts the bytes accepted
+    /// before the byte that broke the framing (their payload was passed to `onData`), and `failure` is the
+    /// error (a decoder that had already failed consumes nothing). The count does not depend on how the
+    /// input was split.
+    public mutating func feedUntilError(
+        _ bytes: UnsafeRawBufferPointer, onData: (UnsafeRawBufferPointer) -> Void
+    ) -> (consumed: Int, done: Bool, failure: HTTPParseError?) {
+        var accepted = 0
         do throws(HTTPParseError) {
-            return try run(bytes, onData: onData)
+            let (consumed, done) = try run(bytes, accepted: &accepted, onData: onData)
+            return (consumed, done, nil)
         } catch {
             state = .failed(error)
-            throw error
+            return (accepted, false, error)
         }
     }
 
@@ -75,12 +89,14 @@ public struct ChunkedDecoder: Sendable {
         return try result.get()
     }
 
+    /// `accepted`: the index of the byte being read (on an error, the bytes before it were accepted).
     private mutating func run(
-        _ bytes: UnsafeRawBufferPointer, onData: (UnsafeRawBufferPointer) -> Void
+        _ bytes: UnsafeRawBufferPointer, accepted: inout Int, onData: (UnsafeRawBufferPointer) -> Void
     ) throws(HTTPParseError) -> (consumed: Int, done: Bool) {
         let n = bytes.count
         var i = 0
         while i < n {
+            accepted = i
             switch state {
             case .data:
                 let take = Int(min(remaining, UInt64(n - i)))

@@ -115,6 +115,9 @@ final class ConnectionLedger {
     static let maxKeptEventFrames = 500
     static let maxKeptMessages = 500
     static let maxKeptMessageBytes = 64 << 10
+    /// The most bytes the connection's client model holds of one unfinished line or one message's data
+    /// (`SSEClientModel.maxHeldBytes`): a larger message is matched by the digest of its bytes as they passed.
+    static let maxHeldEventBytes = 64 << 10
     static let recentFrames = 64
     /// How many of the last write's messages a reset leaves uncertain, at most (the ones before are certain).
     static let maxTailDispatches = 256
@@ -154,11 +157,19 @@ final class ConnectionLedger {
 
     var isOpen: Bool { closedAt == nil }
 
+    /// What this connection holds that depends on its stream's content: the client model's buffers (at most
+    /// `maxHeldEventBytes` of a line or message), the kept messages' text and the kept frames. Not
+    /// `unparsedTail`: it shares the stream's parser's storage, which the proxy counts as the parser's.
+    var heldBytes: Int {
+        (model?.heldBytes ?? 0) + messageBytes
+            + (frames.count + recent.count) * MemoryLayout<FrameInfo>.stride
+    }
+
     /// Keeps a dispatched message while under both limits (`.events` only; the caller checks the level).
     /// The limits are checked on the received bytes first: a message over them is never made into Strings.
     func keep(_ d: SSEDispatch, intact: Bool) {
         guard messages.count < Self.maxKeptMessages,
-              messageBytes + d.dataBytes.count + d.typeBytes.count + d.lastEventId.utf8.count <= Self.maxKeptMessageBytes else { return }
+              messageBytes + d.dataLength + d.typeBytes.count + d.lastEventId.utf8.count <= Self.maxKeptMessageBytes else { return }
         let m = d.message
         let size = m.data.utf8.count + m.type.utf8.count + m.lastEventId.utf8.count  // decoded: U+FFFD may be longer
         guard messageBytes + size <= Self.maxKeptMessageBytes else { return }

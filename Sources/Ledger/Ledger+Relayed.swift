@@ -30,6 +30,7 @@ extension Ledger {
         // against all of the read's frames.
         var outputs = relayedOutputs
         relayedOutputs = []
+        conn.unparsedTail = []  // the parser's block is uniquely referenced while fed: extended in place, never copied
         outputs.removeAll(keepingCapacity: outputs.capacity <= 4096)
         parser.feed(bytes) { output in
             read.count(output)
@@ -65,6 +66,14 @@ extension Ledger {
         relayedOutputs = outputs
         recordDelivery(conn, bytes: bytes.count, dispatched: dispatched, at: at)
         return read
+    }
+}
+
+extension Ledger {
+    /// The bytes the ledger holds in memory for one open connection's stream (0 when not recorded):
+    /// `ConnectionLedger.heldBytes`. Part of the proxy's per-stream accounting (`ClientSession.heldBytes`).
+    public func heldBytes(id: UInt64) -> Int {
+        connectionsByID[id]?.heldBytes ?? 0
     }
 }
 

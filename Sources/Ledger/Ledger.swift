@@ -143,7 +143,7 @@ public final class Ledger {
         conn.responseAt = at
         switch SSEClientModel.outcome(status: status, contentType: contentType) {
         case .open:
-            conn.model = SSEClientModel(state: conn.startState)
+            conn.model = SSEClientModel(state: conn.startState, maxHeldBytes: ConnectionLedger.maxHeldEventBytes)
         case .fail(let reason):
             conn.failReason = reason
         }
@@ -278,7 +278,7 @@ public final class Ledger {
             if conn.unexpectedSamples.count < 3 { conn.unexpectedSamples.append(Self.sample(m)) }
         }
         if level == .events { conn.keep(m, intact: intact) }
-        if let t = conn.terminator, !conn.terminated {
+        if let t = conn.terminator, !conn.terminated, m.isWhole || t.field == .event {  // only the start of a huge data is held
             let message = m.message
             conn.terminated = t.matches(type: message.type, data: message.data)
         }

@@ -56,6 +56,13 @@ final class ClientSession: ConnectionDelegate {
         return client.output.count + client.input.count + (upstream.map { $0.input.count + $0.output.count } ?? 0)
     }
 
+    /// Every byte this session holds for its exchange: `bufferedBytes`, plus the response's parser, fault
+    /// engine and ledger share (`Exchange.heldBytes`). The README's per-stream bound is a bound on this.
+    var heldBytes: Int {
+        guard !machine.isClosed else { return 0 }
+        return bufferedBytes + (exchange?.heldBytes ?? 0)
+    }
+
     /// Whether the connection is between requests (nothing in flight).
     var isIdle: Bool { machine.isAwaitingHead && client.input.isEmpty }
     /// Whether the current response is a long-lived stream (event-stream or close-delimited).
@@ -356,7 +363,7 @@ final class ClientSession: ConnectionDelegate {
         switch mode {
         case .plain: exchange.body = .plain
         case .dechunk: exchange.body = .dechunk
-        case .observed: exchange.body = .observed(Exchange.Observer(maxFrameBytes: config.maxFrameBytes))
+        case .observed: exchange.body = .observed(Exchange.Observer(maxFrameBytes: config.maxFrameBytes, recorded: exchange.ledgerID != nil))
         case .shaped(let plan, let chunked):
             let shaper = StreamShaper(plan: plan, chunked: chunked, maxFrameBytes: config.maxFrameBytes, highWater: config.highWater)
             shaper.record(into: exchange.ledgerID.map { (server.ledger, $0) }, metrics: server.metrics)
@@ -454,8 +461,10 @@ final class ClientSession: ConnectionDelegate {
               observer.parser.unfinishedTail.isEmpty, exchange.responseBody.isAtFramingBoundary else { return }
         wantShaped = false
         let plan = FaultPlan(faults: [], context: Self.context(exchange, selection))
+        var parser = observer.parser
+        parser.raiseLimit(to: config.maxFrameBytes)  // faults act on whole blocks up to --max-event-bytes
         let shaper = StreamShaper(plan: plan, chunked: responseChunked, maxFrameBytes: config.maxFrameBytes, highWater: config.highWater,
-                                  parser: observer.parser)
+                                  parser: parser)
         shaper.record(into: exchange.ledgerID.map { (server.ledger, $0) }, metrics: server.metrics)
         exchange.body = .shaped(shaper)
         let held = pendingLive

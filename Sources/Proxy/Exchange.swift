@@ -192,10 +192,18 @@ final class Exchange {
         case shaped(StreamShaper)
     }
     var body = Body.plain
-    /// The parser of an observed stream, in a box so that it is fed in place.
+    /// The parser of an observed stream, in a box so that it is fed in place. The bytes reach the client
+    /// unchanged; the parser holds a block only to make a frame of it. A stream the ledger records needs the
+    /// frames (up to `--max-event-bytes`); one it does not record only counts them, so the parser holds at
+    /// most `unrecordedHeldBytes` of a block, and a larger block passes as pieces, counted as no frame.
     final class Observer {
         var parser: SSEParser
-        init(maxFrameBytes: Int) { parser = SSEParser(maxFrameBytes: maxFrameBytes) }
+        let recorded: Bool
+        static let unrecordedHeldBytes = 64 << 10
+        init(maxFrameBytes: Int, recorded: Bool) {
+            self.recorded = recorded
+            parser = SSEParser(maxFrameBytes: recorded ? maxFrameBytes : min(maxFrameBytes, Self.unrecordedHeldBytes))
+        }
     }
     var shaper: StreamShaper? { if case .shaped(let s) = body { return s } else { return nil } }
     private(set) var framesObserved = 0
@@ -215,8 +223,21 @@ final class Exchange {
             observer.parser.feed(payload) { read.count($0) }
         }
         framesObserved += read.frames
-        oversizedBlocks += read.oversizedBlocks
+        if observer.recorded { oversizedBlocks += read.oversizedBlocks }  // else over its own, smaller limit
         if read.events > 0 { metrics?.events.increment(by: Int64(read.events)) }
+    }
+
+    /// Bytes held for the response body besides the connections' buffers: the parser's unfinished block
+    /// (observed), the fault engine's queue and parser (shaped), and the ledger's share of this connection.
+    var heldBytes: Int {
+        var held = 0
+        switch body {
+        case .observed(let observer): held += observer.parser.unfinishedTail.count
+        case .shaped(let shaper): held += shaper.heldBytes
+        case .plain, .dechunk: break
+        }
+        if let ledgerID, let ledger { held += ledger.with { $0.heldBytes(id: ledgerID) } }
+        return held
     }
 
     init(request: RequestHead, plan: ExchangePlan, requestFraming: BodyFraming, limits: HTTPLimits) {

@@ -37,6 +37,8 @@ public final class ProxyServer: LoopResident {
     public private(set) var acceptedTotal: UInt64 = 0
     /// Bytes held in all sessions' buffers: what back-pressure keeps bounded.
     public var bufferedBytes: Int { sessions.values.reduce(0) { $0 + $1.bufferedBytes } }
+    /// Bytes the sessions hold for their exchanges (`ClientSession.heldBytes`: buffers, parsers, ledger share).
+    public var heldBytes: Int { sessions.values.reduce(0) { $0 + $1.heldBytes } }
 
     /// - Parameter sharing: the state of the proxy's first loop, for the other loops of `--threads N`;
     ///   nil for the first (or only) loop, which makes it (and opens the ledger file).

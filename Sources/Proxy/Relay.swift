@@ -41,18 +41,17 @@ func relayPayload(_ tracker: inout BodyTracker, from source: Connection, to dest
 }
 
 /// Runs `tracker` over `input`'s segments up to the end of the body or the first framing error, without
-/// draining: the bytes of the body's whole segments before the error, and the error.
+/// draining: the bytes of the body before the error (up to the byte that broke the framing, so chunk data
+/// that arrived before it is relayed), and the error.
 private func consumeBody(_ tracker: inout BodyTracker, in input: Buffer,
                          onPayload: (UnsafeRawBufferPointer) -> Void) -> (consumed: Int, failure: HTTPParseError?) {
     var consumed = 0
     var failure: HTTPParseError?
     input.forEachSegment(limit: input.count) { segment in
         guard failure == nil, !tracker.isDone else { return }
-        do throws(HTTPParseError) {
-            consumed += try tracker.consume(segment, onPayload: onPayload)
-        } catch {
-            failure = error
-        }
+        let result = tracker.consumeUntilError(segment, onPayload: onPayload)
+        consumed += result.consumed
+        failure = result.failure
     }
     return (consumed, failure)
 }

@@ -336,3 +336,8 @@ final class StreamShaper {
         flushRecords()
     }
 }
+
+extension StreamShaper {
+    /// Bytes held: the queue's payload and the parser's unfinished block (up to `--max-event-bytes`).
+    var heldBytes: Int { queuedBytes + parser.unfinishedTail.count }
+}

@@ -30,9 +30,27 @@ public struct SSEClientState: Sendable, Equatable {
 public struct SSEDispatch {
     /// The event type as received; empty means `message`.
     public let typeBytes: UnsafeBufferPointer<UInt8>
-    /// The data as received (lines joined by LF), possibly invalid UTF-8.
+    /// The data as received (lines joined by LF), possibly invalid UTF-8. When the model holds data only up
+    /// to a limit (`maxHeldBytes`) and this message's data went past it: only its first bytes.
     public let dataBytes: UnsafeBufferPointer<UInt8>
     public let lastEventId: String
+    /// The length of the whole data (more than `dataBytes.count` when only its start was held).
+    public let dataLength: Int
+    /// When only the start of the data was held: `Digest64.event(type:data:)` of the whole message, computed
+    /// as its bytes passed (nil when `dataBytes` is the whole data).
+    public let eventDigest: UInt64?
+
+    init(typeBytes: UnsafeBufferPointer<UInt8>, dataBytes: UnsafeBufferPointer<UInt8>, lastEventId: String,
+         dataLength: Int? = nil, eventDigest: UInt64? = nil) {
+        self.typeBytes = typeBytes
+        self.dataBytes = dataBytes
+        self.lastEventId = lastEventId
+        self.dataLength = dataLength ?? dataBytes.count
+        self.eventDigest = eventDigest
+    }
+
+    /// Whether `dataBytes` is the whole data.
+    public var isWhole: Bool { eventDigest == nil }
 
     public var type: String { typeBytes.isEmpty ? "message" : String(decoding: typeBytes, as: UTF8.self) }
     public var data: String { String(decoding: dataBytes, as: UTF8.self) }
@@ -104,6 +122,16 @@ public struct SSEClientModel: Sendable {
 
     /// Bytes held for the unfinished line (tests).
     var partialLineBytes: Int { partialLine.count }
+
+    /// When set, the most bytes of one line or of one message's data the model holds (see `init`).
+    public let maxHeldBytes: Int?
+    /// The data went past `maxHeldBytes`: `dataBuffer` keeps its start, this digests the whole message.
+    private var dataDigest: StreamingEventDigest?
+    /// The unfinished line went past `maxHeldBytes` and is not a `data` line: its bytes are dropped up to its end.
+    private var discardingLine = false
+
+    /// Bytes the model holds now for unfinished lines and data (its buffers' sizes, not their capacity).
+    public var heldBytes: Int { partialLine.count + dataBuffer.count + eventTypeBuffer.count }
     private var skipLF = false
     /// A non-empty, non-comment line was processed since the last dispatch.
     private var blockOpen = false
@@ -118,7 +146,16 @@ public struct SSEClientModel: Sendable {
         SSEClientState(lastEventID: lastEventIDString, reconnectionTimeMs: reconnectionTimeMs)
     }
 
-    public init(state: SSEClientState = SSEClientState(), lastEventIDBufferStartsEmpty: Bool = false) {
+    /// - Parameter maxHeldBytes: nil (the default): every line and message is held whole. Else (at least 64) the most bytes
+    ///   held of one message's data or of one unfinished line, so memory does not grow with one event: a
+    ///   message whose data goes past it is dispatched with its first `maxHeldBytes` bytes, its `dataLength`
+    ///   and its `eventDigest` (digested as the bytes pass, with the event type in effect when the data went
+    ///   past the limit: an `event` line after that in the same block does not change the digest, a
+    ///   documented deviation); a longer line that is not `data` is dropped as it arrives (a comment, or a
+    ///   field whose value is then ignored: an `id`, `event` or `retry` value that long is not applied,
+    ///   another documented deviation; no real server sends one).
+    public init(state: SSEClientState = SSEClientState(), lastEventIDBufferStartsEmpty: Bool = false, maxHeldBytes: Int? = nil) {
+        self.maxHeldBytes = maxHeldBytes.map { max(64, $0) }  // a field name and its colon always fit
         lastEventIDString = state.lastEventID
         reconnectionTimeMs = state.reconnectionTimeMs
         lastEventIDBuffer = lastEventIDBufferStartsEmpty ? "" : state.lastEventID
@@ -171,14 +208,19 @@ public struct SSEClientModel: Sendable {
         while p < n {
             let e = SSELines.findLineEnd(base, p, n)
             if streamingData {
-                dataBuffer.append(contentsOf: UnsafeBufferPointer(start: base + p, count: e - p))
+                appendData(UnsafeBufferPointer(start: base + p, count: e - p))
                 if e == n { return }
                 streamingData = false
-                dataBuffer.append(SSELines.lf)
+                endDataLine()
                 hasData = true
+            } else if discardingLine {
+                if e == n { return }
+                discardingLine = false
             } else if e == n {
                 partialLine.append(contentsOf: UnsafeBufferPointer(start: base + p, count: n - p))
-                if partialLine.count >= Self.streamDataAfter { startStreamingData() }
+                let overLimit = maxHeldBytes.map { partialLine.count > $0 } ?? false
+                if partialLine.count >= Self.streamDataAfter || overLimit { startStreamingData() }
+                if overLimit && !streamingData { discardLine() }
                 return
             } else if partialLine.isEmpty {
                 processLine(base, p, e, onDispatch)
@@ -208,7 +250,7 @@ public struct SSEClientModel: Sendable {
     /// type with invalid UTF-8) is fed its bytes. Feed an oversized block's pieces with `feed(_:onDispatch:)`.
     public mutating func feed(frame: SSEFrame, onDispatch: (SSEDispatch) -> Void) {
         let raw = frame.storedRaw
-        let atBoundary = !ended && bomDecided && partialLine.isEmpty && !streamingData && !hasData && !blockOpen
+        let atBoundary = !ended && bomDecided && partialLine.isEmpty && !streamingData && !discardingLine && !hasData && !blockOpen
             && eventTypeBuffer.isEmpty
         // The prefix is the LF completing the previous block's final CR, exactly when the model waits for one.
         let prefixOK = frame.bodyStart == 0 ? !(skipLF && raw.first == SSELines.lf) : (frame.bodyStart == 1 && skipLF)
@@ -245,7 +287,8 @@ public struct SSEClientModel: Sendable {
             let c = SSELines.findColon(base, 0, line.count)
             guard c + 1 < line.count, SSELines.field(base, 0, c) == .data else { return }
             let v = SSELines.valueStart(base, colonAt: c, line.count)
-            dataBuffer.append(contentsOf: UnsafeBufferPointer(start: base + v, count: line.count - v))
+            beginDataLine()
+            appendData(UnsafeBufferPointer(start: base + v, count: line.count - v))
             streamingData = true
         }
         if streamingData {
@@ -254,10 +297,46 @@ public struct SSEClientModel: Sendable {
         }
     }
 
+    /// The unfinished line is longer than `maxHeldBytes` and not a `data` line being streamed: drop it (a
+    /// field line still opens the block; its value is not applied).
+    private mutating func discardLine() {
+        if partialLine[0] != SSELines.colon { blockOpen = true }
+        partialLine = []
+        discardingLine = true
+    }
+
+    /// A `data` line begins: with the data past the limit, the LF that joins it to the previous line is digested now.
+    private mutating func beginDataLine() {
+        guard dataDigest != nil else { return }
+        dataDigest!.beginLine()
+    }
+
+    /// Bytes of a `data` value: held, or (past `maxHeldBytes`) digested.
+    private mutating func appendData(_ bytes: UnsafeBufferPointer<UInt8>) {
+        if dataDigest != nil {
+            dataDigest!.add(bytes)
+            return
+        }
+        dataBuffer.append(contentsOf: bytes)
+        guard let limit = maxHeldBytes, dataBuffer.count > limit else { return }
+        // Every byte held so far is data for sure (a data line's LF is held only once a later line begins).
+        var digest = StreamingEventDigest(type: eventTypeBuffer)
+        dataBuffer.withUnsafeBufferPointer { digest.add($0) }
+        dataDigest = digest
+        dataBuffer = Array(dataBuffer.prefix(limit))
+    }
+
+    /// A `data` line ended.
+    private mutating func endDataLine() {
+        if dataDigest != nil { dataDigest!.endLine() } else { dataBuffer.append(SSELines.lf) }
+    }
+
     /// The stream ended: the partial line and the unfinished block are discarded (its id too).
     public mutating func end() {
         ended = true
         streamingData = false
+        discardingLine = false
+        dataDigest = nil
         partialLine = []
         dataBuffer = []
         hasData = false
@@ -275,10 +354,14 @@ public struct SSEClientModel: Sendable {
         blockOpen = true
         let c = SSELines.findColon(base, from, end)
         let v = SSELines.valueStart(base, colonAt: c, end)
-        switch SSELines.field(base, from, c) {
+        let field = SSELines.field(base, from, c)
+        // A line over the limit that is not data: not applied, however it arrived (as `discardLine`).
+        if let limit = maxHeldBytes, end - from > limit, field != .data { return }
+        switch field {
         case .data:
-            dataBuffer.append(contentsOf: UnsafeBufferPointer(start: base + v, count: end - v))
-            dataBuffer.append(SSELines.lf)
+            beginDataLine()
+            appendData(UnsafeBufferPointer(start: base + v, count: end - v))
+            endDataLine()
             hasData = true
         case .event:
             eventTypeBuffer.removeAll(keepingCapacity: true)  // reuse its storage: no allocation per event
@@ -299,15 +382,95 @@ public struct SSEClientModel: Sendable {
             eventTypeBuffer.removeAll(keepingCapacity: true)
             return
         }
-        dataBuffer.removeLast()  // the LF after the last data line
         let id = lastEventIDString
-        eventTypeBuffer.withUnsafeBufferPointer { type in
-            dataBuffer.withUnsafeBufferPointer { data in
-                onDispatch(SSEDispatch(typeBytes: type, dataBytes: data, lastEventId: id))
+        if var digest = dataDigest {
+            // The LF after the last data line is pending in the digest, never added.
+            let (length, value) = digest.finish()
+            dataDigest = nil
+            eventTypeBuffer.withUnsafeBufferPointer { type in
+                dataBuffer.withUnsafeBufferPointer { data in
+                    onDispatch(SSEDispatch(typeBytes: type, dataBytes: data, lastEventId: id, dataLength: length, eventDigest: value))
+                }
             }
+            dataBuffer = []
+        } else {
+            dataBuffer.removeLast()  // the LF after the last data line
+            eventTypeBuffer.withUnsafeBufferPointer { type in
+                dataBuffer.withUnsafeBufferPointer { data in
+                    onDispatch(SSEDispatch(typeBytes: type, dataBytes: data, lastEventId: id))
+                }
+            }
+            // Keep the storage for the next message, unless a limit says how much may be held.
+            dataBuffer.removeAll(keepingCapacity: maxHeldBytes.map { dataBuffer.capacity <= 2 * $0 } ?? true)
         }
-        dataBuffer.removeAll(keepingCapacity: true)
         hasData = false
         eventTypeBuffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// `Digest64.event(type:data:)` of a message whose data arrives in pieces, holding nothing of it: the
+/// type first, then the data as it passes (decoded as `String(decoding:as:)` would: a UTF-8 sequence cut
+/// between two pieces waits, at most 3 bytes, for the rest), with the LF after each data line added only
+/// once another data line begins (the last one is not part of the data).
+struct StreamingEventDigest: Sendable {
+    private var digest = Digest64()
+    private var carry: [UInt8] = []
+    private var lfPending = false
+    private(set) var length = 0
+
+    init(type: [UInt8]) {
+        if type.isEmpty { digest.add("message") } else { type.withUnsafeBufferPointer { digest.addDecoded($0) } }
+        digest.add(0xFF)
+    }
+
+    mutating func beginLine() {
+        guard lfPending else { return }
+        lfPending = false
+        var lf = SSELines.lf
+        withUnsafePointer(to: &lf) { add(UnsafeBufferPointer(start: $0, count: 1)) }
+    }
+
+    mutating func endLine() { lfPending = true }
+
+    mutating func add(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard !bytes.isEmpty else { return }
+        length += bytes.count
+        if carry.isEmpty {
+            let cut = Self.decodableEnd(bytes)
+            digest.addDecoded(UnsafeBufferPointer(rebasing: bytes[..<cut]))
+            carry = Array(bytes[cut...])
+        } else {
+            let joined = carry + bytes
+            carry = []
+            joined.withUnsafeBufferPointer { joined in
+                let cut = Self.decodableEnd(joined)
+                digest.addDecoded(UnsafeBufferPointer(rebasing: joined[..<cut]))
+                carry = Array(joined[cut...])
+            }
+        }
+    }
+
+    /// The data's length and the event's digest (the last line's LF is not data).
+    mutating func finish() -> (length: Int, digest: UInt64) {
+        if !carry.isEmpty { carry.withUnsafeBufferPointer { digest.addDecoded($0) } }
+        carry = []
+        return (length, digest.value)
+    }
+
+    /// Where the bytes stop decoding the same whatever follows: before a sequence that begins in the last
+    /// 3 bytes and is not complete yet (the byte it starts at is not a continuation byte, so no sequence
+    /// before it reaches past it).
+    static func decodableEnd(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        let n = bytes.count
+        var i = n - 1
+        while i >= max(0, n - 3) {
+            let b = bytes[i]
+            if b & 0xC0 != 0x80 {
+                let needed = b >= 0xF0 && b <= 0xF7 ? 4 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xC0 && b <= 0xDF ? 2 : 1
+                return n - i < needed ? i : n
+            }
+            i -= 1
+        }
+        return n
     }
 }

@@ -77,7 +77,7 @@ public struct SSEParser: Sendable {
         }
     }
 
-    public let maxFrameBytes: Int
+    public private(set) var maxFrameBytes: Int
     /// Number of blocks that grew past `maxFrameBytes`.
     public private(set) var oversizedBlocks: Int = 0
     /// Index the next frame (or oversized block) gets.
@@ -100,6 +100,12 @@ public struct SSEParser: Sendable {
     /// - Parameter maxFrameBytes: largest block kept as a frame (at least 1). Default 4 MiB.
     public init(maxFrameBytes: Int = 4 << 20) {
         self.maxFrameBytes = max(1, maxFrameBytes)
+    }
+
+    /// Raises `maxFrameBytes` from the next block on (a passthrough stream's parser, which holds little,
+    /// taken over by a stream under faults, which needs whole blocks). Call it between blocks.
+    public mutating func raiseLimit(to limit: Int) {
+        maxFrameBytes = max(maxFrameBytes, limit)
     }
 
     /// Bytes of the unfinished block at the end (what a client discards at end of stream). When the

@@ -6,7 +6,7 @@ import Proxy
 import XCTest
 
 /// The proxy alone on its loop thread, in front of a scripted origin (no demo origin needed).
-private final class ProxyOnLoop {
+final class ProxyOnLoop {
     let thread: LoopThread<ProxyServer>
 
     init(origin: ScriptedOrigin, _ configure: (inout ProxyConfig) -> Void = { _ in }) throws {

@@ -1,6 +1,7 @@
 // libFuzzer target: the chunked decoder. The input is decoded in one piece, in seeded random pieces
 // (with empty feeds between) and one byte at a time. Traps when
-// - the three disagree on acceptance, error, consumed count, completion or payload;
+// - the three disagree on acceptance, error, consumed count (before an error too: the bytes a relay passes
+//   on before acting on it), completion or payload;
 // - a payload slice is not inside the piece it came from (the decoder must not copy);
 // - the decoder consumed less than it was given without being done, or more than the input;
 // - after `done`, feeding more consumes nothing;
@@ -21,22 +22,20 @@ func decode(_ pieces: [[UInt8]], limits: HTTPLimits, emptyFeeds: Bool = false) -
         let feeds = emptyFeeds ? [[], piece] : [piece]
         for bytes in feeds {
             bytes.withUnsafeBytes { buffer in
-                do throws(HTTPParseError) {
-                    let (consumed, done) = try decoder.feed(buffer) { slice in
-                        if !slice.isEmpty {
-                            check(slice.baseAddress! >= buffer.baseAddress! && slice.baseAddress! + slice.count <= buffer.baseAddress! + buffer.count,
-                                  "payload slice outside the input")
-                        }
-                        out.payload += slice
+                let (consumed, done, failure) = decoder.feedUntilError(buffer) { slice in
+                    if !slice.isEmpty {
+                        check(slice.baseAddress! >= buffer.baseAddress! && slice.baseAddress! + slice.count <= buffer.baseAddress! + buffer.count,
+                              "payload slice outside the input")
                     }
-                    check(consumed <= buffer.count, "consumed more than given")
-                    check(done || consumed == buffer.count, "consumed less than given without being done")
-                    check(done == decoder.isDone, "done disagrees with isDone")
-                    out.consumed += consumed
-                    out.done = done
-                } catch {
-                    out.error = error
+                    out.payload += slice
                 }
+                check(consumed <= buffer.count, "consumed more than given")
+                check(done || failure != nil || consumed == buffer.count, "consumed less than given without being done or failing")
+                check(failure == nil || consumed < buffer.count, "an error consumed the byte that broke the framing")
+                check(done == decoder.isDone, "done disagrees with isDone")
+                out.consumed += consumed
+                out.done = done
+                out.error = failure
             }
             if out.done || out.error != nil { break }
         }
@@ -48,7 +47,6 @@ func decode(_ pieces: [[UInt8]], limits: HTTPLimits, emptyFeeds: Bool = false) -
         let r = extra.withUnsafeBytes { buffer in Result { () throws(HTTPParseError) in try again.feed(buffer) { _ in fatalError("payload after done") } } }
         check((try? r.get())?.consumed == 0, "feeding after done consumed bytes: \(r)")
     }
-    if out.error != nil { out.consumed = 0 }  // what was consumed before an error does not matter
     return out
 }
 

@@ -1,5 +1,3 @@
-import SSE
-
 /// The ledger's 64-bit digest: of a frame's raw bytes, and of an event's (type, data).
 ///
 /// Not cryptographic: it tells two byte strings apart for a report, nothing more. Computed eight bytes
@@ -149,6 +147,7 @@ public struct Digest64: Sendable, Equatable {
 
     /// `event(type:data:)` of a message as the client model dispatches it, from its bytes.
     public static func event(_ m: SSEDispatch) -> UInt64 {
+        if let digest = m.eventDigest { return digest }  // digested as its bytes passed
         var h = Digest64()
         if m.typeBytes.isEmpty { h.add("message") } else { h.addDecoded(m.typeBytes) }
         h.add(0xFF)
