@@ -33,6 +33,9 @@ public struct SSEDispatch {
     /// The data as received (lines joined by LF), possibly invalid UTF-8.
     public let dataBytes: UnsafeBufferPointer<UInt8>
     public let lastEventId: String
+    /// Set by `feed(frame:onDispatch:)` when the type and data are the frame's own fields (`eventType`, its
+    /// only `data` value): a digest of the frame's type and data is then this message's too.
+    public var isFramesOwn = false
 
     public var type: String { typeBytes.isEmpty ? "message" : String(decoding: typeBytes, as: UTF8.self) }
     public var data: String { String(decoding: dataBytes, as: UTF8.self) }
@@ -227,9 +230,10 @@ public struct SSEClientModel: Sendable {
         raw.withUnsafeBufferPointer { bytes in
             let data = UnsafeBufferPointer(rebasing: bytes[Int(start)..<Int(end)])
             if var type = frame.eventType, !type.isEmpty {
-                type.withUTF8 { onDispatch(SSEDispatch(typeBytes: $0, dataBytes: data, lastEventId: id)) }
+                type.withUTF8 { onDispatch(SSEDispatch(typeBytes: $0, dataBytes: data, lastEventId: id, isFramesOwn: true)) }
             } else {
-                onDispatch(SSEDispatch(typeBytes: UnsafeBufferPointer(start: nil, count: 0), dataBytes: data, lastEventId: id))
+                onDispatch(SSEDispatch(typeBytes: UnsafeBufferPointer(start: nil, count: 0), dataBytes: data, lastEventId: id,
+                                       isFramesOwn: true))
             }
         }
     }
