@@ -154,14 +154,16 @@ public final class Ledger {
 
     /// A frame the upstream sent (every one, whether a fault changes it or not). `shaped`: false when no
     /// fault can act on the stream's frames (passthrough), so no later `fault` call will name this one.
-    public func upstreamFrame(id: UInt64, frame: SSEFrame, at: UInt64, shaped: Bool = true) {
-        guard let conn = connectionsByID[id] else { return }
-        record(frame, conn, at: at, shaped: shaped)
+    /// Returns what an event frame was recorded as, for `delivered(id:frame:sent:at:)`.
+    @discardableResult
+    public func upstreamFrame(id: UInt64, frame: SSEFrame, at: UInt64, shaped: Bool = true) -> SentEvent? {
+        guard let conn = connectionsByID[id] else { return nil }
+        return record(frame, conn, at: at, shaped: shaped)
     }
 
     /// An event recorded as sent: its digest of (type, data), and the id table's slot when the frame
     /// carried a non-empty id (nil without one: a dispatch of it then has the previous last event ID).
-    struct SentEvent {
+    public struct SentEvent: Sendable {
         var digest: UInt64
         var slot: IDTable.Slot?
     }
@@ -242,20 +244,42 @@ public final class Ledger {
     /// Payload bytes written to the client, in order, de-chunked.
     public func delivered(id: UInt64, bytes: UnsafeRawBufferPointer, at: UInt64) {
         guard let conn = connectionsByID[id] else { return }
-        conn.deliveredBytes += bytes.count
+        deliver(conn, bytes: bytes.count, at: at) { model, classify in
+            model.feed(bytes) { classify($0, nil) }
+        }
+    }
+
+    /// `delivered(id:bytes:at:)` of a write that is exactly the bytes of the upstream frame `frame` (`raw`),
+    /// reported before with `upstreamFrame`, which returned `sent`: the client model takes the frame's fields
+    /// instead of parsing its bytes again (`SSEClientModel.feed(frame:onDispatch:)`, exact for a whole block),
+    /// and a message that is the frame's own is matched by what the frame was recorded as (no second digest,
+    /// no second id lookup).
+    public func delivered(id: UInt64, frame: SSEFrame, sent: SentEvent?, at: UInt64) {
+        guard let conn = connectionsByID[id] else { return }
+        deliver(conn, bytes: frame.raw.count, at: at) { model, classify in
+            model.feed(frame: frame) { classify($0, $0.isFramesOwn ? sent : nil) }
+        }
+    }
+
+    /// One write's bookkeeping; `feed` gives the model the write and each dispatch to `classify`.
+    @inline(__always)
+    private func deliver(_ conn: ConnectionLedger, bytes: Int, at: UInt64,
+                         feed: (inout SSEClientModel, (SSEDispatch, SentEvent?) -> Void) -> Void) {
+        conn.deliveredBytes += bytes
         conn.deliveredWrites += 1
         var count = 0
         if var model = conn.model {
             conn.model = nil  // keep the model uniquely referenced while it is fed
             conn.writeStart = model.state
             conn.writeDispatches.removeAll(keepingCapacity: true)
-            model.feed(bytes) { message in
+            let client = conn.client
+            feed(&model) { message, sent in
                 count += 1
-                classify(message, conn, conn.client)
+                classify(message, conn, client, sent: sent)
             }
             conn.model = model
         }
-        recordDelivery(conn, bytes: bytes.count, dispatched: count, at: at)
+        recordDelivery(conn, bytes: bytes, dispatched: count, at: at)
     }
 
     /// The `delivered` record (`.events`), once the model has taken the bytes.

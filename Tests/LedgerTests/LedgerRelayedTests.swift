@@ -162,6 +162,75 @@ final class LedgerRelayedTests: XCTestCase {
         XCTAssertGreaterThan(own, all / 2, "most dispatches come from the frame path")
     }
 
+    /// Shaped streams: a write that is a whole upstream frame, unchanged, delivered as the frame
+    /// (`delivered(id:frame:sent:at:)` with what `upstreamFrame` returned) against the same write delivered as
+    /// bytes: the same records and reports, with frames dropped (never delivered), written twice, written in
+    /// another round than they were recorded in, and oversized pieces and injected bytes between them.
+    func testShapedWritesOfWholeFrames() {
+        for (name, bytes) in Self.streams {
+            for level in [LedgerLevel.events, .summary] {
+                for roundSize in [1, 3, 1000] {
+                    final class Box { var records: [LedgerRecord] = [] }
+                    let (boxA, boxB) = (Box(), Box())
+                    let a = Ledger(level: level) { boxA.records.append($0) }
+                    let b = Ledger(level: level) { boxB.records.append($0) }
+                    for l in [a, b] {
+                        l.connectionOpened(id: 1, clientKey: "c", attempt: 1, at: 1, wallMs: 1, method: "GET", path: "/",
+                                           lastEventIDSent: "0", profile: "p", seed: 1)
+                        l.responseStarted(id: 1, status: 200, contentType: "text/event-stream", synthetic: false, at: 2)
+                    }
+                    var outputs: [SSEParser.Output] = []
+                    var parser = SSEParser(maxFrameBytes: 128)
+                    parser.feed(bytes) { outputs.append($0) }
+                    var at: UInt64 = 10
+                    var pending: [(SSEParser.Output, Ledger.SentEvent?)] = []
+                    func deliverRound() {
+                        for (i, (output, sent)) in pending.enumerated() {
+                            at += 1
+                            switch output {
+                            case .frame(let f):
+                                if f.kind == .event && f.index % 4 == 1 { continue }  // dropped
+                                let times = f.index % 5 == 2 ? 2 : 1  // duplicated
+                                for _ in 0..<times {
+                                    a.delivered(id: 1, bytes: f.raw, at: at)
+                                    b.delivered(id: 1, frame: f, sent: sent, at: at)
+                                }
+                                if i % 7 == 3 {  // injected between frames
+                                    let injected = Array("id: 2\ndata: payload 2\n\n".utf8)
+                                    a.delivered(id: 1, bytes: injected, at: at)
+                                    b.delivered(id: 1, bytes: injected, at: at)
+                                }
+                            case .oversized(let piece, _, _):
+                                a.delivered(id: 1, bytes: piece, at: at)
+                                b.delivered(id: 1, bytes: piece, at: at)
+                            }
+                        }
+                        pending = []
+                        XCTAssertEqual(boxA.records, boxB.records, "\(name) (\(level), rounds of \(roundSize))")
+                        XCTAssertEqual(a.connectionJSON(1), b.connectionJSON(1), "\(name) (\(level), rounds of \(roundSize))")
+                    }
+                    for output in outputs {
+                        at += 1
+                        var sent: Ledger.SentEvent?
+                        if case .frame(let f) = output {
+                            _ = a.upstreamFrame(id: 1, frame: f, at: at)
+                            sent = b.upstreamFrame(id: 1, frame: f, at: at)
+                        }
+                        pending.append((output, sent))
+                        if pending.count == roundSize { deliverRound() }
+                    }
+                    deliverRound()
+                    for l in [a, b] {
+                        l.connectionClosed(id: 1, end: .upstreamEnd, at: at + 1)
+                        l.finish(at: at + 2)
+                    }
+                    XCTAssertEqual(boxA.records, boxB.records, "\(name) (\(level), rounds of \(roundSize)) at the end")
+                    XCTAssertEqual(a.clientsJSON(), b.clientsJSON(), "\(name) (\(level), rounds of \(roundSize)) at the end")
+                }
+            }
+        }
+    }
+
     func testEverySplitInTwo() {
         for (name, bytes) in Self.streams {
             for cut in stride(from: 1, to: bytes.count, by: bytes.count < 400 ? 1 : 5) {
