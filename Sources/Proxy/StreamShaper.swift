@@ -160,6 +160,8 @@ final class StreamShaper {
     }
 
     private static let crlf: (UInt8, UInt8) = (0x0D, 0x0A)
+    /// Chunks up to this payload size are copied into one piece before they go into the output.
+    private static let joinedChunkLimit = 2048
 
     /// One chunk: `hex(count) CRLF`, as `ChunkedEncoder.chunkHeader` but without allocating, the
     /// bytes, CRLF; with `direct`, straight to the socket when nothing waits in the client's output.
@@ -187,6 +189,15 @@ final class StreamShaper {
                 withUnsafeBytes(of: &crlf) { end in
                     if direct {
                         client.writeDirect(header, payload, end)
+                    } else if count <= Self.joinedChunkLimit {
+                        // A small chunk goes into the output in one append (each append runs the buffer's callbacks).
+                        let total = header.count + count + 2
+                        withUnsafeTemporaryAllocation(byteCount: total, alignment: 1) { joined in
+                            joined.baseAddress!.copyMemory(from: header.baseAddress!, byteCount: header.count)
+                            if count > 0 { (joined.baseAddress! + header.count).copyMemory(from: payload.baseAddress!, byteCount: count) }
+                            (joined.baseAddress! + header.count + count).copyMemory(from: end.baseAddress!, byteCount: 2)
+                            client.write(UnsafeRawBufferPointer(joined))
+                        }
                     } else {
                         client.write(header)
                         client.write(payload)
