@@ -95,6 +95,18 @@ final class LedgerRelayedTests: XCTestCase {
         XCTAssertEqual(a.clientJSON("c"), b.clientJSON("c"), "\(name): client at the end", file: file, line: line)
     }
 
+    /// Read sizes of 1...`upTo` bytes that cover `count` bytes.
+    static func randomChunks(covering count: Int, upTo: UInt64, _ rng: inout SplitMix64) -> [Int] {
+        var chunks: [Int] = []
+        var total = 0
+        while total < count {
+            let n = Int(rng.next() % upTo) + 1
+            chunks.append(n)
+            total += n
+        }
+        return chunks
+    }
+
     func testWholeStreamsInOneRead() {
         for (name, bytes) in Self.streams {
             for level in [LedgerLevel.events, .summary] {
@@ -121,13 +133,7 @@ final class LedgerRelayedTests: XCTestCase {
         var rng = SplitMix64(seed: 7)
         for (name, bytes) in Self.streams {
             for cutAfter in 1...3 {
-                var chunks: [Int] = []
-                var total = 0
-                while total < bytes.count {
-                    let n = Int(rng.next() % 40) + 1
-                    chunks.append(n)
-                    total += n
-                }
+                let chunks = Self.randomChunks(covering: bytes.count, upTo: 40, &rng)
                 compare("\(name), cut after \(cutAfter) reads \(chunks)", bytes, chunks: chunks,
                         level: cutAfter == 2 ? .events : .summary, maxFrameBytes: 128, cutAfterReads: cutAfter)
             }
@@ -243,13 +249,7 @@ final class LedgerRelayedTests: XCTestCase {
         var rng = SplitMix64(seed: 16)
         for (name, bytes) in Self.streams {
             for _ in 0..<25 {
-                var chunks: [Int] = []
-                var total = 0
-                while total < bytes.count {
-                    let n = Int(rng.next() % 23) + 1
-                    chunks.append(n)
-                    total += n
-                }
+                let chunks = Self.randomChunks(covering: bytes.count, upTo: 23, &rng)
                 compare("\(name) \(chunks)", bytes, chunks: chunks, level: rng.next() % 2 == 0 ? .events : .summary,
                         maxFrameBytes: rng.next() % 3 == 0 ? 40 : 128)
             }
