@@ -24,7 +24,16 @@ public struct FaultPlan: Sendable {
     private var scratchIn: [StreamItem] = []
     private var scratchOut: [StreamItem] = []
 
+    /// Whether `frame` may pass a frame no stage acts on without running the stages (false: tests of the
+    /// shortcut against the full run).
+    let shortcut: Bool
+
     public init(faults: [FaultSpec], context: ConnectionContext) {
+        self.init(faults: faults, context: context, shortcut: true)
+    }
+
+    init(faults: [FaultSpec], context: ConnectionContext, shortcut: Bool) {
+        self.shortcut = shortcut
         self.context = context
         self.faults = faults
         var seeds = context.makeRandom()
@@ -84,8 +93,28 @@ public struct FaultPlan: Sendable {
             ordinal = eventCount
             eventCount += 1
         }
+        if shortcut && passesUntouched(frame, eventOrdinal: ordinal) {
+            // What `run` and `emit` make of a chunk every stage appends unchanged: one write, never before `floor`.
+            guard !frame.raw.isEmpty else { return }
+            floor = Swift.max(floor, now)
+            out.append(.write(frame.raw, notBefore: floor, frameIndex: frame.index))
+            return
+        }
         let chunk = Chunk(bytes: frame.raw, frame: frame, frameIndex: frame.index, eventOrdinal: ordinal, notBefore: now)
         run(now: now, input: .chunk(chunk), into: &out) { _, _, _ in }
+    }
+
+    /// Whether every stage would pass `frame` on unchanged: disarmed, or one whose `onOther` is the default
+    /// (`FaultStage.passesOthersUntouched`) and whose selector does not match it. No stage before a stage has
+    /// changed the frame then (none matched), so each selector sees the frame as `run` would show it; and
+    /// no probability is drawn for a frame that matches nothing, so the random sources stay as they are.
+    private func passesUntouched(_ frame: SSEFrame, eventOrdinal: Int?) -> Bool {
+        for slot in slots where slot.armed {
+            guard slot.passesOthers,
+                  !slot.spec.selector.matches(frame, eventOrdinal: eventOrdinal, defaultKinds: slot.defaultKinds)
+            else { return false }
+        }
+        return true
     }
 
     public mutating func timer(now: Nanos) -> [Emission] {

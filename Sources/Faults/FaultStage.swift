@@ -77,6 +77,10 @@ protocol FaultStage: Sendable {
     var nextTimer: Nanos? { get }
     /// Whether `request` or `head` do anything (so the wrapper draws the probability for them).
     var usesHooks: Bool { get }
+    /// True when `onOther` is the default (every item appended unchanged) and the stage acts only through
+    /// `onMatch`, `onTimer` and `onEnd`: a frame that no such stage matches then passes the plan without
+    /// running the stages (`FaultPlan.frame`). Default false.
+    var passesOthersUntouched: Bool { get }
 
     mutating func request(_ draft: inout RequestDraft, _ ctx: inout StageContext)
     mutating func head(_ decision: inout HeadDecision, status: Int, _ ctx: inout StageContext)
@@ -98,6 +102,7 @@ extension FaultStage {
     var needsDraw: Bool { true }
     var nextTimer: Nanos? { nil }
     var usesHooks: Bool { false }
+    var passesOthersUntouched: Bool { false }
     mutating func request(_ draft: inout RequestDraft, _ ctx: inout StageContext) {}
     mutating func head(_ decision: inout HeadDecision, status: Int, _ ctx: inout StageContext) {}
     mutating func start(_ ctx: inout StageContext) {}
@@ -127,11 +132,14 @@ struct FaultSlot: Sendable {
     var rng: SplitMix64
     /// False when a per-connection draw disarmed the fault for this attempt.
     let armed: Bool
+    /// `stage.passesOthersUntouched`, read once.
+    let passesOthers: Bool
 
     init(spec: FaultSpec, seed: UInt64) {
         self.spec = spec
         self.stage = spec.fault.makeStage()
         self.defaultKinds = spec.fault.defaultKinds
+        self.passesOthers = stage.passesOthersUntouched
         var rng = SplitMix64(seed: seed)
         if spec.fault.probabilityScope == .perConnection {
             armed = FaultSlot.draw(spec.probability, &rng)

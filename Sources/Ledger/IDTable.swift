@@ -217,38 +217,44 @@ final class IDTable {
         }
     }
 
-    /// The upstream sent (id, digest): counts it as sent once more.
-    func sent(id: String, digest: UInt64) {
+    /// The upstream sent (id, digest): counts it as sent once more. Returns the version's slot, the one
+    /// `slot(id:digest:)` finds for (id, digest) from now on (slots never move).
+    @discardableResult
+    func sent(id: String, digest: UInt64) -> Slot {
         let numeral = Self.numeral(id)
         if let index = find(id, numeral) {
             if self.digest(index) == digest {
                 var c = spans[spanIndex(index)].counts
                 c.sent &+= 1
                 setCounts(index, c)
+                return Slot(index: index, version: 0)
             } else if let k = more[index]?.firstIndex(where: { $0.digest == digest }) {
                 more[index]![k].sent &+= 1
+                return Slot(index: index, version: k + 1)
             } else {
                 more[index, default: []].append(Entry(digest: digest))
                 versions += 1
+                return Slot(index: index, version: more[index]!.count)
             }
-            return
         }
         let index = count
         appendDigest(digest)
         versions += 1
+        let slot = Slot(index: index, version: 0)
         if let n = numeral {
             if let last = runs.last, n.width == last.width, n.value == last.base &+ UInt64(last.count),
                last.start + last.count == index {
                 runs[runs.count - 1].count += 1
-                return
+                return slot
             }
             if runs.count < Self.maxRuns {
                 runs.append(Run(base: n.value, start: index, count: 1, width: n.width))
-                return
+                return slot
             }
         }
         named[id] = index
         names[index] = id
+        return slot
     }
 
     /// The version of `id` with `digest`, if the upstream sent it.

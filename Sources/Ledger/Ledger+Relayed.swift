@@ -17,6 +17,9 @@ extension Ledger {
     /// model takes the same frames (`SSEClientModel.feed(frame:onDispatch:)`) instead of parsing the bytes
     /// again. The records and counts are those of `upstreamFrame(id:frame:at:shaped: false)` for each
     /// frame the parser yields, in order, then `delivered(id:bytes:at:)`; with one connection lookup.
+    /// A message the model dispatches from a frame's own fields (`SSEDispatch.isFramesOwn`) is matched by
+    /// what `record` found for that frame (its digest, its id table slot) instead of digesting and looking
+    /// it up again; every frame of the read is still recorded before any dispatch is matched.
     /// A connection fed this way is fed only this way (the model is behind by the parser's unfinished
     /// block, `ConnectionLedger.unparsedTail`, until the next read or the close).
     /// Without the connection (not recorded, or after `reset`) the bytes are still parsed and counted.
@@ -34,8 +37,9 @@ extension Ledger {
         outputs.removeAll(keepingCapacity: outputs.capacity <= 4096)
         parser.feed(bytes) { output in
             read.count(output)
-            if case .frame(let frame) = output { record(frame, conn, at: at, shaped: false) }
-            outputs.append(output)
+            var sent: SentEvent?
+            if case .frame(let frame) = output { sent = record(frame, conn, at: at, shaped: false) }
+            outputs.append((output, sent))
         }
         conn.unparsedTail = parser.unfinishedTail
         conn.deliveredBytes += bytes.count
@@ -44,12 +48,14 @@ extension Ledger {
         if var model = conn.model {
             conn.model = nil  // keep the model uniquely referenced while it is fed
             let client = conn.client
-            for output in outputs {
+            for (output, sent) in outputs {
                 switch output {
                 case .frame(let frame):
+                    // A message that is the frame's own is matched by what the frame was recorded as: no
+                    // second digest of its bytes, no second id lookup.
                     model.feed(frame: frame) { message in
                         dispatched += 1
-                        classify(message, conn, client)
+                        classify(message, conn, client, sent: message.isFramesOwn ? sent : nil)
                     }
                 case .oversized(let piece, _, _):
                     piece.withUnsafeBytes { piece in

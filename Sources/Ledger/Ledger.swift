@@ -75,7 +75,7 @@ public final class Ledger {
     var clientsByKey: [String: ClientLedger] = [:]
     var clientOrder: [String] = []
     /// `relayed`: the outputs of one read, kept between its two passes (reused; the ledger runs under one lock).
-    var relayedOutputs: [SSEParser.Output] = []
+    var relayedOutputs: [(output: SSEParser.Output, sent: SentEvent?)] = []
 
     /// - Parameters:
     ///   - level: `.events` (every frame and write) or `.summary` (counts and faulted frames only).
@@ -154,19 +154,31 @@ public final class Ledger {
 
     /// A frame the upstream sent (every one, whether a fault changes it or not). `shaped`: false when no
     /// fault can act on the stream's frames (passthrough), so no later `fault` call will name this one.
-    public func upstreamFrame(id: UInt64, frame: SSEFrame, at: UInt64, shaped: Bool = true) {
-        guard let conn = connectionsByID[id] else { return }
-        record(frame, conn, at: at, shaped: shaped)
+    /// Returns what an event frame was recorded as, for `delivered(id:frame:sent:at:)`.
+    @discardableResult
+    public func upstreamFrame(id: UInt64, frame: SSEFrame, at: UInt64, shaped: Bool = true) -> SentEvent? {
+        guard let conn = connectionsByID[id] else { return nil }
+        return record(frame, conn, at: at, shaped: shaped)
     }
 
-    /// `upstreamFrame`'s work, the connection found.
-    func record(_ frame: SSEFrame, _ conn: ConnectionLedger, at: UInt64, shaped: Bool) {
+    /// An event recorded as sent: its digest of (type, data), and the id table's slot when the frame
+    /// carried a non-empty id (nil without one: a dispatch of it then has the previous last event ID).
+    public struct SentEvent: Sendable {
+        var digest: UInt64
+        var slot: IDTable.Slot?
+    }
+
+    /// `upstreamFrame`'s work, the connection found. Returns what an event frame was recorded as (nil for
+    /// other kinds and for frames read past a cut).
+    @discardableResult
+    func record(_ frame: SSEFrame, _ conn: ConnectionLedger, at: UInt64, shaped: Bool) -> SentEvent? {
         if conn.cutAt != nil {
             // Read past a cut: the client could never get it on this connection (see "After a cut").
             conn.framesAfterCut += 1
             if frame.kind == .event { conn.eventsAfterCut += 1 }
-            return
+            return nil
         }
+        var sent: SentEvent?
         let client = conn.client
         conn.frameCount += 1
         conn.upstreamBytes += frame.raw.count
@@ -180,13 +192,15 @@ public final class Ledger {
             if let eid = frame.id, !eid.isEmpty {
                 if conn.firstID == nil { conn.firstID = eid }
                 conn.lastID = eid
-                client.ids.sent(id: conn.contract == .once ? Self.onceID(eid, conn) : eid, digest: digest)
+                sent = SentEvent(digest: digest,
+                                 slot: client.ids.sent(id: conn.contract == .once ? Self.onceID(eid, conn) : eid, digest: digest))
             } else {
                 conn.anonymous[digest, default: (0, 0)].sent += 1
+                sent = SentEvent(digest: digest, slot: nil)
             }
         }
         // At summary level a frame is kept only in case a fault names it, which cannot happen when unshaped.
-        if level == .summary && !shaped { return }
+        if level == .summary && !shaped { return sent }
         let info = FrameInfo(index: frame.index, kind: FrameInfo.kindName(frame.kind), id: frame.id, eventType: type,
                              retry: frame.retry, size: frame.raw.count, digest: Digest64.digest(frame.raw), at: at)
         switch level {
@@ -196,6 +210,7 @@ public final class Ledger {
         case .summary:
             conn.remember(info)
         }
+        return sent
     }
 
     /// A decision of the connection's fault plan.
@@ -229,20 +244,42 @@ public final class Ledger {
     /// Payload bytes written to the client, in order, de-chunked.
     public func delivered(id: UInt64, bytes: UnsafeRawBufferPointer, at: UInt64) {
         guard let conn = connectionsByID[id] else { return }
-        conn.deliveredBytes += bytes.count
+        deliver(conn, bytes: bytes.count, at: at) { model, classify in
+            model.feed(bytes) { classify($0, nil) }
+        }
+    }
+
+    /// `delivered(id:bytes:at:)` of a write that is exactly the bytes of the upstream frame `frame` (`raw`),
+    /// reported before with `upstreamFrame`, which returned `sent`: the client model takes the frame's fields
+    /// instead of parsing its bytes again (`SSEClientModel.feed(frame:onDispatch:)`, exact for a whole block),
+    /// and a message that is the frame's own is matched by what the frame was recorded as (no second digest,
+    /// no second id lookup).
+    public func delivered(id: UInt64, frame: SSEFrame, sent: SentEvent?, at: UInt64) {
+        guard let conn = connectionsByID[id] else { return }
+        deliver(conn, bytes: frame.raw.count, at: at) { model, classify in
+            model.feed(frame: frame) { classify($0, $0.isFramesOwn ? sent : nil) }
+        }
+    }
+
+    /// One write's bookkeeping; `feed` gives the model the write and each dispatch to `classify`.
+    @inline(__always)
+    private func deliver(_ conn: ConnectionLedger, bytes: Int, at: UInt64,
+                         feed: (inout SSEClientModel, (SSEDispatch, SentEvent?) -> Void) -> Void) {
+        conn.deliveredBytes += bytes
         conn.deliveredWrites += 1
         var count = 0
         if var model = conn.model {
             conn.model = nil  // keep the model uniquely referenced while it is fed
             conn.writeStart = model.state
             conn.writeDispatches.removeAll(keepingCapacity: true)
-            model.feed(bytes) { message in
+            let client = conn.client
+            feed(&model) { message, sent in
                 count += 1
-                classify(message, conn, conn.client)
+                classify(message, conn, client, sent: sent)
             }
             conn.model = model
         }
-        recordDelivery(conn, bytes: bytes.count, dispatched: count, at: at)
+        recordDelivery(conn, bytes: bytes, dispatched: count, at: at)
     }
 
     /// The `delivered` record (`.events`), once the model has taken the bytes.
@@ -258,10 +295,12 @@ public final class Ledger {
         bytes.withUnsafeBytes { delivered(id: id, bytes: $0, at: at) }
     }
 
-    /// Strings are built from the message only to be kept (`.events`) or quoted in a finding.
-    func classify(_ m: SSEDispatch, _ conn: ConnectionLedger, _ client: ClientLedger) {
+    /// Strings are built from the message only to be kept (`.events`) or quoted in a finding. `sent`: what
+    /// the frame `m` is made of was recorded as (`record`), when `m` is that frame's own (`SSEDispatch.isFramesOwn`):
+    /// its digest is then `m`'s, and its slot the one `m`'s last event ID finds.
+    func classify(_ m: SSEDispatch, _ conn: ConnectionLedger, _ client: ClientLedger, sent: SentEvent? = nil) {
         conn.dispatched += 1
-        let counted = match(m, conn, client)
+        let counted = match(m, conn, client, sent: sent)
         if conn.writeDispatches.count == ConnectionLedger.maxTailDispatches {
             // A write of many small messages: only its last ones stay uncertain (a reset overtakes the end).
             let dropped = ConnectionLedger.maxTailDispatches / 2
@@ -294,11 +333,12 @@ public final class Ledger {
     static let clipLength = 40
 
     /// Counts `m` as received when it matches an event the upstream sent (how), `.unexpected` when it matches nothing.
-    private func match(_ m: SSEDispatch, _ conn: ConnectionLedger, _ client: ClientLedger) -> TailDispatch.Counted {
-        let digest = Digest64.event(m)
+    private func match(_ m: SSEDispatch, _ conn: ConnectionLedger, _ client: ClientLedger, sent: SentEvent?) -> TailDispatch.Counted {
+        let digest = sent?.digest ?? Digest64.event(m)
         let anon = conn.anonymous.isEmpty ? nil : conn.anonymous[digest]
         if !m.lastEventId.isEmpty,
-           let slot = client.ids.slot(id: conn.contract == .once ? Self.onceID(m.lastEventId, conn) : m.lastEventId, digest: digest) {
+           let slot = sent?.slot
+               ?? client.ids.slot(id: conn.contract == .once ? Self.onceID(m.lastEventId, conn) : m.lastEventId, digest: digest) {
             // An event without id that repeats the previous event's content: prefer it while it is owed.
             let repeatsHere = client.ids[slot].lastConnection == conn.ordinal
             if !(repeatsHere && anon.map { $0.dispatched < $0.sent } == true) {

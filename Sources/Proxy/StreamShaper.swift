@@ -36,9 +36,14 @@ final class StreamShaper {
     private enum LedgerCall {
         case frame(SSEFrame, at: UInt64)
         case fault(FaultRecord)
-        case delivered([UInt8], at: UInt64)
+        /// `frameIndex`: the upstream frame the bytes came from (nil: injected).
+        case delivered([UInt8], frameIndex: Int?, at: UInt64)
     }
     private var pendingCalls: [LedgerCall] = []
+    /// `recordPending`: the frames the ledger recorded and the client may not have been written yet, in
+    /// order, as the ledger recorded them (at most `keptRoundFrames`; older ones are delivered as bytes).
+    private var roundFrames: [(frame: SSEFrame, sent: Ledger.SentEvent?)] = []
+    private static let keptRoundFrames = 4096
 
     private var metrics: ProxyMetrics?
 
@@ -63,15 +68,34 @@ final class StreamShaper {
         flushRecords()
         guard let ledger, !pendingCalls.isEmpty else { return }
         let id = ledgerID
+        var frames = roundFrames
+        roundFrames = []
+        var next = 0
         ledger.with { l in
             for call in pendingCalls {
                 switch call {
-                case .frame(let frame, let at): l.upstreamFrame(id: id, frame: frame, at: at)
+                case .frame(let frame, let at):
+                    frames.append((frame, l.upstreamFrame(id: id, frame: frame, at: at)))
                 case .fault(let record): l.fault(id: id, record: record)
-                case .delivered(let bytes, let at): l.delivered(id: id, bytes: bytes, at: at)
+                case .delivered(let bytes, let index?, let at):
+                    // A write of a whole recorded frame, unchanged (the common case: no fault acted on it): the
+                    // ledger takes the frame, not a second parse of its bytes. Writes come in frame order, so
+                    // the search goes forward; anything else is delivered as bytes.
+                    while next < frames.count, frames[next].frame.index < index { next += 1 }
+                    let k = next
+                    if k < frames.count, frames[k].frame.index == index, frames[k].frame.raw == bytes {
+                        l.delivered(id: id, frame: frames[k].frame, sent: frames[k].sent, at: at)
+                    } else {
+                        l.delivered(id: id, bytes: bytes, at: at)
+                    }
+                case .delivered(let bytes, nil, let at): l.delivered(id: id, bytes: bytes, at: at)
                 }
             }
         }
+        // Frames not yet written (held back by the client's output, or a delay) wait for a later round;
+        // those before the last write's frame were written, dropped or changed. Bounded.
+        frames.removeFirst(min(frames.count, max(next, frames.count - Self.keptRoundFrames)))
+        roundFrames = frames
         pendingCalls.removeAll(keepingCapacity: pendingCalls.capacity <= 4096)
     }
 
@@ -136,6 +160,8 @@ final class StreamShaper {
     }
 
     private static let crlf: (UInt8, UInt8) = (0x0D, 0x0A)
+    /// Chunks up to this payload size are copied into one piece before they go into the output.
+    private static let joinedChunkLimit = 2048
 
     /// One chunk: `hex(count) CRLF`, as `ChunkedEncoder.chunkHeader` but without allocating, the
     /// bytes, CRLF; with `direct`, straight to the socket when nothing waits in the client's output.
@@ -163,6 +189,15 @@ final class StreamShaper {
                 withUnsafeBytes(of: &crlf) { end in
                     if direct {
                         client.writeDirect(header, payload, end)
+                    } else if count <= Self.joinedChunkLimit {
+                        // A small chunk goes into the output in one append (each append runs the buffer's callbacks).
+                        let total = header.count + count + 2
+                        withUnsafeTemporaryAllocation(byteCount: total, alignment: 1) { joined in
+                            joined.baseAddress!.copyMemory(from: header.baseAddress!, byteCount: header.count)
+                            if count > 0 { (joined.baseAddress! + header.count).copyMemory(from: payload.baseAddress!, byteCount: count) }
+                            (joined.baseAddress! + header.count + count).copyMemory(from: end.baseAddress!, byteCount: 2)
+                            client.write(UnsafeRawBufferPointer(joined))
+                        }
                     } else {
                         client.write(header)
                         client.write(payload)
@@ -198,7 +233,7 @@ final class StreamShaper {
                 }
                 queuedBytes -= bytes.count
                 bytesDelivered += bytes.count
-                if ledger != nil { pendingCalls.append(.delivered(bytes, at: now)) }
+                if ledger != nil { pendingCalls.append(.delivered(bytes, frameIndex: frameIndex, at: now)) }
                 metrics?.bytesToClients.increment(by: Int64(bytes.count))
                 wrote(frameIndex)
             case .pause(let until):
@@ -310,7 +345,7 @@ final class StreamShaper {
                 if chunked { Self.writeChunked(bytes, to: client, direct: false) } else { client.write(bytes) }
                 queuedBytes -= bytes.count
                 bytesDelivered += bytes.count
-                if ledger != nil { pendingCalls.append(.delivered(bytes, at: now)) }
+                if ledger != nil { pendingCalls.append(.delivered(bytes, frameIndex: index, at: now)) }
                 metrics?.bytesToClients.increment(by: Int64(bytes.count))
                 queue.remove(at: i)
             } else {

@@ -41,8 +41,9 @@ public struct SSEDispatch {
     public let eventDigest: UInt64?
 
     init(typeBytes: UnsafeBufferPointer<UInt8>, dataBytes: UnsafeBufferPointer<UInt8>, lastEventId: String,
-         dataLength: Int? = nil, eventDigest: UInt64? = nil) {
+         dataLength: Int? = nil, eventDigest: UInt64? = nil, isFramesOwn: Bool = false) {
         self.typeBytes = typeBytes
+        self.isFramesOwn = isFramesOwn
         self.dataBytes = dataBytes
         self.lastEventId = lastEventId
         self.dataLength = dataLength ?? dataBytes.count
@@ -51,6 +52,10 @@ public struct SSEDispatch {
 
     /// Whether `dataBytes` is the whole data.
     public var isWhole: Bool { eventDigest == nil }
+
+    /// Set by `feed(frame:onDispatch:)` when the type and data are the frame's own fields (`eventType`, its
+    /// only `data` value): a digest of the frame's type and data is then this message's too.
+    public var isFramesOwn: Bool
 
     public var type: String { typeBytes.isEmpty ? "message" : String(decoding: typeBytes, as: UTF8.self) }
     public var data: String { String(decoding: dataBytes, as: UTF8.self) }
@@ -269,9 +274,10 @@ public struct SSEClientModel: Sendable {
         raw.withUnsafeBufferPointer { bytes in
             let data = UnsafeBufferPointer(rebasing: bytes[Int(start)..<Int(end)])
             if var type = frame.eventType, !type.isEmpty {
-                type.withUTF8 { onDispatch(SSEDispatch(typeBytes: $0, dataBytes: data, lastEventId: id)) }
+                type.withUTF8 { onDispatch(SSEDispatch(typeBytes: $0, dataBytes: data, lastEventId: id, isFramesOwn: true)) }
             } else {
-                onDispatch(SSEDispatch(typeBytes: UnsafeBufferPointer(start: nil, count: 0), dataBytes: data, lastEventId: id))
+                onDispatch(SSEDispatch(typeBytes: UnsafeBufferPointer(start: nil, count: 0), dataBytes: data, lastEventId: id,
+                                       isFramesOwn: true))
             }
         }
     }

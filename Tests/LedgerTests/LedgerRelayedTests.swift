@@ -37,7 +37,10 @@ final class LedgerRelayedTests: XCTestCase {
     }()
 
     /// Feeds `bytes` in `chunks` through both paths; compares records after every read and reports at the end.
+    /// `contract`: the one both connections are judged by; `cutAfterReads`: the stream is cut (`Ledger.cut`) after
+    /// that many reads, so later frames are read past the cut (recorded as sent nowhere, but still delivered here).
     private func compare(_ name: String, _ bytes: [UInt8], chunks: [Int], level: LedgerLevel, maxFrameBytes: Int,
+                         contract: ClientContract = .eventsource, cutAfterReads: Int? = nil,
                          file: StaticString = #filePath, line: UInt = #line) {
         final class Box { var records: [LedgerRecord] = [] }
         let (boxA, boxB) = (Box(), Box())
@@ -47,10 +50,11 @@ final class LedgerRelayedTests: XCTestCase {
         var parserB = SSEParser(maxFrameBytes: maxFrameBytes)
         for l in [a, b] {
             l.connectionOpened(id: 1, clientKey: "c", attempt: 1, at: 1, wallMs: 1, method: "GET", path: "/", lastEventIDSent: "0",
-                               profile: "passthrough", seed: 1)
+                               profile: "passthrough", seed: 1, contract: contract)
             l.responseStarted(id: 1, status: 200, contentType: "text/event-stream", synthetic: false, at: 2)
         }
         var p = 0
+        var readCount = 0
         var at: UInt64 = 10
         var reads = Ledger.RelayedRead()
         var counted = Ledger.RelayedRead()
@@ -72,6 +76,8 @@ final class LedgerRelayedTests: XCTestCase {
             XCTAssertEqual(boxA.records, boxB.records, "\(name): records after \(p) bytes", file: file, line: line)
             XCTAssertEqual(a.connectionJSON(1), b.connectionJSON(1), "\(name): connection after \(p) bytes", file: file, line: line)
             XCTAssertEqual(a.clientJSON("c"), b.clientJSON("c"), "\(name): client after \(p) bytes", file: file, line: line)
+            readCount += 1
+            if readCount == cutAfterReads { for l in [a, b] { l.cut(id: 1) } }
         }
         XCTAssertEqual(p, bytes.count, file: file, line: line)
         XCTAssertEqual(reads, counted, "\(name): frames, events, oversized blocks", file: file, line: line)
@@ -79,7 +85,7 @@ final class LedgerRelayedTests: XCTestCase {
             l.connectionClosed(id: 1, end: .upstreamEnd, at: at + 1)
             // The next attempt is checked against the state the model ended the first one with.
             l.connectionOpened(id: 2, clientKey: "c", attempt: 2, at: at + 5_000_000_000, wallMs: 2, method: "GET", path: "/",
-                               lastEventIDSent: "3", profile: "passthrough", seed: 1)
+                               lastEventIDSent: "3", profile: "passthrough", seed: 1, contract: contract)
             l.finish(at: at + 6_000_000_000)
         }
         XCTAssertEqual(boxA.records, boxB.records, "\(name): records at the end", file: file, line: line)
@@ -89,10 +95,144 @@ final class LedgerRelayedTests: XCTestCase {
         XCTAssertEqual(a.clientJSON("c"), b.clientJSON("c"), "\(name): client at the end", file: file, line: line)
     }
 
+    /// Read sizes of 1...`upTo` bytes that cover `count` bytes.
+    static func randomChunks(covering count: Int, upTo: UInt64, _ rng: inout SplitMix64) -> [Int] {
+        var chunks: [Int] = []
+        var total = 0
+        while total < count {
+            let n = Int(rng.next() % upTo) + 1
+            chunks.append(n)
+            total += n
+        }
+        return chunks
+    }
+
     func testWholeStreamsInOneRead() {
         for (name, bytes) in Self.streams {
             for level in [LedgerLevel.events, .summary] {
                 compare(name, bytes, chunks: [bytes.count], level: level, maxFrameBytes: 128)
+            }
+        }
+    }
+
+    /// Under `once` the ledger files ids per connection (`onceID`): a message matched by its frame's slot
+    /// lands where a lookup of its last event ID would.
+    func testOnceContract() {
+        for (name, bytes) in Self.streams {
+            for level in [LedgerLevel.events, .summary] {
+                compare("\(name), once", bytes, chunks: [bytes.count], level: level, maxFrameBytes: 128, contract: .once)
+                compare("\(name), once, halves", bytes, chunks: [bytes.count / 2, bytes.count], level: level, maxFrameBytes: 128,
+                        contract: .once)
+            }
+        }
+    }
+
+    /// Frames read past a cut are not recorded as sent, yet their bytes are still delivered and dispatched
+    /// here: those messages must be matched by lookup (unexpected, or an earlier version), never by a slot.
+    func testCutMidStream() {
+        var rng = SplitMix64(seed: 7)
+        for (name, bytes) in Self.streams {
+            for cutAfter in 1...3 {
+                let chunks = Self.randomChunks(covering: bytes.count, upTo: 40, &rng)
+                compare("\(name), cut after \(cutAfter) reads \(chunks)", bytes, chunks: chunks,
+                        level: cutAfter == 2 ? .events : .summary, maxFrameBytes: 128, cutAfterReads: cutAfter)
+            }
+        }
+    }
+
+    /// The premise of matching a dispatch by its frame: a message the model takes from a frame's own fields
+    /// has the digest the ledger computed for the frame (`Digest64.event(type:frame:)`), and the last event
+    /// ID the frame's id set; and the frame path is taken for most events of these streams.
+    func testFramesOwnDispatchHasTheFramesDigest() {
+        var own = 0
+        var all = 0
+        for (name, bytes) in Self.streams {
+            var model = SSEClientModel(state: SSEClientState(lastEventID: "0"))
+            var parser = SSEParser(maxFrameBytes: 128)
+            parser.feed(bytes) { output in
+                guard case .frame(let f) = output else {
+                    output.bytes.withUnsafeBytes { raw in model.feed(raw) { XCTAssertFalse($0.isFramesOwn, name) } }
+                    return
+                }
+                model.feed(frame: f) { m in
+                    all += 1
+                    guard m.isFramesOwn else { return }
+                    own += 1
+                    let type = (f.eventType ?? "").isEmpty ? "message" : f.eventType!
+                    XCTAssertEqual(Digest64.event(m), Digest64.event(type: type, frame: f), "\(name): frame \(f.index)")
+                    XCTAssertEqual(m.message.data, f.data.joined(separator: "\n"), name)
+                    if let id = f.id { XCTAssertEqual(m.lastEventId, id, name) }
+                }
+            }
+        }
+        XCTAssertGreaterThan(own, all / 2, "most dispatches come from the frame path")
+    }
+
+    /// Shaped streams: a write that is a whole upstream frame, unchanged, delivered as the frame
+    /// (`delivered(id:frame:sent:at:)` with what `upstreamFrame` returned) against the same write delivered as
+    /// bytes: the same records and reports, with frames dropped (never delivered), written twice, written in
+    /// another round than they were recorded in, and oversized pieces and injected bytes between them.
+    func testShapedWritesOfWholeFrames() {
+        for (name, bytes) in Self.streams {
+            for level in [LedgerLevel.events, .summary] {
+                for roundSize in [1, 3, 1000] {
+                    final class Box { var records: [LedgerRecord] = [] }
+                    let (boxA, boxB) = (Box(), Box())
+                    let a = Ledger(level: level) { boxA.records.append($0) }
+                    let b = Ledger(level: level) { boxB.records.append($0) }
+                    for l in [a, b] {
+                        l.connectionOpened(id: 1, clientKey: "c", attempt: 1, at: 1, wallMs: 1, method: "GET", path: "/",
+                                           lastEventIDSent: "0", profile: "p", seed: 1)
+                        l.responseStarted(id: 1, status: 200, contentType: "text/event-stream", synthetic: false, at: 2)
+                    }
+                    var outputs: [SSEParser.Output] = []
+                    var parser = SSEParser(maxFrameBytes: 128)
+                    parser.feed(bytes) { outputs.append($0) }
+                    var at: UInt64 = 10
+                    var pending: [(SSEParser.Output, Ledger.SentEvent?)] = []
+                    func deliverRound() {
+                        for (i, (output, sent)) in pending.enumerated() {
+                            at += 1
+                            switch output {
+                            case .frame(let f):
+                                if f.kind == .event && f.index % 4 == 1 { continue }  // dropped
+                                let times = f.index % 5 == 2 ? 2 : 1  // duplicated
+                                for _ in 0..<times {
+                                    a.delivered(id: 1, bytes: f.raw, at: at)
+                                    b.delivered(id: 1, frame: f, sent: sent, at: at)
+                                }
+                                if i % 7 == 3 {  // injected between frames
+                                    let injected = Array("id: 2\ndata: payload 2\n\n".utf8)
+                                    a.delivered(id: 1, bytes: injected, at: at)
+                                    b.delivered(id: 1, bytes: injected, at: at)
+                                }
+                            case .oversized(let piece, _, _):
+                                a.delivered(id: 1, bytes: piece, at: at)
+                                b.delivered(id: 1, bytes: piece, at: at)
+                            }
+                        }
+                        pending = []
+                        XCTAssertEqual(boxA.records, boxB.records, "\(name) (\(level), rounds of \(roundSize))")
+                        XCTAssertEqual(a.connectionJSON(1), b.connectionJSON(1), "\(name) (\(level), rounds of \(roundSize))")
+                    }
+                    for output in outputs {
+                        at += 1
+                        var sent: Ledger.SentEvent?
+                        if case .frame(let f) = output {
+                            _ = a.upstreamFrame(id: 1, frame: f, at: at)
+                            sent = b.upstreamFrame(id: 1, frame: f, at: at)
+                        }
+                        pending.append((output, sent))
+                        if pending.count == roundSize { deliverRound() }
+                    }
+                    deliverRound()
+                    for l in [a, b] {
+                        l.connectionClosed(id: 1, end: .upstreamEnd, at: at + 1)
+                        l.finish(at: at + 2)
+                    }
+                    XCTAssertEqual(boxA.records, boxB.records, "\(name) (\(level), rounds of \(roundSize)) at the end")
+                    XCTAssertEqual(a.clientsJSON(), b.clientsJSON(), "\(name) (\(level), rounds of \(roundSize)) at the end")
+                }
             }
         }
     }
@@ -109,13 +249,7 @@ final class LedgerRelayedTests: XCTestCase {
         var rng = SplitMix64(seed: 16)
         for (name, bytes) in Self.streams {
             for _ in 0..<25 {
-                var chunks: [Int] = []
-                var total = 0
-                while total < bytes.count {
-                    let n = Int(rng.next() % 23) + 1
-                    chunks.append(n)
-                    total += n
-                }
+                let chunks = Self.randomChunks(covering: bytes.count, upTo: 23, &rng)
                 compare("\(name) \(chunks)", bytes, chunks: chunks, level: rng.next() % 2 == 0 ? .events : .summary,
                         maxFrameBytes: rng.next() % 3 == 0 ? 40 : 128)
             }

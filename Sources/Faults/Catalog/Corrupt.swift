@@ -39,6 +39,7 @@ public struct CorruptFault: Sendable, Equatable {
 }
 
 struct CorruptStage: FaultStage {
+    var passesOthersUntouched: Bool { true }
     let settings: CorruptFault
     init(_ settings: CorruptFault) { self.settings = settings }
 

@@ -22,6 +22,7 @@ public struct DelayFault: Sendable, Equatable {
 }
 
 struct DelayStage: FaultStage {
+    var passesOthersUntouched: Bool { true }
     let settings: DelayFault
     init(_ settings: DelayFault) { self.settings = settings }
 

@@ -13,6 +13,7 @@ public struct DropFault: Sendable, Equatable {
 }
 
 struct DropStage: FaultStage {
+    var passesOthersUntouched: Bool { true }
     let settings: DropFault
     var seen = 0
     init(_ settings: DropFault) { self.settings = settings }

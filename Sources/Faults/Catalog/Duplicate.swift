@@ -6,6 +6,7 @@ public struct DuplicateFault: Sendable, Equatable {
 }
 
 struct DuplicateStage: FaultStage {
+    var passesOthersUntouched: Bool { true }
     let settings: DuplicateFault
     init(_ settings: DuplicateFault) { self.settings = settings }
 

@@ -15,6 +15,7 @@ public struct RetryFault: Sendable, Equatable {
 }
 
 struct RetryStage: FaultStage {
+    var passesOthersUntouched: Bool { true }
     let settings: RetryFault
     init(_ settings: RetryFault) { self.settings = settings }
 

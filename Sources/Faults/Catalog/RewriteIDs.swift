@@ -17,6 +17,7 @@ public struct RewriteIDsFault: Sendable, Equatable {
 }
 
 struct RewriteIDsStage: FaultStage {
+    var passesOthersUntouched: Bool { true }
     let settings: RewriteIDsFault
     /// Original ids seen so far (for `reuse`).
     var history: [[UInt8]] = []

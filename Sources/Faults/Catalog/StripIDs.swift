@@ -6,6 +6,7 @@ public struct StripIDsFault: Sendable, Equatable {
 }
 
 struct StripIDsStage: FaultStage {
+    var passesOthersUntouched: Bool { true }
     init(_ settings: StripIDsFault) {}
 
     mutating func onMatch(_ chunk: Chunk, _ ctx: inout StageContext, into out: inout [StreamItem]) {
