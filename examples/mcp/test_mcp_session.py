@@ -165,6 +165,39 @@ def test_a_profile_cuts_the_tool_call_stream_not_initialize_and_the_sdk_resumes(
     assert replayed[STEPS - 2]["result"]["content"][0]["text"] == "liftoff"
 
 
+def test_a_profile_matching_the_jsonrpc_method_cuts_only_the_tool_call(sputter: Sputter, key: str) -> None:
+    """`match: {jsonrpc_method: tools/call}`: Sputter reads each POST's JSON body before it chooses the profile,
+    so a cut right after the first event (which would break `initialize` and `tools/list` too) lands on the
+    tool call's stream alone; every other request, and the resume GET (no body), is passthrough."""
+    sputter.define_profile({
+        "name": "mcp-cut-tools-call",
+        "description": "reset the tools/call stream after its priming event",
+        "match": {"jsonrpc_method": "tools/call"},
+        "faults": [{"disconnect": {"after_events": 1, "kind": "rst"}}],
+    })
+    seen = run(sputter, key, profile="mcp-cut-tools-call")
+    assert seen.result == "liftoff"
+    assert seen.progress == [float(n) for n in range(1, STEPS + 1)], "every notification once, in order"
+
+    report = sputter.settle(key)
+    assert report.findings == (), report.summary.verdict
+    faulted = [c for c in report.connections if c.faults > 0]
+    assert len(faulted) == 1, [(c.method, c.profile, c.faults) for c in report.connections]
+    call = faulted[0]
+    assert (call.method, call.profile, call.end) == ("POST", "mcp-cut-tools-call", "fault")
+    assert messages(sputter, call) == [], "only the priming event (no data) got through"
+    others = [c for c in report.connections if c is not call]
+    assert others and all(c.profile == "passthrough" and c.faults == 0 for c in others)
+    assert {role(sputter, c) for c in others if c.method == "POST" and not c.not_stream} == {"initialize", "tools/list"}
+
+    resume = next(c for c in report.connections if c.last_event_id_sent is not None)
+    assert (resume.method, resume.attempt) == ("GET", 1)
+    assert resume.last_event_id_sent == call.last_id == resume.expected_last_event_id
+    replayed = messages(sputter, resume)
+    assert [m.get("method") for m in replayed[:STEPS]] == ["notifications/progress"] * STEPS
+    assert replayed[STEPS]["result"]["content"][0]["text"] == "liftoff"
+
+
 def test_a_live_cut_mid_tool_call_is_resumed(sputter: Sputter, key: str, tool_gate) -> None:
     """`sputter.cut` while the tool waits after its second notification: every open stream of the client is
     reset (the tool call's, and the session's GET stream when it is open by then); the SDK resumes the tool
