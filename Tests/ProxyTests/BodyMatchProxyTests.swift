@@ -25,8 +25,10 @@ final class BodyMatchProxyTests: XCTestCase {
         var heads: Int { lock.withLock { _heads } }
 
         init() throws {
-            origin = try ScriptedOrigin { [unowned self] conn in
+            // Weak: a connection thread may outlive the test's origin (it then answers nothing).
+            origin = try ScriptedOrigin { [weak self] conn in
                 let head = conn.readHead()
+                guard let self else { return conn.close() }
                 self.lock.withLock { self._heads += 1 }
                 var body: [UInt8] = []
                 if head.lowercased().contains("transfer-encoding: chunked") {

@@ -7,20 +7,27 @@ import Session
 import XCTest
 
 /// An origin the test drives: each `send` is written to the open event stream as one chunk per frame;
-/// `end()` finishes the chunked body and closes.
+/// `end()` finishes the chunked body and closes. The queue of batches is its own object, held by the
+/// origin's connection threads too: a connection accepted or still waiting after the test has let go of
+/// the origin must not reach a freed object.
 private final class GatedOrigin: @unchecked Sendable {
-    private let lock = NSLock()
-    private var batches: [[String]?] = []
-    private let ready = DispatchSemaphore(value: 0)
+    private final class Gate: @unchecked Sendable {
+        let lock = NSLock()
+        var batches: [[String]?] = []
+        let ready = DispatchSemaphore(value: 0)
+    }
+
+    private let gate = Gate()
     private(set) var origin: ScriptedOrigin!
 
     init() throws {
-        origin = try ScriptedOrigin { [unowned self] conn in
+        let gate = self.gate
+        origin = try ScriptedOrigin { conn in
             _ = conn.readHead()
             conn.send("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
             while true {
-                self.ready.wait()
-                let batch = self.lock.withLock { self.batches.removeFirst() }
+                gate.ready.wait()
+                let batch = gate.lock.withLock { gate.batches.removeFirst() }
                 guard let frames = batch else {
                     conn.send("0\r\n\r\n")
                     conn.close()
@@ -36,8 +43,8 @@ private final class GatedOrigin: @unchecked Sendable {
     func end() { push(nil) }
 
     private func push(_ batch: [String]?) {
-        lock.withLock { batches.append(batch) }
-        ready.signal()
+        gate.lock.withLock { gate.batches.append(batch) }
+        gate.ready.signal()
     }
 }
 
