@@ -57,7 +57,10 @@ def test_passthrough_delivers_the_whole_answer(sputter: Sputter, key: str, words
     assert finish[-1] == "stop"
     report = sputter.wait_settled(key)
     conn = report.connections[0]
-    assert conn.end == "upstream_end"
+    # The client stops at [DONE] and may close before the body's last chunk reaches it (then the ledger
+    # saw the client close first): either way a whole answer, and no finding.
+    assert conn.end in ("upstream_end", "client_close")
+    assert report.findings == ()
     assert conn.events == len(words) + 2  # the words, the stop chunk, [DONE]
     assert conn.faults == 0
 

@@ -123,7 +123,9 @@ def test_mcp_session_under_passthrough_has_no_findings(sputter: Sputter, key: st
     assert sorted(role(sputter, c) for c in streams) == ["GET 200", "initialize", "tools/call", "tools/list"]
     assert all(c.new_stream and c.expected_last_event_id is None for c in streams[1:])
     call = next(c for c in streams if role(sputter, c) == "tools/call")
-    assert call.events == STEPS + 2 and call.end == "upstream_end" and call.faults == 0
+    # The SDK closes the stream once it has the result; the server's end of the stream may not have reached
+    # Sputter yet (then the client closed first). Every event arrived either way.
+    assert call.events == STEPS + 2 and call.end in ("upstream_end", "client_close") and call.faults == 0
 
 
 def test_a_profile_cuts_the_tool_call_stream_not_initialize_and_the_sdk_resumes(sputter: Sputter, key: str) -> None:
