@@ -104,7 +104,7 @@ extension Ledger {
         }
         k.requiredWaitMs = requiredMs
         let slack = Int64(clamping: reconnectSlackMs) * 1_000_000
-        if waited < Int64(clamping: requiredMs) * 1_000_000 - slack {
+        if waited < Int64(clamping: requiredMs) * 1_000_000 - slack, p.end != .clientClose || waited < 0 {  // as in `Ledger`
             add(Finding(kind: .reconnectTooEarly, clientKey: client.key, attempt: k.attempt, connection: k.id,
                         detail: "reconnected \(formatMs(waited)) after attempt \(p.attempt) ended; \(why)"),
                 client, at: k.openedAt)

@@ -37,7 +37,9 @@ import SSE
 ///   `wrongLastEventID`, with what was expected and what was sent.
 /// - And it must wait at least the predicted reconnection time: open of k − close of k−1 ≥ reconnection
 ///   time − `reconnectSlackMs`; else `reconnectTooEarly`. Both times are the proxy's, so a client that
-///   waits correctly always passes (it learns of the close after the proxy closes).
+///   waits correctly always passes (it learns of the close after the proxy closes). When the client closed
+///   the connection itself (`clientClose`) it knew first, so only a reconnect opened before that close
+///   (a negative wait) is judged.
 /// - Attempt 1 has no prediction to compare to: the `Last-Event-ID` it sends (a client resuming from a
 ///   stored id) seeds the model.
 ///
@@ -467,7 +469,9 @@ public final class Ledger {
         checkLastEventID(k, after: p, client)
         let required = Int64(clamping: state.reconnectionTimeMs) * 1_000_000
         let slack = Int64(clamping: reconnectSlackMs) * 1_000_000
-        if waited < required - slack {
+        // A client that closed its own connection knew of the end before the proxy did: the wait measured from
+        // the proxy's close is short by the proxy's own latency, so only a reconnect before that close is judged.
+        if waited < required - slack, p.end != .clientClose || waited < 0 {
             add(Finding(kind: .reconnectTooEarly, clientKey: client.key, attempt: k.attempt, connection: k.id,
                         detail: "reconnected \(formatMs(waited)) after attempt \(p.attempt) ended; the reconnection time was \(state.reconnectionTimeMs)ms"),
                 client, at: k.openedAt)

@@ -351,6 +351,27 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(h.ledger.connection(b)!.expectedLastEventID, "1")
     }
 
+    func testAClientThatClosedItsOwnConnectionIsNotJudgedOnAWaitTheProxyMeasuredLate() {
+        // The client closed, waited its 50 ms and reconnected; the proxy saw the close 30 ms late (busy loop):
+        // 20 ms measured. Not judged. A reconnect before the close (above) still is.
+        let h = Harness()
+        let a = h.open(at: 0)
+        h.respond(a, at: 0)
+        h.relay(a, "retry: 50\nid: 1\ndata: x\n\n", at: 1)
+        h.close(a, .clientClose, at: 30)
+        let b = h.open(at: 50, lastEventID: "1")
+        XCTAssertEqual(h.findings(), [])
+        XCTAssertEqual(h.ledger.connection(b)!.requiredWaitMs, 50)
+        // The same wait after the proxy's own close is too early.
+        let g = Harness()
+        let c = g.open(at: 0)
+        g.respond(c, at: 0)
+        g.relay(c, "retry: 50\nid: 1\ndata: x\n\n", at: 1)
+        g.close(c, at: 30)
+        _ = g.open(at: 50, lastEventID: "1")
+        XCTAssertEqual(g.findings().map(\.kind), [.reconnectTooEarly])
+    }
+
     func testOpenConnectionIsSaidInTheVerdict() {
         let h = Harness()
         let a = h.open(at: 0)
