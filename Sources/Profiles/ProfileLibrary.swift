@@ -212,9 +212,14 @@ public struct ProfileLibrary: Sendable {
             YamlError.composer(let c, let p, let mark, _):
             return ProfileError(file: file, line: mark.line, field: "(yaml)", message: text(c, p))
         case YamlError.duplicatedKeysInMapping(let keys, let context):
+            // Yams orders the keys with `Node`'s `<`, which is not a total order once a key is a collection
+            // (`? [a]`, named "<uncovertable>"): the order and the first key's line then depend on hashing. So
+            // the names are sorted here, and with such a key no line is given (0): the same error every run.
+            let complex = keys.contains("<uncovertable>")
+            let names = keys.filter { $0 != "<uncovertable>" }.sorted().map { "'\($0)'" } + (complex ? ["(a key that is a list or mapping)"] : [])
             return ProfileError(
-                file: file, line: context.mark.line, field: "(yaml)",
-                message: "duplicate key \(keys.map { "'\($0)'" }.joined(separator: ", ")) in one mapping; each key may appear once")
+                file: file, line: complex ? 0 : context.mark.line, field: "(yaml)",
+                message: "duplicate key \(names.joined(separator: ", ")) in one mapping; each key may appear once")
         case YamlError.reader(let p, let offset, _, _):
             let line = offset.map { o in yaml.utf8.prefix(o).filter { $0 == 0x0A }.count + 1 } ?? 0
             return ProfileError(file: file, line: line, field: "(yaml)", message: "invalid YAML: \(p)")

@@ -191,6 +191,11 @@ func errorOf(_ yaml: String) -> String {
         ("faults:\n  - drop: { every_nth: 0 }", "broken.yaml:4: faults[0].drop.every_nth: expected an integer ≥ 1, found 0"),
         ("faults:\n  - drop: { heartbeats_only: yes please }", "broken.yaml:4: faults[0].drop.heartbeats_only: expected true or false, found 'yes please'"),
         ("faults: []\nfaults: []", "broken.yaml:3: (yaml): duplicate key 'faults' in one mapping; each key may appear once"),
+        ("faults: []\nfaults: []\nseed: 1\nseed: 2", "broken.yaml:3: (yaml): duplicate key 'faults', 'seed' in one mapping; each key may appear once"),
+        // Fuzz finding (profile target): with a key that is a list, Yams' order of the duplicates and its line
+        // depended on hashing, so the same file gave different errors from run to run.
+        ("? [a]\n: 1\n? [a]\n: 2\nb: 1\nb: 2\nc: 1\nc: 2",
+            "broken.yaml:0: (yaml): duplicate key 'b', 'c', (a key that is a list or mapping) in one mapping; each key may appear once"),
         ("faults: [", "broken.yaml:4: (yaml): invalid YAML: did not find expected node content while parsing a flow node"),
     ])
     func brokenFilesNameFileLineAndField(_ body: String, _ message: String) {
