@@ -43,11 +43,17 @@ struct YAMLValue {
                 throw ProfileError(file: file, line: k.mark?.line ?? line, field: path.isEmpty ? "(key)" : path, message: "expected a plain key in \(what), found \(YAMLValue(node: k, path: path, file: file).found)")
             }
             if entries.contains(where: { $0.key == ks.string }) {
-                throw ProfileError(file: file, line: k.mark?.line ?? line, field: child(v, ks.string).path, message: "duplicate key '\(ks.string)' in \(what)")
+                throw ProfileError(file: file, line: k.mark?.line ?? line, field: keyField(ks.string, child(v, ks.string)),
+                                   message: "duplicate key '\(ks.string)' in \(what)")
             }
             entries.append((ks.string, k.mark?.line ?? line, child(v, ks.string)))
         }
         return YAMLMap(value: self, what: what, entries: entries)
+    }
+
+    /// The field an error about `key` of this mapping names: the child's path, or `(empty key)` under this path.
+    func keyField(_ key: String, _ child: YAMLValue) -> String {
+        key.isEmpty ? "\(path.isEmpty ? "" : path + ".")(empty key)" : child.path
     }
 
     func list(_ what: String) throws(ProfileError) -> [YAMLValue] {
@@ -178,7 +184,7 @@ struct YAMLMap {
     func unknownKeys(allowed: [String]) -> [ProfileError] {
         entries.filter { !allowed.contains($0.key) }.map {
             ProfileError(
-                file: value.file, line: $0.keyLine, field: $0.key.isEmpty ? "\(value.path.isEmpty ? "" : value.path + ".")(empty key)" : $0.value.path,
+                file: value.file, line: $0.keyLine, field: value.keyField($0.key, $0.value),
                 message: "unknown key '\($0.key)' in \(what); expected one of: \(allowed.joined(separator: ", "))")
         }
     }

@@ -192,6 +192,9 @@ func errorOf(_ yaml: String) -> String {
         ("faults:\n  - drop: { heartbeats_only: yes please }", "broken.yaml:4: faults[0].drop.heartbeats_only: expected true or false, found 'yes please'"),
         ("faults: []\nfaults: []", "broken.yaml:3: (yaml): duplicate key 'faults' in one mapping; each key may appear once"),
         ("faults: []\nfaults: []\nseed: 1\nseed: 2", "broken.yaml:3: (yaml): duplicate key 'faults', 'seed' in one mapping; each key may appear once"),
+        // Fuzz finding (profile target): a null key and an empty string key are one key to us, two to Yams; the
+        // error named no field.
+        ("faults: []\n?\n: 1\n'': 2", "broken.yaml:6: (empty key): duplicate key '' in a profile"),
         // Fuzz finding (profile target): with a key that is a list, Yams' order of the duplicates and its line
         // depended on hashing, so the same file gave different errors from run to run.
         ("? [a]\n: 1\n? [a]\n: 2\nb: 1\nb: 2\nc: 1\nc: 2",
