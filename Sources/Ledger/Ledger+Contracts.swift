@@ -103,8 +103,7 @@ extension Ledger {
             why = "the reconnection time (from the stream's retry field) was \(requiredMs)ms"
         }
         k.requiredWaitMs = requiredMs
-        let slack = Int64(clamping: reconnectSlackMs) * 1_000_000
-        if waited < Int64(clamping: requiredMs) * 1_000_000 - slack, p.end != .clientClose || waited < 0 {  // as in `Ledger`
+        if tooEarly(waited: waited, requiredMs: requiredMs, after: p) {
             add(Finding(kind: .reconnectTooEarly, clientKey: client.key, attempt: k.attempt, connection: k.id,
                         detail: "reconnected \(formatMs(waited)) after attempt \(p.attempt) ended; \(why)"),
                 client, at: k.openedAt)

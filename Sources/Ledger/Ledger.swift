@@ -467,15 +467,20 @@ public final class Ledger {
         let state = p.state
         k.requiredWaitMs = state.reconnectionTimeMs
         checkLastEventID(k, after: p, client)
-        let required = Int64(clamping: state.reconnectionTimeMs) * 1_000_000
-        let slack = Int64(clamping: reconnectSlackMs) * 1_000_000
-        // A client that closed its own connection knew of the end before the proxy did: the wait measured from
-        // the proxy's close is short by the proxy's own latency, so only a reconnect before that close is judged.
-        if waited < required - slack, p.end != .clientClose || waited < 0 {
+        if tooEarly(waited: waited, requiredMs: state.reconnectionTimeMs, after: p) {
             add(Finding(kind: .reconnectTooEarly, clientKey: client.key, attempt: k.attempt, connection: k.id,
                         detail: "reconnected \(formatMs(waited)) after attempt \(p.attempt) ended; the reconnection time was \(state.reconnectionTimeMs)ms"),
                 client, at: k.openedAt)
         }
+    }
+
+    /// Whether a reconnect `waited` ns after `p` ended came before `requiredMs` (less `reconnectSlackMs`). A client
+    /// that closed its own connection knew of the end before the proxy did: the wait measured from the proxy's
+    /// close is short by the proxy's own latency, so then only a reconnect before that close is too early.
+    func tooEarly(waited: Int64, requiredMs: UInt64, after p: ConnectionLedger) -> Bool {
+        let slack = Int64(clamping: reconnectSlackMs) * 1_000_000
+        guard waited < Int64(clamping: requiredMs) * 1_000_000 - slack else { return false }
+        return p.end != .clientClose || waited < 0
     }
 
     /// `Last-Event-ID` of reconnect `k` against what a spec-exact client had at the end of `p`.
