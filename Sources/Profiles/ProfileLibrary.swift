@@ -87,8 +87,22 @@ public struct ProfileLibrary: Sendable {
     static let topKeys = ["name", "description", "seed", "match", "faults", "attempts", "client", "terminator"]
 
     /// Parses one profile, collecting every error (sorted by line): each top-level key and each
-    /// fault is checked even when an earlier one failed. `profile` is nil when there are errors.
+    /// fault is checked even when an earlier one failed. `profile` is nil when there are errors. Lines are
+    /// the editor's (`EditorLines`).
     public static func decode(yaml: String, file: String, registry: FaultRegistry = .standard)
+        -> (profile: Profile?, nameLine: Int, errors: [ProfileError])
+    {
+        let decoded = decodeInYAMLLines(yaml: yaml, file: file, registry: registry)
+        guard let lines = EditorLines(yaml) else { return decoded }
+        return (decoded.profile, lines(decoded.nameLine), decoded.errors.map { e in
+            var e = e
+            e.line = lines(e.line)
+            return e
+        })
+    }
+
+    /// `decode`, with lines as YAML counts them.
+    private static func decodeInYAMLLines(yaml: String, file: String, registry: FaultRegistry)
         -> (profile: Profile?, nameLine: Int, errors: [ProfileError])
     {
         let root: Node
@@ -213,15 +227,19 @@ public struct ProfileLibrary: Sendable {
             return ProfileError(file: file, line: mark.line, field: "(yaml)", message: text(c, p))
         case YamlError.duplicatedKeysInMapping(let keys, let context):
             // Yams orders the keys with `Node`'s `<`, which is not a total order once a key is a collection
-            // (`? [a]`, named "<uncovertable>"): the order and the first key's line then depend on hashing. So
-            // the names are sorted here, and with such a key no line is given (0): the same error every run.
+            // (`? [a]`, named "<uncovertable>") or two different keys have one text (`''` and a null key, or
+            // the same text with another tag): the order and the first key's line then depend on hashing. So
+            // the names are sorted here, each once, and with such keys no line is given (0): the same error
+            // every run.
             let complex = keys.contains("<uncovertable>")
-            let names = keys.filter { $0 != "<uncovertable>" }.sorted().map { "'\($0)'" } + (complex ? ["(a key that is a list or mapping)"] : [])
+            let plain = keys.filter { $0 != "<uncovertable>" }
+            let unique = Set(plain)
+            let names = unique.sorted().map { "'\($0)'" } + (complex ? ["(a key that is a list or mapping)"] : [])
             return ProfileError(
-                file: file, line: complex ? 0 : context.mark.line, field: "(yaml)",
+                file: file, line: complex || unique.count != plain.count ? 0 : context.mark.line, field: "(yaml)",
                 message: "duplicate key \(names.joined(separator: ", ")) in one mapping; each key may appear once")
         case YamlError.reader(let p, let offset, _, _):
-            let line = offset.map { o in yaml.utf8.prefix(o).filter { $0 == 0x0A }.count + 1 } ?? 0
+            let line = offset.map { EditorLines.yamlLine(atUTF8Offset: $0, in: yaml) } ?? 0
             return ProfileError(file: file, line: line, field: "(yaml)", message: "invalid YAML: \(p)")
         default:
             return ProfileError(file: file, line: 0, field: "(yaml)", message: "invalid YAML: \(error)")
