@@ -141,11 +141,20 @@ final class ConnectionLedger {
     /// Passthrough (`Ledger.relayed`): the bytes of the unfinished block the stream's parser holds, which
     /// the model has not been fed yet (they can complete lines, never dispatch). Shares the parser's storage.
     var unparsedTail: [UInt8] = []
+    /// Passthrough: a block too long for the stream's parser, as its pieces pass (`Ledger.relayed`).
+    var longBlock = SSELongBlock()
+
+    /// Passthrough: feeds `model` the bytes delivered that it has not taken yet (a long block's held byte,
+    /// then the parser's unfinished block): they can complete lines, never dispatch.
+    func feedUnfed(_ model: inout SSEClientModel, _ onDispatch: (SSEDispatch) -> Void) {
+        longBlock.feedUnfed(into: &model, onDispatch: onDispatch)
+        if !unparsedTail.isEmpty { unparsedTail.withUnsafeBytes { model.feed($0, onDispatch: onDispatch) } }
+    }
 
     /// The model as of every byte delivered (`unparsedTail` fed to a copy).
     private var currentModel: SSEClientModel? {
         guard var m = model else { return nil }
-        if !unparsedTail.isEmpty { unparsedTail.withUnsafeBytes { m.feed($0) { _ in } } }
+        feedUnfed(&m) { _ in }
         return m
     }
 

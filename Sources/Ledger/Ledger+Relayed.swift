@@ -17,9 +17,19 @@ extension Ledger {
     /// model takes the same frames (`SSEClientModel.feed(frame:onDispatch:)`) instead of parsing the bytes
     /// again. The records and counts are those of `upstreamFrame(id:frame:at:shaped: false)` for each
     /// frame the parser yields, in order, then `delivered(id:bytes:at:)`; with one connection lookup.
-    /// A message the model dispatches from a frame's own fields (`SSEDispatch.isFramesOwn`) is matched by
-    /// what `record` found for that frame (its digest, its id table slot) instead of digesting and looking
-    /// it up again; every frame of the read is still recorded before any dispatch is matched.
+    /// Each frame is recorded as sent just before the model takes it, so a message is matched against the
+    /// frames up to its own; one the model dispatches from a frame's own fields (`SSEDispatch.isFramesOwn`)
+    /// is matched by what `record` found for that frame (its digest, its id table slot) instead of
+    /// digesting and looking it up again.
+    ///
+    /// A block longer than the parser holds (`.oversized` pieces) is recorded all the same when the stream
+    /// has a client model (`recordsOversizedBlocks`): the model takes its pieces, its fields are the ones
+    /// the model applied (`SSEClientModel.openBlock`, read before the block's final empty line), its
+    /// message digest the one the model dispatches (digested as the data passed), its size and raw digest
+    /// taken from the pieces as they pass. So the proxy's parser need hold only a small block, and what is
+    /// recorded does not depend on how large a block the parser holds (`LedgerRelayedTests`), save the
+    /// model's documented deviations for single lines over `ConnectionLedger.maxHeldEventBytes`.
+    ///
     /// A connection fed this way is fed only this way (the model is behind by the parser's unfinished
     /// block, `ConnectionLedger.unparsedTail`, until the next read or the close).
     /// Without the connection (not recorded, or after `reset`) the bytes are still parsed and counted.
@@ -29,49 +39,49 @@ extension Ledger {
             parser.feed(bytes) { output in read.count(output) }
             return read
         }
-        // First every frame as sent, then the delivery: as the two calls would, so a dispatch is matched
-        // against all of the read's frames.
-        var outputs = relayedOutputs
-        relayedOutputs = []
         conn.unparsedTail = []  // the parser's block is uniquely referenced while fed: extended in place, never copied
-        outputs.removeAll(keepingCapacity: outputs.capacity <= 4096)
-        parser.feed(bytes) { output in
-            read.count(output)
-            var sent: SentEvent?
-            if case .frame(let frame) = output { sent = record(frame, conn, at: at, shaped: false) }
-            outputs.append((output, sent))
-        }
-        conn.unparsedTail = parser.unfinishedTail
         conn.deliveredBytes += bytes.count
         conn.deliveredWrites += 1
         var dispatched = 0
-        if var model = conn.model {
-            conn.model = nil  // keep the model uniquely referenced while it is fed
-            let client = conn.client
-            for (output, sent) in outputs {
-                switch output {
-                case .frame(let frame):
-                    // A message that is the frame's own is matched by what the frame was recorded as: no
-                    // second digest of its bytes, no second id lookup.
-                    model.feed(frame: frame) { message in
+        var model = conn.model
+        conn.model = nil  // keep the model uniquely referenced while it is fed
+        let client = conn.client
+        parser.feed(bytes) { output in
+            read.count(output)
+            switch output {
+            case .frame(let frame):
+                let sent = record(frame, conn, at: at, shaped: false)
+                // A message that is the frame's own is matched by what the frame was recorded as: no
+                // second digest of its bytes, no second id lookup.
+                model?.feed(frame: frame) { message in
+                    dispatched += 1
+                    classify(message, conn, client, sent: message.isFramesOwn ? sent : nil)
+                }
+            case .oversized(let piece, let index, let isEnd):
+                guard model != nil else { return }
+                piece.withUnsafeBytes { piece in
+                    conn.longBlock.feed(piece, isEnd: isEnd, model: &model!) { end, message in
+                        let f = end.fields
+                        let sent = recordBlock(conn, at: at, shaped: false, index: index, kind: f.kind, id: f.id,
+                                               eventType: message?.type, retry: f.retry, size: end.size,
+                                               eventDigest: { _ in message.map { Digest64.event($0) } ?? 0 }, rawDigest: { end.rawDigest })
+                        guard let message else { return }
                         dispatched += 1
-                        classify(message, conn, client, sent: message.isFramesOwn ? sent : nil)
-                    }
-                case .oversized(let piece, _, _):
-                    piece.withUnsafeBytes { piece in
-                        model.feed(piece) { message in
-                            dispatched += 1
-                            classify(message, conn, client)
-                        }
+                        classify(message, conn, client, sent: sent)
                     }
                 }
             }
-            conn.model = model
         }
-        outputs.removeAll(keepingCapacity: outputs.capacity <= 4096)
-        relayedOutputs = outputs
+        conn.model = model
+        conn.unparsedTail = parser.unfinishedTail
         recordDelivery(conn, bytes: bytes.count, dispatched: dispatched, at: at)
         return read
+    }
+
+    /// Whether `relayed` records a block longer than the stream's parser holds (the stream has a client
+    /// model to apply its fields): the proxy's parser then holds a small block, else whole blocks up to its limit.
+    public func recordsOversizedBlocks(id: UInt64) -> Bool {
+        connectionsByID[id]?.model != nil
     }
 }
 

@@ -76,8 +76,6 @@ public final class Ledger {
     @exclusivity(unchecked) var connectionsByID: [UInt64: ConnectionLedger] = [:]
     var clientsByKey: [String: ClientLedger] = [:]
     var clientOrder: [String] = []
-    /// `relayed`: the outputs of one read, kept between its two passes (reused; the ledger runs under one lock).
-    var relayedOutputs: [(output: SSEParser.Output, sent: SentEvent?)] = []
 
     /// - Parameters:
     ///   - level: `.events` (every frame and write) or `.summary` (counts and faulted frames only).
@@ -174,24 +172,37 @@ public final class Ledger {
     /// other kinds and for frames read past a cut).
     @discardableResult
     func record(_ frame: SSEFrame, _ conn: ConnectionLedger, at: UInt64, shaped: Bool) -> SentEvent? {
+        recordBlock(conn, at: at, shaped: shaped, index: frame.index, kind: frame.kind, id: frame.id,
+                    eventType: frame.eventType, retry: frame.retry, size: frame.raw.count,
+                    eventDigest: { Digest64.event(type: $0, frame: frame) }, rawDigest: { Digest64.digest(frame.raw) })
+    }
+
+    /// What `record` keeps of one block, whoever parsed it: the parser (a frame), or the client model for a
+    /// passthrough block too long for the parser to hold (`relayed`). `eventType` as the block's last
+    /// `event` field (nil or empty: `message`); `eventDigest(type)` is asked only for an event, `rawDigest`
+    /// only when a frame record is kept.
+    @inline(__always)
+    func recordBlock(_ conn: ConnectionLedger, at: UInt64, shaped: Bool, index: Int, kind: SSEFrame.Kind, id: String?,
+                     eventType: String?, retry: UInt64?, size: Int,
+                     eventDigest: (String) -> UInt64, rawDigest: () -> UInt64) -> SentEvent? {
         if conn.cutAt != nil {
             // Read past a cut: the client could never get it on this connection (see "After a cut").
             conn.framesAfterCut += 1
-            if frame.kind == .event { conn.eventsAfterCut += 1 }
+            if kind == .event { conn.eventsAfterCut += 1 }
             return nil
         }
         var sent: SentEvent?
         let client = conn.client
         conn.frameCount += 1
-        conn.upstreamBytes += frame.raw.count
+        conn.upstreamBytes += size
         var type: String?
-        if frame.retry != nil { client.retrySeen = true }
-        if frame.kind == .event {
+        if retry != nil { client.retrySeen = true }
+        if kind == .event {
             conn.eventCount += 1
-            let t = (frame.eventType ?? "").isEmpty ? "message" : frame.eventType!
+            let t = (eventType ?? "").isEmpty ? "message" : eventType!
             type = t
-            let digest = Digest64.event(type: t, frame: frame)
-            if let eid = frame.id, !eid.isEmpty {
+            let digest = eventDigest(t)
+            if let eid = id, !eid.isEmpty {
                 if conn.firstID == nil { conn.firstID = eid }
                 conn.lastID = eid
                 sent = SentEvent(digest: digest,
@@ -203,8 +214,8 @@ public final class Ledger {
         }
         // At summary level a frame is kept only in case a fault names it, which cannot happen when unshaped.
         if level == .summary && !shaped { return sent }
-        let info = FrameInfo(index: frame.index, kind: FrameInfo.kindName(frame.kind), id: frame.id, eventType: type,
-                             retry: frame.retry, size: frame.raw.count, digest: Digest64.digest(frame.raw), at: at)
+        let info = FrameInfo(index: index, kind: FrameInfo.kindName(kind), id: id, eventType: type,
+                             retry: retry, size: size, digest: rawDigest(), at: at)
         switch level {
         case .events:
             if conn.frames.count < ConnectionLedger.maxKeptEventFrames { conn.frames.append(info) }
@@ -372,11 +383,10 @@ public final class Ledger {
         }
         conn.writeDispatches = []
         if var model = conn.model {
-            if !conn.unparsedTail.isEmpty {  // passthrough: the unfinished block the parser held (dispatches nothing)
-                conn.model = nil
-                conn.unparsedTail.withUnsafeBytes { tail in model.feed(tail) { classify($0, conn, client) } }
-                conn.unparsedTail = []
-            }
+            conn.model = nil
+            conn.feedUnfed(&model) { classify($0, conn, client) }  // passthrough: what the parser held (dispatches nothing)
+            conn.unparsedTail = []
+            conn.longBlock = SSELongBlock()
             conn.discardedTail = model.hasPendingTail
             model.end()
             conn.finalState = model.state

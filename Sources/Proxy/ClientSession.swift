@@ -363,7 +363,9 @@ final class ClientSession: ConnectionDelegate {
         switch mode {
         case .plain: exchange.body = .plain
         case .dechunk: exchange.body = .dechunk
-        case .observed: exchange.body = .observed(Exchange.Observer(maxFrameBytes: config.maxFrameBytes, recorded: exchange.ledgerID != nil))
+        case .observed:
+            let wholeBlocks = exchange.ledgerID.map { id in !server.ledger.with { $0.recordsOversizedBlocks(id: id) } } ?? false
+            exchange.body = .observed(Exchange.Observer(maxFrameBytes: config.maxFrameBytes, holdsWholeBlocks: wholeBlocks))
         case .shaped(let plan, let chunked):
             let shaper = StreamShaper(plan: plan, chunked: chunked, maxFrameBytes: config.maxFrameBytes, highWater: config.highWater)
             shaper.record(into: exchange.ledgerID.map { (server.ledger, $0) }, metrics: server.metrics)

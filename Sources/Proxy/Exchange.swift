@@ -193,16 +193,20 @@ final class Exchange {
     }
     var body = Body.plain
     /// The parser of an observed stream, in a box so that it is fed in place. The bytes reach the client
-    /// unchanged; the parser holds a block only to make a frame of it. A stream the ledger records needs the
-    /// frames (up to `--max-event-bytes`); one it does not record only counts them, so the parser holds at
-    /// most `unrecordedHeldBytes` of a block, and a larger block passes as pieces, counted as no frame.
+    /// unchanged; the parser holds a block only to make a frame of it, and at most `smallBlockBytes` of
+    /// one when nothing needs the whole block: when the ledger does not record the stream (a larger block
+    /// passes as pieces, counted as no frame), and when it records it from the client model
+    /// (`Ledger.recordsOversizedBlocks`: a larger block is recorded from its pieces). Only a recorded
+    /// stream without a client model (its response fails a spec-exact client) holds blocks up to
+    /// `--max-event-bytes`, and counts a larger one as passed through unparsed.
     final class Observer {
         var parser: SSEParser
-        let recorded: Bool
-        static let unrecordedHeldBytes = 64 << 10
-        init(maxFrameBytes: Int, recorded: Bool) {
-            self.recorded = recorded
-            parser = SSEParser(maxFrameBytes: recorded ? maxFrameBytes : min(maxFrameBytes, Self.unrecordedHeldBytes))
+        /// Blocks over the parser's limit are ones `--max-event-bytes` names (the warning at the end).
+        let countsOversized: Bool
+        static let smallBlockBytes = 64 << 10
+        init(maxFrameBytes: Int, holdsWholeBlocks: Bool) {
+            countsOversized = holdsWholeBlocks
+            parser = SSEParser(maxFrameBytes: holdsWholeBlocks ? maxFrameBytes : min(maxFrameBytes, Self.smallBlockBytes))
         }
     }
     var shaper: StreamShaper? { if case .shaped(let s) = body { return s } else { return nil } }
@@ -223,7 +227,7 @@ final class Exchange {
             observer.parser.feed(payload) { read.count($0) }
         }
         framesObserved += read.frames
-        if observer.recorded { oversizedBlocks += read.oversizedBlocks }  // else over its own, smaller limit
+        if observer.countsOversized { oversizedBlocks += read.oversizedBlocks }  // else over its own, smaller limit
         if read.events > 0 { metrics?.events.increment(by: Int64(read.events)) }
     }
 

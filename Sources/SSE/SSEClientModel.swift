@@ -62,6 +62,19 @@ public struct SSEDispatch {
     public var message: SSEMessage { SSEMessage(type: type, data: data, lastEventId: lastEventId) }
 }
 
+/// The fields of one block as a client applies them (`SSEClientModel.openBlock`): its kind, its own `id`
+/// (the last one applied; nil without one) and its last valid `retry`, as `SSEFrame` reports them.
+public struct SSEBlockFields: Sendable, Equatable {
+    public var kind: SSEFrame.Kind
+    public var id: String?
+    public var retry: UInt64?
+    public init(kind: SSEFrame.Kind, id: String?, retry: UInt64?) {
+        self.kind = kind
+        self.id = id
+        self.retry = retry
+    }
+}
+
 public enum SSEConnectionOutcome: Sendable, Equatable {
     case open
     /// The `EventSource` fails the connection and does not reconnect.
@@ -140,6 +153,10 @@ public struct SSEClientModel: Sendable {
     private var skipLF = false
     /// A non-empty, non-comment line was processed since the last dispatch.
     private var blockOpen = false
+    /// Since the last empty line: a comment line came; an `id` was applied; the last `retry` applied.
+    private var blockHasComment = false
+    private var blockHasID = false
+    private var blockRetry: UInt64?
     private var bomBytesSeen = 0
     private var bomDecided = false
     private var ended = false
@@ -169,6 +186,15 @@ public struct SSEClientModel: Sendable {
     /// An unfinished line or block is pending: it would be discarded if the stream ended now.
     public var hasPendingTail: Bool {
         blockOpen || (!partialLine.isEmpty && partialLine[0] != SSELines.colon)
+    }
+
+    /// The fields of the block in progress, from its complete lines (each applied as the model applies it):
+    /// what a frame of the block would say (`SSEFrame.kind`, `id`, `retry`), for a caller that records a
+    /// block it did not parse (the ledger, for a passthrough block too long for the parser to hold). Read
+    /// it when every line but the block's final empty one has been fed.
+    public var openBlock: SSEBlockFields {
+        SSEBlockFields(kind: hasData ? .event : blockOpen ? .fieldsOnly : blockHasComment ? .commentOnly : .blank,
+                       id: blockHasID ? lastEventIDBuffer : nil, retry: blockRetry)
     }
 
     public mutating func feed(_ bytes: [UInt8]) {
@@ -268,6 +294,7 @@ public struct SSEClientModel: Sendable {
         if let id = frame.id { lastEventIDBuffer = id }
         if let retry = frame.retry { reconnectionTimeMs = retry }
         lastEventIDString = lastEventIDBuffer
+        blockHasComment = false  // a comment line fed as bytes before this frame
         skipLF = raw[raw.count - 1] == SSELines.cr
         guard frame.kind == .event, let (start, end) = frame.singleData else { return }
         let id = lastEventIDString
@@ -306,7 +333,7 @@ public struct SSEClientModel: Sendable {
     /// The unfinished line is longer than `maxHeldBytes` and not a `data` line being streamed: drop it (a
     /// field line still opens the block; its value is not applied).
     private mutating func discardLine() {
-        if partialLine[0] != SSELines.colon { blockOpen = true }
+        if partialLine[0] != SSELines.colon { blockOpen = true } else { blockHasComment = true }
         partialLine = []
         discardingLine = true
     }
@@ -347,6 +374,9 @@ public struct SSEClientModel: Sendable {
         dataBuffer = []
         hasData = false
         blockOpen = false
+        blockHasComment = false
+        blockHasID = false
+        blockRetry = nil
         eventTypeBuffer = []
     }
 
@@ -356,7 +386,10 @@ public struct SSEClientModel: Sendable {
             dispatch(onDispatch)
             return
         }
-        if base[from] == SSELines.colon { return }
+        if base[from] == SSELines.colon {
+            blockHasComment = true
+            return
+        }
         blockOpen = true
         let c = SSELines.findColon(base, from, end)
         let v = SSELines.valueStart(base, colonAt: c, end)
@@ -373,9 +406,15 @@ public struct SSEClientModel: Sendable {
             eventTypeBuffer.removeAll(keepingCapacity: true)  // reuse its storage: no allocation per event
             eventTypeBuffer.append(contentsOf: UnsafeBufferPointer(start: base + v, count: end - v))
         case .id:
-            if !SSELines.containsNUL(base, v, end) { lastEventIDBuffer = SSELines.decode(base, v, end) }
+            if !SSELines.containsNUL(base, v, end) {
+                lastEventIDBuffer = SSELines.decode(base, v, end)
+                blockHasID = true
+            }
         case .retry:
-            if let r = SSELines.parseRetry(base, v, end) { reconnectionTimeMs = r }
+            if let r = SSELines.parseRetry(base, v, end) {
+                reconnectionTimeMs = r
+                blockRetry = r
+            }
         case .other:
             break
         }
@@ -384,6 +423,9 @@ public struct SSEClientModel: Sendable {
     private mutating func dispatch(_ onDispatch: (SSEDispatch) -> Void) {
         lastEventIDString = lastEventIDBuffer
         blockOpen = false
+        blockHasComment = false
+        blockHasID = false
+        blockRetry = nil
         if !hasData {
             eventTypeBuffer.removeAll(keepingCapacity: true)
             return

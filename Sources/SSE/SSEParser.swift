@@ -108,6 +108,13 @@ public struct SSEParser: Sendable {
         maxFrameBytes = max(maxFrameBytes, limit)
     }
 
+    /// The length of the empty line that ends the block whose last bytes are `end` (an `.oversized` piece
+    /// with `isEnd`, or a frame's `raw`): 2 when it is a CRLF (a CRLF is always one line end, and the line
+    /// it ends is the empty one), else 1 (an LF or a lone CR).
+    public static func finalEmptyLineLength(_ end: UnsafeRawBufferPointer) -> Int {
+        end.count >= 2 && end[end.count - 2] == SSELines.cr && end[end.count - 1] == SSELines.lf ? 2 : 1
+    }
+
     /// Bytes of the unfinished block at the end (what a client discards at end of stream). When the
     /// block is oversized, only its last, not yet handed-on piece.
     public var unfinishedTail: [UInt8] { pending }

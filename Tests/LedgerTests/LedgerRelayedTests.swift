@@ -6,7 +6,9 @@ import XCTest
 
 /// `Ledger.relayed` (passthrough: one parse for the frames sent and the bytes delivered) against the two
 /// calls it replaces (`upstreamFrame(shaped: false)` for each frame, then `delivered` with the same bytes),
-/// on the same bytes split the same way: the same records, and the same reports after every read.
+/// on the same bytes split the same way: the same records, and the same reports after every read. The
+/// reference parses with a parser that holds every block whole; `relayed` with a small one, so blocks
+/// longer than it holds are recorded from the client model (`SSEClientModel.openBlock`) as they pass.
 final class LedgerRelayedTests: XCTestCase {
     /// Streams with the cases where a frame-fed client model could part from a byte-fed one.
     static let streams: [(name: String, bytes: [UInt8])] = {
@@ -31,6 +33,10 @@ final class LedgerRelayedTests: XCTestCase {
         let big = String(repeating: "x", count: 300)
         list.append(("oversized blocks", text("id: 1\ndata: a\n\nid: 2\ndata: \(big)\n\nid: 3\ndata: b\n\nid: 4\ndata: \(big)\r\n\r\n"
             + ": \(big)\r\rdata: \(big)\ndata: \(big)\n\nid: 5\ndata: c\n\n")))
+        list.append(("oversized kinds", text("retry: 700\nid: 9\n: \(big)\n\ndata: a\r\r\nevent: long\nid: 10\ndata: \(big)\ndata: 2\n\n"
+            + "id: 11\nfoo: \(big)\r\n\r\n: \(big)\n: two\n\nid:\ndata: \(big)\n\ndata: \(big)\n\nretry: 12\nevent: e\ndata: \(big)\r\r"
+            + "data: after\n\nid: 12\ndata: \(big)")))
+        list.append(("oversized first block with a BOM", [0xEF, 0xBB, 0xBF] + text("id: 1\ndata: \(big)\n\ndata: x\n\n")))
         list.append(("unfinished tail with retry and id", text(lf + "id: 99\nretry: 4321\nevent: t\ndata: never dispatched")))
         list.append(("tail of a CR then LF", text(lf + "id: 7\ndata: end\r")))
         return list
@@ -46,8 +52,9 @@ final class LedgerRelayedTests: XCTestCase {
         let (boxA, boxB) = (Box(), Box())
         let a = Ledger(level: level) { boxA.records.append($0) }
         let b = Ledger(level: level) { boxB.records.append($0) }
-        var parserA = SSEParser(maxFrameBytes: maxFrameBytes)
+        var parserA = SSEParser()  // every block whole
         var parserB = SSEParser(maxFrameBytes: maxFrameBytes)
+        var parserC = SSEParser(maxFrameBytes: maxFrameBytes)  // counts what `relayed` should count
         for l in [a, b] {
             l.connectionOpened(id: 1, clientKey: "c", attempt: 1, at: 1, wallMs: 1, method: "GET", path: "/", lastEventIDSent: "0",
                                profile: "passthrough", seed: 1, contract: contract)
@@ -63,9 +70,9 @@ final class LedgerRelayedTests: XCTestCase {
             p += piece.count
             at += 1
             parserA.feed(piece) { output in
-                counted.count(output)
                 if case .frame(let f) = output { a.upstreamFrame(id: 1, frame: f, at: at, shaped: false) }
             }
+            parserC.feed(piece) { counted.count($0) }
             a.delivered(id: 1, bytes: piece, at: at)
             piece.withUnsafeBytes { raw in
                 let r = b.relayed(id: 1, bytes: raw, at: at, parser: &parserB)

@@ -3,6 +3,7 @@ import HTTP1
 import Proxy
 import Profiles
 import Faults
+import SSE
 import XCTest
 
 /// The spine over real loopback sockets: proxy and demo origin in process, ephemeral ports.
@@ -325,6 +326,49 @@ extension RelayTests {
             let r = try s.readResponse()
             XCTAssertEqual(String(decoding: r.body, as: UTF8.self), "id: 1\ndata: small\n\n" + big + "id: 3\ndata: after\n\n", profile)
         }
+    }
+}
+
+extension RelayTests {
+    /// A passthrough stream's parser holds 64 KiB of a block; the ledger records longer blocks (here 100 KB
+    /// and 300 KB, under the default --max-event-bytes) from its client model as they pass: the same frames,
+    /// ids, sizes and digests as whole frames would give, and every event received once.
+    func testLongBlocksOfAPassthroughStreamAreRecordedAsFrames() throws {
+        let comment = "retry: 1500\n: " + String(repeating: "c", count: 100_000) + "\n\n"
+        let big = "id: 2\nevent: big\ndata: " + String(repeating: "x", count: 300_000) + "\ndata: tail\r\n\r\n"
+        let body = "id: 1\ndata: small\n\n" + comment + big + "id: 3\ndata: after\n\n"
+        let origin = try ScriptedOrigin { conn in
+            _ = conn.readHead()
+            conn.send("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n" + body)
+            conn.close()
+        }
+        let stack = try Stack { config, _ in config.routes = [try! .init(parsing: "http://127.0.0.1:\(origin.port)")] }
+        let s = try TestSocket(port: stack.proxyPort)
+        s.send("GET /e HTTP/1.1\r\nHost: x\r\nSputter-Client: long\r\n\r\n")
+        XCTAssertEqual(String(decoding: try s.readResponse().body, as: UTF8.self), body)
+        var report: [String: Any] = [:]
+        for _ in 0..<200 {  // the close reaches the ledger just after the client's last byte
+            report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try http(port: stack.controlPort, "GET", "/clients/long").text.utf8)) as? [String: Any])
+            if ((report["connections"] as? [[String: Any]])?.first?["end"] as? String) != nil { break }
+            usleep(10_000)
+        }
+        let summary = try XCTUnwrap(report["summary"] as? [String: Any])
+        XCTAssertEqual(summary["received"] as? Int, 3, "\(summary)")
+        XCTAssertEqual(summary["unexpected"] as? Int, 0, "\(summary)")
+        XCTAssertEqual(summary["missing"] as? Int, 0, "\(summary)")
+        XCTAssertEqual(summary["reconnection_ms"] as? Int, 1500, "\(summary)")
+        let conn = try XCTUnwrap((report["connections"] as? [[String: Any]])?.first)
+        XCTAssertEqual(conn["frames"] as? Int, 4)
+        XCTAssertEqual(conn["upstream_bytes"] as? Int, body.utf8.count)
+        let id = try XCTUnwrap(conn["conn"] as? Int)
+        let records = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try http(port: stack.controlPort, "GET", "/connections/\(id)").text.utf8)) as? [String: Any])
+        let frames = try XCTUnwrap(records["frame_list"] as? [[String: Any]])
+        XCTAssertEqual(frames.map { $0["kind"] as? String }, ["event", "fieldsOnly", "event", "event"])
+        XCTAssertEqual(frames.map { $0["size"] as? Int }, [19, comment.utf8.count, big.utf8.count, 19])
+        XCTAssertEqual(frames[1]["retry"] as? Int, 1500)
+        XCTAssertEqual(frames[2]["id"] as? String, "2")
+        XCTAssertEqual(frames[2]["event"] as? String, "big")
+        XCTAssertEqual(frames[2]["digest"] as? String, Digest64.hex(Digest64.digest(Array(big.utf8))))
     }
 }
 

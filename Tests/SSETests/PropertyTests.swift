@@ -101,6 +101,84 @@ final class PropertyTests: XCTestCase {
         }
     }
 
+    /// `SSEClientModel.openBlock`, read before a block's final empty line, says what the parser's frame of
+    /// that block says (kind, own id, retry): the ledger records a block too long for the parser from it.
+    func testOpenBlockFieldsAreTheFramesFields() {
+        var rng = SplitMix64(seed: Self.seed ^ 0x0B10)
+        let tokens: [[UInt8]] = [
+            [0x0A], [0x0D], [0x0D, 0x0A], [0x3A], [0x20], b("data"), b("id"), b("id: 7\n"), b("event"), b("retry"), b("retry: 12\n"),
+            b("12"), [0x00], [0xEF, 0xBB, 0xBF], [0xFF], b("x"), b(": c\n"), b("data: y\n\n"),
+        ]
+        var checked = 0
+        var kinds = Set<SSEFrame.Kind>()
+        for _ in 0..<400 {
+            var input: [UInt8] = []
+            for _ in 0..<Int.random(in: 0...40, using: &rng) { input += tokens.randomElement(using: &rng)! }
+            var model = SSEClientModel()
+            for frame in parse([input]).frames {
+                frame.raw.withUnsafeBytes { raw in
+                    let head = raw.count - SSEParser.finalEmptyLineLength(raw)
+                    model.feed(UnsafeRawBufferPointer(rebasing: raw[..<head])) { _ in XCTFail("dispatched before the empty line") }
+                    XCTAssertEqual(model.openBlock, SSEBlockFields(kind: frame.kind, id: frame.id, retry: frame.retry),
+                                   "frame \(frame.index) of \(input)")
+                    model.feed(UnsafeRawBufferPointer(rebasing: raw[head...])) { _ in }
+                }
+                checked += 1
+                kinds.insert(frame.kind)
+            }
+        }
+        XCTAssertGreaterThan(checked, 1000)
+        XCTAssertEqual(kinds, [.event, .fieldsOnly, .commentOnly, .blank])
+    }
+
+    /// `SSELongBlock` on random streams with small parser limits, fed in random pieces: each oversized block
+    /// ends with the fields, size and raw digest of the frame a parser that holds every block makes of it,
+    /// and every message is the one the model fed the whole stream dispatches (also when a block's final
+    /// CRLF straddles two pieces).
+    func testLongBlocksFollowedThroughTheModelAreTheirFrames() {
+        var rng = SplitMix64(seed: Self.seed ^ 0x10B1)
+        let tokens: [[UInt8]] = [
+            [0x0A], [0x0D], [0x0D, 0x0A], [0x3A], b("data: "), b("id: 7"), b("event: e"), b("retry: 12"), b("xyz"), [0x00],
+            [0xEF, 0xBB, 0xBF], [0xFF], b(": c"), b("data: y\r\n\r\n"),
+        ]
+        var longBlocks = 0
+        for _ in 0..<400 {
+            var input: [UInt8] = []
+            for _ in 0..<Int.random(in: 0...60, using: &rng) { input += tokens.randomElement(using: &rng)! }
+            let chunks = randomChunks(input, &rng)
+            var reference: [Int: SSEFrame] = [:]  // fed the same pieces: a CRLF's LF split from its CR opens the next frame
+            for f in parse(chunks).frames { reference[f.index] = f }
+            var whole = SSEClientModel()
+            whole.feed(input)
+            whole.end()
+            var model = SSEClientModel()
+            var long = SSELongBlock()
+            var messages: [SSEMessage] = []
+            var parser = SSEParser(maxFrameBytes: Int.random(in: 1...12, using: &rng))
+            for chunk in chunks {
+                parser.feed(chunk) { out in
+                    switch out {
+                    case .frame(let f):
+                        model.feed(frame: f) { messages.append($0.message) }
+                    case .oversized(let piece, let index, let isEnd):
+                        piece.withUnsafeBytes { piece in
+                            long.feed(piece, isEnd: isEnd, model: &model) { end, message in
+                                let f = reference[index]!
+                                XCTAssertEqual(end.fields, SSEBlockFields(kind: f.kind, id: f.id, retry: f.retry), "block \(index) of \(input)")
+                                XCTAssertEqual(end.size, f.raw.count, "block \(index) of \(input)")
+                                XCTAssertEqual(end.rawDigest, Digest64.digest(f.raw), "block \(index) of \(input)")
+                                if let message { messages.append(message.message) }
+                                longBlocks += 1
+                            }
+                        }
+                    }
+                }
+            }
+            XCTAssertEqual(messages, whole.dispatched, "\(input)")
+        }
+        XCTAssertGreaterThan(longBlocks, 500)
+    }
+
     func testDripFeedOnRandomInputs() {
         var rng = SplitMix64(seed: Self.seed ^ 0x77)
         let tokens = ["\n", "\r", "\r\n", ":", " ", "data", "id", "event", "retry", "5", "x", "\u{0}"]

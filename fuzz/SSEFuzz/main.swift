@@ -4,7 +4,10 @@
 // - the outputs' bytes + unfinishedTail differ from the input (fed whole or in pieces);
 // - frames' meanings, or the oversized count, differ between whole and split feeding;
 // - the client model's messages or state differ between whole and split feeding;
-// - without oversized blocks, the messages replayed from the frames differ from the client model's.
+// - without oversized blocks, the messages replayed from the frames differ from the client model's;
+// - the fields the client model applied to a block (`openBlock`, read before its final empty line) differ
+//   from the frame a parser that holds every block makes of it, for every block, oversized ones included
+//   (the ledger records a long passthrough block from them).
 
 func run(_ chunks: [[UInt8]], max: Int) -> (bytes: [UInt8], frames: [FrameMeaning], oversized: Int, raw: [SSEFrame]) {
     var parser = SSEParser(maxFrameBytes: max)
@@ -62,5 +65,43 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let m2 = model(chunks)
     if m1.dispatched != m2.dispatched || m1.state != m2.state { fatalError("client model depends on the split") }
     if whole.oversized == 0 && replay(whole.raw).0 != m1.dispatched { fatalError("frames and client model disagree") }
+
+    // Every block as its frame, or as an oversized block followed through a model (`SSELongBlock`): the
+    // same fields as a parser that holds every block makes, and the same messages as the model fed whole.
+    var reference: [Int: SSEFrame] = [:]
+    for f in run(chunks, max: 4 << 20).raw { reference[f.index] = f }  // the same pieces: where a split CRLF's LF goes
+    var m = SSEClientModel()
+    var long = SSELongBlock()
+    var messages: [SSEMessage] = []
+    func check(_ index: Int, _ fields: SSEBlockFields) {
+        guard let f = reference[index], fields == SSEBlockFields(kind: f.kind, id: f.id, retry: f.retry) else {
+            fatalError("openBlock differs from frame \(index)")
+        }
+    }
+    var parser = SSEParser(maxFrameBytes: max)
+    for c in chunks {
+        parser.feed(c) { out in
+            switch out {
+            case .frame(let f):
+                f.raw.withUnsafeBytes { raw in
+                    let head = raw.count - SSEParser.finalEmptyLineLength(raw)
+                    m.feed(UnsafeRawBufferPointer(rebasing: raw[..<head])) { _ in fatalError("dispatch before the empty line") }
+                    check(f.index, m.openBlock)
+                    m.feed(UnsafeRawBufferPointer(rebasing: raw[head...])) { messages.append($0.message) }
+                }
+            case .oversized(let piece, let index, let isEnd):
+                piece.withUnsafeBytes { piece in
+                    long.feed(piece, isEnd: isEnd, model: &m) { end, message in
+                        check(index, end.fields)
+                        guard end.size == reference[index]!.raw.count, end.rawDigest == Digest64.digest(reference[index]!.raw) else {
+                            fatalError("long block size or digest")
+                        }
+                        if let message { messages.append(message.message) }
+                    }
+                }
+            }
+        }
+    }
+    if messages != m1.dispatched { fatalError("messages of blocks fed in pieces") }
     return 0
 }
