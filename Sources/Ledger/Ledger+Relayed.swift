@@ -3,7 +3,7 @@ import SSE
 extension Ledger {
     /// What one read of a passthrough stream held, for the caller's metrics and logs.
     public struct RelayedRead: Sendable, Equatable {
-        /// Frames the parser made (every kind).
+        /// Frames the parser made (every kind), and blocks too long for it that the ledger recorded as frames.
         public var frames = 0
         /// Of them, events (frames with data).
         public var events = 0
@@ -62,6 +62,8 @@ extension Ledger {
                 piece.withUnsafeBytes { piece in
                     conn.longBlock.feed(piece, isEnd: isEnd, model: &model!) { end, message in
                         let f = end.fields
+                        read.frames += 1
+                        if f.kind == .event { read.events += 1 }
                         let sent = recordBlock(conn, at: at, shaped: false, index: index, kind: f.kind, id: f.id,
                                                eventType: message?.type, retry: f.retry, size: end.size,
                                                eventDigest: { _ in message.map { Digest64.event($0) } ?? 0 }, rawDigest: { end.rawDigest })

@@ -54,7 +54,7 @@ final class LedgerRelayedTests: XCTestCase {
         let b = Ledger(level: level) { boxB.records.append($0) }
         var parserA = SSEParser()  // every block whole
         var parserB = SSEParser(maxFrameBytes: maxFrameBytes)
-        var parserC = SSEParser(maxFrameBytes: maxFrameBytes)  // counts what `relayed` should count
+        var parserC = SSEParser(maxFrameBytes: maxFrameBytes)  // the oversized blocks `relayed` should count
         for l in [a, b] {
             l.connectionOpened(id: 1, clientKey: "c", attempt: 1, at: 1, wallMs: 1, method: "GET", path: "/", lastEventIDSent: "0",
                                profile: "passthrough", seed: 1, contract: contract)
@@ -70,9 +70,10 @@ final class LedgerRelayedTests: XCTestCase {
             p += piece.count
             at += 1
             parserA.feed(piece) { output in
+                counted.count(output)  // every block a frame: `relayed` counts the long ones it records too
                 if case .frame(let f) = output { a.upstreamFrame(id: 1, frame: f, at: at, shaped: false) }
             }
-            parserC.feed(piece) { counted.count($0) }
+            parserC.feed(piece) { if case .oversized(_, _, true) = $0 { counted.oversizedBlocks += 1 } }
             a.delivered(id: 1, bytes: piece, at: at)
             piece.withUnsafeBytes { raw in
                 let r = b.relayed(id: 1, bytes: raw, at: at, parser: &parserB)

@@ -332,7 +332,7 @@ extension RelayTests {
 extension RelayTests {
     /// A passthrough stream's parser holds 64 KiB of a block; the ledger records longer blocks (here 100 KB
     /// and 300 KB, under the default --max-event-bytes) from its client model as they pass: the same frames,
-    /// ids, sizes and digests as whole frames would give, and every event received once.
+    /// ids, sizes and digests as whole frames would give, every event received once and counted in the metric.
     func testLongBlocksOfAPassthroughStreamAreRecordedAsFrames() throws {
         let comment = "retry: 1500\n: " + String(repeating: "c", count: 100_000) + "\n\n"
         let big = "id: 2\nevent: big\ndata: " + String(repeating: "x", count: 300_000) + "\ndata: tail\r\n\r\n"
@@ -369,6 +369,9 @@ extension RelayTests {
         XCTAssertEqual(frames[2]["id"] as? String, "2")
         XCTAssertEqual(frames[2]["event"] as? String, "big")
         XCTAssertEqual(frames[2]["digest"] as? String, Digest64.hex(Digest64.digest(Array(big.utf8))))
+        let sample = try http(port: stack.controlPort, "GET", "/metrics").text.split(separator: "\n")
+            .first { $0.hasPrefix("sputter_events_relayed_total ") }
+        XCTAssertEqual(sample.flatMap { Double($0.split(separator: " ")[1]) }, 3, "the long event is counted too")
     }
 }
 
